@@ -1,0 +1,98 @@
+# flashsale: one plain Makefile. `make run` and `make test` are all a new
+# machine needs (as root on Debian 12); see README.md.
+
+CC      ?= cc
+OPT     ?= -O2
+SAN     ?= 0
+PKGS    := fcgi hiredis libmariadb libzmq json-c libcrypto libsodium
+WARN    := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
+DEFS    := -D_GNU_SOURCE
+
+ifeq ($(SAN),1)
+BUILD   ?= build/san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+OPT     := -O1 -g
+else
+BUILD   ?= build/rel
+SANFLAGS :=
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  += $(OPT) -g $(WARN) $(DEFS) $(SANFLAGS) -Ilib $(PKG_CFLAGS) -MMD -MP
+LDFLAGS += $(SANFLAGS)
+LDLIBS  += $(PKG_LIBS) -lm
+
+LIB_SRC := lib/errtab.c lib/log.c lib/conf.c lib/hmac.c lib/jwt.c lib/snowflake.c \
+	lib/req.c lib/reply.c lib/route.c lib/app.c lib/metrics.c lib/kv.c lib/db.c \
+	lib/orderq.c lib/order.c
+# the FastCGI endpoints, one program each (cgi-bin/NAME.c)
+CGI     := detail admin place_order order_status pay user ops trivial
+# daemons and cron jobs
+MQ      := order_handler
+CRON    := warmup expire reconcile
+UNIT    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBA    := $(BUILD)/lib/libflash.a
+BINS    := $(CGI:%=$(BUILD)/bin/%) $(MQ:%=$(BUILD)/bin/%) $(CRON:%=$(BUILD)/bin/%)
+UNITBINS := $(UNIT:%=$(BUILD)/tests/%)
+
+.SECONDARY:
+.PHONY: all deps run stop test unit bench fuzz clean
+all: $(BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo '  CC    $<'
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBA): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@echo '  AR    $@'
+	@rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/%: $(BUILD)/cgi-bin/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	@echo '  LD    $@'
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/bin/%: $(BUILD)/mq/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	@echo '  LD    $@'
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/bin/%: $(BUILD)/cron/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	@echo '  LD    $@'
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	@echo '  LD    $@'
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+unit: $(UNITBINS)
+
+# install the Debian packages that are missing (no-op when all are there)
+deps:
+	@scripts/deps.sh
+
+run: deps
+	$(MAKE) all
+	scripts/flashctl start var
+	scripts/flashctl demo var
+
+stop:
+	scripts/flashctl stop var
+
+# its own stack on free ports in a temporary folder, sanitizer build
+test: deps
+	$(MAKE) SAN=1 all unit
+	tests/run.sh build/san
+
+bench: deps
+	$(MAKE) all
+	tests/bench/run.sh build/rel
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(wildcard $(BUILD)/*/*.d)

@@ -1,0 +1,7 @@
+/* warmup: placeholder */
+int main(void);
+int
+main(void)
+{
+	return 0;
+}

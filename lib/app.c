@@ -1,0 +1,90 @@
+/*
+ * app.c: the FastCGI main loop shared by every endpoint program. lighttpd
+ * spawns the program with the listening socket on fd 0.
+ */
+#include "app.h"
+#include "conf.h"
+#include "db.h"
+#include "kv.h"
+#include "log.h"
+#include "metrics.h"
+#include "orderq.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+static volatile sig_atomic_t app_stop;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	app_stop = 1;
+}
+
+static void
+app_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	/* no SA_RESTART: the blocking accept returns so the loop sees the flag */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int
+app_main(const struct app *app)
+{
+	FCGX_Request fcgi;
+	struct req proto;
+	const char *lvl;
+
+	log_set_name(app->name);
+	conf_load(NULL);
+	lvl = conf_str("log_level", "info");
+	log_threshold = strcmp(lvl, "debug") == 0 ? LOG_LVL_DEBUG :
+			strcmp(lvl, "warn") == 0 ? LOG_LVL_WARN : LOG_LVL_INFO;
+	app_signals();
+
+	memset(&proto, 0, sizeof(proto));
+	/* connections are made lazily: a program must start even while Redis
+	 * or MySQL is down, or lighttpd refuses to start at all */
+	if (app->needs & APP_KV)
+		proto.kv = kv_open_conf();
+	if (app->needs & APP_DB)
+		proto.db = db_open_conf();
+	if (app->needs & APP_ORDERQ)
+		proto.q = orderq_open_push(conf_str("queue_endpoint", "ipc:///tmp/flashsale-orders.ipc"));
+	if (app->init != NULL && app->init(&proto) != FS_OK) {
+		log_err("%s: start-up failed", app->name);
+		return 1;
+	}
+
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fcgi, 0, 0) != 0) {
+		log_err("FCGX_Init failed");
+		return 1;
+	}
+	while (!app_stop && FCGX_Accept_r(&fcgi) >= 0) {
+		struct req r;
+
+		if (req_init(&r, &fcgi) == FS_OK) {
+			r.kv = proto.kv;
+			r.db = proto.db;
+			r.q = proto.q;
+			route_dispatch(&r, app->routes, app->nroutes);
+		}
+		metrics_observe(proto.kv, app->name, &r);
+		req_cleanup(&r);
+		FCGX_Finish_r(&fcgi);
+	}
+	FCGX_Free(&fcgi, 1);
+	orderq_close(proto.q);
+	db_close(proto.db);
+	kv_close(proto.kv);
+	conf_free();
+	return 0;
+}

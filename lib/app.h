@@ -1,0 +1,40 @@
+/*
+ * app.h: the skeleton of every endpoint program: read the config, open the
+ * connections once, then answer FastCGI requests in a loop, dispatching on a
+ * table of routes.
+ */
+#ifndef FS_APP_H
+#define FS_APP_H
+
+#include "req.h"
+
+typedef void (*route_fn)(struct req *r);
+
+/* pattern segments: a literal, '#' a positive id (r->ids[]), '$' an order id
+ * (a 63-bit positive integer, also in r->ids[]). */
+struct route {
+	const char *method;
+	const char *pattern;
+	route_fn fn;
+	size_t body_max; /* 0: REQ_BODY_MAX */
+};
+
+enum { APP_KV = 1, APP_DB = 2, APP_ORDERQ = 4 };
+
+struct app {
+	const char *name;
+	const struct route *routes;
+	size_t nroutes;
+	unsigned needs;
+	/* run once after the connections are open; FS_ERR stops the program */
+	int (*init)(struct req *proto);
+};
+
+/* Finds the route for r and calls it; answers 404, 405 or 400 itself when
+ * no route fits or a captured id is malformed. */
+void route_dispatch(struct req *r, const struct route *routes, size_t n);
+
+/* Runs the program until SIGTERM. Returns the exit status. */
+int app_main(const struct app *app);
+
+#endif

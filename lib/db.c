@@ -1,0 +1,423 @@
+/*
+ * db.c: MariaDB Connector/C wrapper: connection, statement cache, binding.
+ */
+#include "db.h"
+#include "conf.h"
+#include "fs.h"
+#include "log.h"
+
+#include <errmsg.h>
+#include <mysql.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define DB_CACHE 128
+#define DB_RETRY_MS 200
+
+struct db_stmt {
+	char *sql;
+	MYSQL_STMT *st;
+};
+
+struct db {
+	MYSQL *m;
+	char host[64], user[64], pass[128], name[64];
+	int port;
+	int in_tx;
+	int down;
+	unsigned err;
+	char errstr[256];
+	int64_t retry_ms;
+	struct db_stmt cache[DB_CACHE];
+	int ncache;
+};
+
+struct db *
+db_open_conf(void)
+{
+	struct db *d = xcalloc(1, sizeof(*d));
+
+	snprintf(d->host, sizeof(d->host), "%s", conf_str("mysql_host", "127.0.0.1"));
+	snprintf(d->user, sizeof(d->user), "%s", conf_str("mysql_user", "flash"));
+	snprintf(d->pass, sizeof(d->pass), "%s", conf_str("mysql_password", ""));
+	snprintf(d->name, sizeof(d->name), "%s", conf_str("mysql_db", "flash"));
+	d->port = (int)conf_int("mysql_port", 3306);
+	return d;
+}
+
+static void
+db_disconnect(struct db *d)
+{
+	for (int i = 0; i < d->ncache; i++) {
+		mysql_stmt_close(d->cache[i].st);
+		free(d->cache[i].sql);
+	}
+	d->ncache = 0;
+	if (d->m != NULL)
+		mysql_close(d->m);
+	d->m = NULL;
+	d->in_tx = 0;
+}
+
+void
+db_close(struct db *d)
+{
+	if (d == NULL)
+		return;
+	db_disconnect(d);
+	free(d);
+}
+
+static int
+is_transport_error(unsigned e)
+{
+	return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_CONNECTION_ERROR ||
+	       e == CR_CONN_HOST_ERROR || e == CR_SERVER_LOST_EXTENDED || e == 1927 /* conn killed */ ||
+	       e == 1053 /* server shutdown in progress */ || e == CR_COMMANDS_OUT_OF_SYNC;
+}
+
+static void
+db_seterr(struct db *d, unsigned e, const char *msg, const char *sql)
+{
+	d->err = e;
+	snprintf(d->errstr, sizeof(d->errstr), "%s", msg);
+	if (is_transport_error(e)) {
+		d->down = 1;
+		d->retry_ms = fs_now_ms() + DB_RETRY_MS;
+		log_warn("mysql %s:%d: %u %s", d->host, d->port, e, msg);
+		db_disconnect(d);
+	} else if (e != DB_ER_DUP_ENTRY) {
+		log_err("mysql %.80s: %u %s", sql ? sql : "", e, msg);
+	}
+}
+
+static int
+db_connect(struct db *d)
+{
+	unsigned timeout = 2, rw_timeout = 10;
+
+	if (d->m != NULL)
+		return FS_OK;
+	if (d->down && fs_now_ms() < d->retry_ms) {
+		d->err = CR_CONNECTION_ERROR;
+		return FS_ERR;
+	}
+	d->m = mysql_init(NULL);
+	if (d->m == NULL)
+		die("mysql_init: out of memory");
+	mysql_optionsv(d->m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_optionsv(d->m, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
+	mysql_optionsv(d->m, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
+	mysql_optionsv(d->m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	if (mysql_real_connect(d->m, d->host, d->user, d->pass, d->name, (unsigned)d->port,
+			       NULL, CLIENT_FOUND_ROWS) == NULL) {
+		unsigned e = mysql_errno(d->m);
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "%s", mysql_error(d->m));
+		mysql_close(d->m);
+		d->m = NULL;
+		d->down = 1;
+		d->err = e ? e : CR_CONNECTION_ERROR;
+		d->retry_ms = fs_now_ms() + DB_RETRY_MS;
+		snprintf(d->errstr, sizeof(d->errstr), "%s", msg);
+		log_warn("mysql connect %s:%d: %s", d->host, d->port, msg);
+		return FS_ERR;
+	}
+	d->down = 0;
+	return FS_OK;
+}
+
+/* The cached statement for sql, prepared on first use. NULL on error. */
+static MYSQL_STMT *
+db_prepare(struct db *d, const char *sql)
+{
+	MYSQL_STMT *st;
+
+	for (int i = 0; i < d->ncache; i++)
+		if (strcmp(d->cache[i].sql, sql) == 0)
+			return d->cache[i].st;
+	if (db_connect(d) != FS_OK)
+		return NULL;
+	st = mysql_stmt_init(d->m);
+	if (st == NULL)
+		die("mysql_stmt_init: out of memory");
+	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
+		db_seterr(d, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+		mysql_stmt_close(st);
+		return NULL;
+	}
+	if (d->ncache == DB_CACHE) {
+		/* full: drop the oldest; long-lived programs use few statements */
+		mysql_stmt_close(d->cache[0].st);
+		free(d->cache[0].sql);
+		memmove(d->cache, d->cache + 1, sizeof(d->cache[0]) * (DB_CACHE - 1));
+		d->ncache--;
+	}
+	d->cache[d->ncache].sql = xstrdup(sql);
+	d->cache[d->ncache].st = st;
+	d->ncache++;
+	return st;
+}
+
+static int
+db_bind(struct db *d, MYSQL_STMT *st, const struct dbv *args, int nargs, const char *sql)
+{
+	MYSQL_BIND b[nargs > 0 ? nargs : 1];
+
+	if ((int)mysql_stmt_param_count(st) != nargs)
+		die("statement takes %lu parameters, %d given: %s", mysql_stmt_param_count(st),
+		    nargs, sql);
+	if (nargs == 0)
+		return FS_OK;
+	memset(b, 0, sizeof(b));
+	for (int i = 0; i < nargs; i++) {
+		switch (args[i].type) {
+		case DBV_INT:
+			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[i].buffer = (void *)&args[i].i;
+			break;
+		case DBV_STR:
+			b[i].buffer_type = MYSQL_TYPE_STRING;
+			b[i].buffer = (void *)(args[i].s ? args[i].s : "");
+			b[i].buffer_length = args[i].len;
+			b[i].length = (unsigned long *)&args[i].len;
+			break;
+		case DBV_NULL:
+			b[i].buffer_type = MYSQL_TYPE_NULL;
+			break;
+		}
+	}
+	if (mysql_stmt_bind_param(st, b) != 0) {
+		db_seterr(d, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+		return FS_ERR;
+	}
+	return FS_OK;
+}
+
+/* Prepares, binds and executes; retries once when the connection had gone
+ * away while idle (the statement was not run then). */
+static MYSQL_STMT *
+db_run(struct db *d, const char *sql, const struct dbv *args, int nargs)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		MYSQL_STMT *st = db_prepare(d, sql);
+		unsigned e;
+
+		if (st == NULL) {
+			if (attempt == 0 && d->err == CR_SERVER_GONE_ERROR && !d->in_tx)
+				continue;
+			return NULL;
+		}
+		if (db_bind(d, st, args, nargs, sql) != FS_OK)
+			return NULL;
+		if (mysql_stmt_execute(st) == 0) {
+			d->err = 0;
+			return st;
+		}
+		e = mysql_stmt_errno(st);
+		db_seterr(d, e, mysql_stmt_error(st), sql);
+		if (!(attempt == 0 && e == CR_SERVER_GONE_ERROR && !d->in_tx))
+			return NULL;
+	}
+	return NULL;
+}
+
+int
+db_exec(struct db *d, const char *sql, const struct dbv *args, int nargs, long long *affected,
+	long long *insert_id)
+{
+	MYSQL_STMT *st = db_run(d, sql, args, nargs);
+
+	if (st == NULL)
+		return FS_ERR;
+	if (affected)
+		*affected = (long long)mysql_stmt_affected_rows(st);
+	if (insert_id)
+		*insert_id = (long long)mysql_stmt_insert_id(st);
+	return FS_OK;
+}
+
+int
+db_query(struct db *d, const char *sql, const struct dbv *args, int nargs, struct db_rows *out)
+{
+	MYSQL_STMT *st;
+	MYSQL_RES *meta;
+	MYSQL_FIELD *fields;
+	my_bool update_max = 1;
+	int ncols, rc = FS_ERR, row = 0;
+
+	memset(out, 0, sizeof(*out));
+	st = db_run(d, sql, args, nargs);
+	if (st == NULL)
+		return FS_ERR;
+	mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max);
+	if (mysql_stmt_store_result(st) != 0) {
+		db_seterr(d, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+		return FS_ERR;
+	}
+	meta = mysql_stmt_result_metadata(st);
+	if (meta == NULL) {
+		mysql_stmt_free_result(st);
+		return FS_OK;
+	}
+	ncols = (int)mysql_num_fields(meta);
+	fields = mysql_fetch_fields(meta);
+	{
+		MYSQL_BIND b[ncols];
+		char *bufs[ncols];
+		unsigned long lens[ncols];
+		my_bool nulls[ncols];
+		int nrows = (int)mysql_stmt_num_rows(st);
+
+		memset(b, 0, sizeof(b));
+		for (int c = 0; c < ncols; c++) {
+			bufs[c] = xmalloc(fields[c].max_length + 1);
+			b[c].buffer_type = MYSQL_TYPE_STRING;
+			b[c].buffer = bufs[c];
+			b[c].buffer_length = fields[c].max_length + 1;
+			b[c].length = &lens[c];
+			b[c].is_null = &nulls[c];
+		}
+		out->ncols = ncols;
+		out->cells = xcalloc((size_t)nrows * (size_t)ncols + 1, sizeof(char *));
+		out->lens = xcalloc((size_t)nrows * (size_t)ncols + 1, sizeof(unsigned long));
+		if (mysql_stmt_bind_result(st, b) != 0) {
+			db_seterr(d, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+			goto done;
+		}
+		while (row < nrows) {
+			int f = mysql_stmt_fetch(st);
+
+			if (f == MYSQL_NO_DATA)
+				break;
+			if (f == 1) {
+				db_seterr(d, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+				goto done;
+			}
+			for (int c = 0; c < ncols; c++) {
+				size_t k = (size_t)row * (size_t)ncols + (size_t)c;
+
+				if (nulls[c])
+					continue;
+				out->cells[k] = xmalloc(lens[c] + 1);
+				memcpy(out->cells[k], bufs[c], lens[c]);
+				out->cells[k][lens[c]] = '\0';
+				out->lens[k] = lens[c];
+			}
+			row++;
+		}
+		out->nrows = row;
+		rc = FS_OK;
+done:
+		for (int c = 0; c < ncols; c++)
+			free(bufs[c]);
+	}
+	mysql_free_result(meta);
+	/* a lost connection already closed every statement */
+	if (d->m != NULL)
+		mysql_stmt_free_result(st);
+	if (rc != FS_OK)
+		db_rows_free(out);
+	return rc;
+}
+
+const char *
+db_cell(const struct db_rows *rows, int row, int col)
+{
+	if (row < 0 || row >= rows->nrows || col < 0 || col >= rows->ncols)
+		return NULL;
+	return rows->cells[(size_t)row * (size_t)rows->ncols + (size_t)col];
+}
+
+long long
+db_cell_int(const struct db_rows *rows, int row, int col)
+{
+	const char *s = db_cell(rows, row, col);
+
+	return s ? strtoll(s, NULL, 10) : 0;
+}
+
+void
+db_rows_free(struct db_rows *rows)
+{
+	if (rows == NULL || rows->cells == NULL)
+		return;
+	for (size_t i = 0; i < (size_t)rows->nrows * (size_t)rows->ncols; i++)
+		free(rows->cells[i]);
+	free(rows->cells);
+	free(rows->lens);
+	memset(rows, 0, sizeof(*rows));
+}
+
+int
+db_begin(struct db *d)
+{
+	if (db_connect(d) != FS_OK)
+		return FS_ERR;
+	if (mysql_autocommit(d->m, 0) != 0) {
+		db_seterr(d, mysql_errno(d->m), mysql_error(d->m), "autocommit 0");
+		return FS_ERR;
+	}
+	d->in_tx = 1;
+	return FS_OK;
+}
+
+int
+db_commit(struct db *d)
+{
+	if (d->m == NULL)
+		return FS_ERR;
+	if (mysql_commit(d->m) != 0) {
+		db_seterr(d, mysql_errno(d->m), mysql_error(d->m), "commit");
+		if (d->m != NULL) {
+			mysql_rollback(d->m);
+			mysql_autocommit(d->m, 1);
+		}
+		d->in_tx = 0;
+		return FS_ERR;
+	}
+	mysql_autocommit(d->m, 1);
+	d->in_tx = 0;
+	return FS_OK;
+}
+
+void
+db_rollback(struct db *d)
+{
+	if (d->m != NULL && d->in_tx) {
+		mysql_rollback(d->m);
+		mysql_autocommit(d->m, 1);
+	}
+	d->in_tx = 0;
+}
+
+unsigned
+db_errno(const struct db *d)
+{
+	return d->err;
+}
+
+const char *
+db_errstr(const struct db *d)
+{
+	return d->errstr;
+}
+
+int
+db_down(const struct db *d)
+{
+	return d->down || is_transport_error(d->err);
+}
+
+int
+db_ping(struct db *d)
+{
+	if (db_connect(d) != FS_OK)
+		return FS_ERR;
+	if (mysql_ping(d->m) != 0) {
+		db_seterr(d, mysql_errno(d->m), mysql_error(d->m), "ping");
+		return FS_ERR;
+	}
+	return FS_OK;
+}

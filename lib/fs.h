@@ -1,0 +1,60 @@
+/*
+ * fs.h: what every part of flashsale shares: result codes, the API error
+ * table, clocks and tiny helpers. Nothing in here touches a server.
+ */
+#ifndef FS_H
+#define FS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FS_OK 0
+#define FS_ERR -1
+
+/* API errors, one row each in errtab.c; the order is the table's order. */
+enum fs_err {
+	FS_E_BAD_REQUEST,
+	FS_E_UNAUTHORIZED,
+	FS_E_NOT_STARTED,
+	FS_E_ENDED,
+	FS_E_BAD_SECRET,
+	FS_E_BANNED,
+	FS_E_FORBIDDEN,
+	FS_E_NOT_FOUND,
+	FS_E_METHOD,
+	FS_E_DUPLICATE,
+	FS_E_CONFLICT,
+	FS_E_SOLD_OUT,
+	FS_E_TOO_LARGE,
+	FS_E_RATE_LIMITED,
+	FS_E_UNAVAILABLE,
+	FS_E_INTERNAL,
+	FS_E_COUNT
+};
+
+struct fs_errdef {
+	enum fs_err err;
+	int status;
+	const char *code;
+	const char *message;
+};
+
+/* Returns the table row of err; never NULL. */
+const struct fs_errdef *errtab_get(enum fs_err err);
+
+/* Wall clock in milliseconds since the Unix epoch. */
+int64_t fs_now_ms(void);
+
+/* Parses a whole string as a positive decimal integer below 2^53 (so that a
+ * JavaScript client can hold it too). Returns FS_OK and sets *out, or FS_ERR. */
+int fs_parse_id(const char *s, int64_t *out);
+
+/* Like fs_parse_id for order ids: any positive integer that fits in 63 bits. */
+int fs_parse_u63(const char *s, int64_t *out);
+
+/* 1 when the n bytes at s are valid UTF-8 without NUL, else 0. */
+int fs_utf8_valid(const char *s, size_t n);
+
+#define FS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

@@ -1,0 +1,205 @@
+/*
+ * kv.c: Redis connection handling, commands, pipelining and scripts.
+ */
+#include "kv.h"
+#include "conf.h"
+#include "fs.h"
+#include "hmac.h"
+#include "log.h"
+
+#include <openssl/sha.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+/* after a failed connect, wait this long before trying again so a dead Redis
+ * costs each request a fast 503, not a connect timeout */
+#define KV_RETRY_MS 200
+
+struct kv *
+kv_open(const char *host, int port, int timeout_ms)
+{
+	struct kv *kv = xcalloc(1, sizeof(*kv));
+
+	snprintf(kv->host, sizeof(kv->host), "%s", host);
+	kv->port = port;
+	kv->timeout_ms = timeout_ms > 0 ? timeout_ms : 1000;
+	return kv;
+}
+
+struct kv *
+kv_open_conf(void)
+{
+	return kv_open(conf_str("redis_host", "127.0.0.1"), (int)conf_int("redis_port", 6379),
+		       (int)conf_int("redis_timeout_ms", 1000));
+}
+
+void
+kv_close(struct kv *kv)
+{
+	if (kv == NULL)
+		return;
+	if (kv->c != NULL)
+		redisFree(kv->c);
+	free(kv);
+}
+
+static void
+kv_fail(struct kv *kv, const char *what)
+{
+	kv->err = 1;
+	snprintf(kv->errstr, sizeof(kv->errstr), "%s: %s", what,
+		 kv->c && kv->c->errstr[0] ? kv->c->errstr : "no connection");
+	/* a context with err set is dead: drop it, the next call reconnects */
+	if (kv->c != NULL) {
+		redisFree(kv->c);
+		kv->c = NULL;
+	}
+	kv->retry_ms = fs_now_ms() + KV_RETRY_MS;
+	log_warn("redis %s:%d %s", kv->host, kv->port, kv->errstr);
+}
+
+static int
+kv_connect(struct kv *kv)
+{
+	struct timeval tv;
+
+	if (kv->c != NULL)
+		return FS_OK;
+	if (kv->err && fs_now_ms() < kv->retry_ms)
+		return FS_ERR;
+	tv.tv_sec = kv->timeout_ms / 1000;
+	tv.tv_usec = (kv->timeout_ms % 1000) * 1000;
+	kv->c = redisConnectWithTimeout(kv->host, kv->port, tv);
+	if (kv->c == NULL || kv->c->err) {
+		kv_fail(kv, "connect");
+		return FS_ERR;
+	}
+	redisSetTimeout(kv->c, tv);
+	redisEnableKeepAlive(kv->c);
+	kv->err = 0;
+	kv->errstr[0] = '\0';
+	return FS_OK;
+}
+
+redisReply *
+kv_cmd(struct kv *kv, const char *fmt, ...)
+{
+	redisReply *reply;
+	va_list ap;
+
+	if (kv_connect(kv) != FS_OK)
+		return NULL;
+	va_start(ap, fmt);
+	reply = redisvCommand(kv->c, fmt, ap);
+	va_end(ap);
+	if (reply == NULL)
+		kv_fail(kv, "command");
+	return reply;
+}
+
+redisReply *
+kv_cmdargv(struct kv *kv, int argc, const char **argv, const size_t *lens)
+{
+	redisReply *reply;
+
+	if (kv_connect(kv) != FS_OK)
+		return NULL;
+	reply = redisCommandArgv(kv->c, argc, argv, lens);
+	if (reply == NULL)
+		kv_fail(kv, "command");
+	return reply;
+}
+
+int
+kv_append(struct kv *kv, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	if (kv_connect(kv) != FS_OK)
+		return FS_ERR;
+	va_start(ap, fmt);
+	rc = redisvAppendCommand(kv->c, fmt, ap);
+	va_end(ap);
+	return rc == REDIS_OK ? FS_OK : FS_ERR;
+}
+
+redisReply *
+kv_reply(struct kv *kv)
+{
+	void *reply = NULL;
+
+	if (kv->c == NULL)
+		return NULL;
+	if (redisGetReply(kv->c, &reply) != REDIS_OK || reply == NULL) {
+		kv_fail(kv, "reply");
+		return NULL;
+	}
+	return reply;
+}
+
+static void
+script_sha(struct kv_script *s)
+{
+	unsigned char md[SHA_DIGEST_LENGTH];
+
+	if (s->sha[0])
+		return;
+	SHA1((const unsigned char *)s->source, strlen(s->source), md);
+	hex_encode(md, SHA_DIGEST_LENGTH, s->sha);
+}
+
+redisReply *
+kv_eval(struct kv *kv, struct kv_script *script, int nkeys, int argc, const char **argv,
+	const size_t *lens)
+{
+	const char *av[64];
+	size_t al[64];
+	char nk[16];
+	redisReply *reply;
+	int tries;
+
+	if (argc + 3 > (int)FS_ARRAY_LEN(av))
+		die("script %s: %d arguments is more than kv_eval takes", script->name, argc);
+	script_sha(script);
+	snprintf(nk, sizeof(nk), "%d", nkeys);
+	av[0] = "EVALSHA";
+	av[1] = script->sha;
+	av[2] = nk;
+	for (int i = 0; i < argc; i++) {
+		av[i + 3] = argv[i];
+		al[i + 3] = lens ? lens[i] : strlen(argv[i]);
+	}
+	al[0] = 7;
+	al[1] = 40;
+	al[2] = strlen(nk);
+	for (tries = 0; tries < 2; tries++) {
+		reply = kv_cmdargv(kv, argc + 3, av, al);
+		if (reply == NULL || reply->type != REDIS_REPLY_ERROR ||
+		    strncmp(reply->str, "NOSCRIPT", 8) != 0)
+			return reply;
+		/* Redis restarted or flushed its scripts: load ours again */
+		freeReplyObject(reply);
+		reply = kv_cmd(kv, "SCRIPT LOAD %s", script->source);
+		if (reply == NULL)
+			return NULL;
+		if (reply->type == REDIS_REPLY_ERROR)
+			log_err("SCRIPT LOAD %s: %s", script->name, reply->str);
+		freeReplyObject(reply);
+	}
+	return kv_cmdargv(kv, argc + 3, av, al);
+}
+
+int
+kv_down(const struct kv *kv)
+{
+	return kv->err != 0;
+}
+
+void
+kv_item_key(char buf[KV_KEY_MAX], int64_t aid, int64_t iid, const char *suffix)
+{
+	snprintf(buf, KV_KEY_MAX, "fs:{%lld:%lld}:%s", (long long)aid, (long long)iid, suffix);
+}

@@ -1,0 +1,71 @@
+/*
+ * kv.h: the Redis layer. One persistent connection per process, reconnected
+ * after a transport failure; Lua scripts run by SHA with a NOSCRIPT fallback.
+ * Every Redis call of the project goes through a kv_* function.
+ *
+ * Key layout: every key of one activity item carries the hash tag {A:I}, so a
+ * decision touches one Redis Cluster slot:
+ *   fs:{A:I}:meta     hash   start end limit price alloc detail(JSON)   TTL end+5 min
+ *   fs:{A:I}:stock    string units Redis can still sell                 TTL end+5 min
+ *   fs:{A:I}:buyers   hash   user id -> order id of the live order
+ *   fs:{A:I}:banned   set    user ids banned from the activity
+ *   fs:{A:I}:journal  hash   order id -> order line (order.h), until MySQL has it
+ *   fs:{A:I}:pending  zset   order id by reservation time, same life as journal
+ *   fs:{A:I}:released set    order ids whose unit went back (exactly once)
+ *   fs:{A:I}:rl:UID   string per-user order rate counter
+ *   fs:o:OID          string order status JSON for the status poll      TTL 2 days
+ *   fs:u:UID:orders   zset   the user's order ids by creation time       TTL 2 days
+ */
+#ifndef FS_KV_H
+#define FS_KV_H
+
+#include <hiredis.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct kv {
+	redisContext *c;
+	char host[64];
+	int port;
+	int timeout_ms;
+	int err;          /* nonzero after a transport failure until reconnected */
+	char errstr[256];
+	int64_t retry_ms; /* no reconnect attempt before this time */
+};
+
+struct kv_script {
+	const char *name;
+	const char *source;
+	char sha[41]; /* filled on first use */
+};
+
+/* Never NULL; the connection is made on first use. */
+struct kv *kv_open(const char *host, int port, int timeout_ms);
+/* Opens with redis_host/redis_port/redis_timeout_ms from the config. */
+struct kv *kv_open_conf(void);
+void kv_close(struct kv *kv);
+
+/* Runs one command. Returns the reply (caller frees with freeReplyObject),
+ * or NULL on a transport failure: kv->errstr says why, and the next call
+ * reconnects. A REDIS_REPLY_ERROR reply is returned as is. */
+redisReply *kv_cmd(struct kv *kv, const char *fmt, ...);
+redisReply *kv_cmdargv(struct kv *kv, int argc, const char **argv, const size_t *lens);
+
+/* Pipelining: queue commands, then read their replies in order. kv_append
+ * returns FS_OK or FS_ERR (not connected); kv_reply is like kv_cmd. */
+int kv_append(struct kv *kv, const char *fmt, ...);
+redisReply *kv_reply(struct kv *kv);
+
+/* EVALSHA of script with nkeys keys followed by the other arguments in argv;
+ * on NOSCRIPT loads the script and runs it again. Like kv_cmd otherwise. */
+redisReply *kv_eval(struct kv *kv, struct kv_script *script, int nkeys, int argc,
+		    const char **argv, const size_t *lens);
+
+/* 1 when the last call failed in transport (the caller answers 503). */
+int kv_down(const struct kv *kv);
+
+/* Formats "fs:{aid:iid}:suffix" into buf (KV_KEY_MAX bytes). */
+#define KV_KEY_MAX 96
+void kv_item_key(char buf[KV_KEY_MAX], int64_t aid, int64_t iid, const char *suffix);
+
+#endif

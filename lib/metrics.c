@@ -1,0 +1,100 @@
+/*
+ * metrics.c: in-process request counts, flushed to the Redis hash
+ * fs:metrics as "req|endpoint|status" and "lat|endpoint|le" fields.
+ */
+#include "metrics.h"
+#include "fs.h"
+#include "kv.h"
+#include "log.h"
+#include "req.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+
+const long metrics_buckets_us[] = {500, 1000, 2500, 5000, 10000, 25000, 50000, 100000,
+				   250000, 1000000};
+const int metrics_nbuckets = (int)FS_ARRAY_LEN(metrics_buckets_us);
+
+#define NSTATUS 16
+
+static struct {
+	int status;
+	long count;
+} status_counts[NSTATUS];
+static long bucket_counts[FS_ARRAY_LEN(metrics_buckets_us) + 1];
+static long long latency_sum_us;
+static int64_t next_flush_ms;
+static long unflushed;
+
+static void
+metrics_flush(struct kv *kv, const char *endpoint)
+{
+	char field[96];
+	int queued = 0;
+	redisReply *rep;
+
+	for (int i = 0; i < NSTATUS && status_counts[i].status; i++) {
+		if (status_counts[i].count == 0)
+			continue;
+		snprintf(field, sizeof(field), "req|%s|%d", endpoint, status_counts[i].status);
+		if (kv_append(kv, "HINCRBY fs:metrics %s %ld", field, status_counts[i].count) != FS_OK)
+			return;
+		queued++;
+	}
+	for (int b = 0; b <= metrics_nbuckets; b++) {
+		if (bucket_counts[b] == 0)
+			continue;
+		if (b < metrics_nbuckets)
+			snprintf(field, sizeof(field), "lat|%s|%ld", endpoint, metrics_buckets_us[b]);
+		else
+			snprintf(field, sizeof(field), "lat|%s|inf", endpoint);
+		if (kv_append(kv, "HINCRBY fs:metrics %s %ld", field, bucket_counts[b]) != FS_OK)
+			return;
+		queued++;
+	}
+	snprintf(field, sizeof(field), "latsum|%s", endpoint);
+	if (kv_append(kv, "HINCRBY fs:metrics %s %lld", field, latency_sum_us) != FS_OK)
+		return;
+	queued++;
+	for (int i = 0; i < queued; i++) {
+		rep = kv_reply(kv);
+		if (rep == NULL)
+			return; /* keep the counts; they go with the next flush */
+		freeReplyObject(rep);
+	}
+	for (int i = 0; i < NSTATUS; i++)
+		status_counts[i].count = 0;
+	memset(bucket_counts, 0, sizeof(bucket_counts));
+	latency_sum_us = 0;
+	unflushed = 0;
+}
+
+void
+metrics_observe(struct kv *kv, const char *endpoint, const struct req *r)
+{
+	struct timeval tv;
+	long us;
+	int i, b;
+	int64_t now;
+
+	gettimeofday(&tv, NULL);
+	us = (long)(((int64_t)tv.tv_sec * 1000000 + tv.tv_usec) - r->start_us);
+	for (i = 0; i < NSTATUS; i++) {
+		if (status_counts[i].status == r->status || status_counts[i].status == 0) {
+			status_counts[i].status = r->status;
+			status_counts[i].count++;
+			break;
+		}
+	}
+	for (b = 0; b < metrics_nbuckets && us > metrics_buckets_us[b]; b++)
+		;
+	bucket_counts[b]++;
+	latency_sum_us += us;
+	unflushed++;
+	now = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	if (kv != NULL && now >= next_flush_ms) {
+		next_flush_ms = now + 1000;
+		metrics_flush(kv, endpoint);
+	}
+}

@@ -1,0 +1,20 @@
+/*
+ * metrics.h: request counters and latency histograms. Each process counts in
+ * memory and adds its counts to Redis at most once a second, so the hot path
+ * pays no Redis round trip for them; /api/metrics reads the sums.
+ */
+#ifndef FS_METRICS_H
+#define FS_METRICS_H
+
+struct kv;
+struct req;
+
+/* Counts r (its status and time taken) under endpoint. kv may be NULL
+ * (then counts wait in memory for a process that has Redis). */
+void metrics_observe(struct kv *kv, const char *endpoint, const struct req *r);
+
+/* Latency bucket upper bounds in microseconds, shared with the exporter. */
+extern const long metrics_buckets_us[];
+extern const int metrics_nbuckets;
+
+#endif

@@ -1,0 +1,98 @@
+/*
+ * req.h: one FastCGI request: what the client sent (method, path segments,
+ * query, body, identity) and the connections of the process that serves it.
+ * Functions named *_or_reply send the error answer themselves and return
+ * FS_ERR; the caller then just returns.
+ */
+#ifndef FS_REQ_H
+#define FS_REQ_H
+
+#include <fcgiapp.h>
+#include <json-c/json.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fs.h"
+
+#define REQ_MAX_SEGS 8
+#define REQ_PATH_MAX 1024
+#define REQ_BODY_MAX 65536
+#define REQ_JSON_DEPTH 16
+
+struct kv;
+struct db;
+struct orderq;
+
+struct req {
+	FCGX_Request *fcgi;
+	const char *method; /* borrowed from the FastCGI params: this request only */
+	const char *query;  /* borrowed, "" when none */
+	char path[REQ_PATH_MAX];
+	char segbuf[REQ_PATH_MAX];
+	char *segs[REQ_MAX_SEGS]; /* path split on '/', pointing into segbuf */
+	int nseg;
+	int64_t ids[4];     /* numeric path segments captured by the route */
+	int nids;
+	char *body;         /* NUL-terminated, owned by req; NULL when empty */
+	size_t body_len;
+	size_t body_max;    /* REQ_BODY_MAX unless a route allows more */
+	char client_ip[64];
+	int64_t user_id;    /* set by req_user_or_reply */
+	int status;         /* the status sent, 0 before the reply */
+	int64_t start_us;
+	/* the process's connections, opened once at start-up */
+	struct kv *kv;
+	struct db *db;
+	struct orderq *q;
+};
+
+/* Fills r from the accepted FastCGI request. FS_OK, or FS_ERR when the path
+ * is too long or has too many segments (already answered 404). */
+int req_init(struct req *r, FCGX_Request *fcgi);
+/* Frees what req_init and the handlers attached to r. */
+void req_cleanup(struct req *r);
+
+/* A FastCGI param (HTTP_*, CONTENT_TYPE, ...), or NULL. Borrowed: valid
+ * for this request only. */
+const char *req_param(const struct req *r, const char *name);
+
+/* Reads the body into r->body. Over r->body_max: 413 answered. */
+int req_body_or_reply(struct req *r);
+/* Reads and parses the body as a JSON object (UTF-8, depth and size limits).
+ * Sets *out (caller puts it). 400/413 answered on error. An empty body
+ * gives an empty object when allow_empty, else 400. */
+int req_json_or_reply(struct req *r, int allow_empty, json_object **out);
+
+/* Copies the percent-decoded value of query parameter name into buf.
+ * Returns 1 when found, 0 when absent, -1 when too long or not decodable. */
+int req_query(const struct req *r, const char *name, char *buf, size_t size);
+
+/* Checks the Bearer JWT and sets r->user_id; else answers 401. */
+int req_user_or_reply(struct req *r);
+/* Checks the Bearer admin token (constant time); a user token gets 403,
+ * anything else 401. */
+int req_admin_or_reply(struct req *r);
+
+/* The Bearer token of the Authorization header, or NULL. Borrowed. */
+const char *req_bearer(const struct req *r, size_t *len);
+
+/* JSON field readers: FS_OK and the value, or FS_ERR when absent or of the
+ * wrong type or range. Strings are borrowed from o. */
+int jx_id(json_object *o, const char *key, int64_t *out);
+int jx_int(json_object *o, const char *key, int64_t min, int64_t max, int64_t *out);
+int jx_str(json_object *o, const char *key, size_t maxlen, const char **out);
+/* 1 when key is present (with any value, null included). */
+int jx_has(json_object *o, const char *key);
+
+/* Replies. Each sets r->status. The body is JSON unless said otherwise. */
+void reply_json(struct req *r, int status, json_object *body);   /* puts nothing */
+void reply_raw(struct req *r, int status, const char *ctype, const char *body, size_t len,
+	       const char *extra_headers);
+void reply_error(struct req *r, enum fs_err err);
+void reply_error_msg(struct req *r, enum fs_err err, const char *message);
+/* 429 with Retry-After: seconds. */
+void reply_rate_limited(struct req *r, int retry_after_s);
+/* 204 No Content. */
+void reply_empty(struct req *r);
+
+#endif

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# run.sh BUILD: the whole test suite against its own stack on free ports in a
+# temporary folder (torn down on any exit). Unit tests (C), integration tests
+# (node's test runner over real HTTP), page tests (headless chromium), fuzz
+# runs, then the sanitizer logs of every server. Ends with "N passed, N failed".
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$(cd "${1:-build/san}" && pwd)
+cd "$ROOT"
+export FLASH_BIN=$BUILD/bin
+D=$(mktemp -d /tmp/fs.XXXXXX)
+OUT=$ROOT/tests/out
+rm -rf "$OUT"; mkdir -p "$OUT"
+passed=0; failed=0
+
+cleanup() {
+	scripts/flashctl stop "$D" >/dev/null 2>&1 || true
+	if [ "${KEEP:-0}" = 1 ]; then echo "kept $D"; else rm -rf "$D"; fi
+}
+trap cleanup EXIT INT TERM
+
+count() { # label passed failed
+	passed=$((passed + $2)); failed=$((failed + $3))
+	printf '%-28s %4d passed, %d failed\n' "$1" "$2" "$3" >&2
+}
+
+# servers log sanitizer findings to files; the suite fails on any of them
+export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0:log_path=$D/asan"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$D/ubsan"
+
+# ONLY=regex runs just the integration/page test files whose names match
+# (no unit, fuzz or page tests unless they match): for quick runs by hand
+ONLY=${ONLY:-}
+sel() { if [ -n "$ONLY" ]; then grep -E "$ONLY" || true; else cat; fi; }
+
+echo "== unit tests" >&2
+[ -n "$ONLY" ] || for t in "$BUILD"/tests/test_*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	out=$(ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$t" 2>&1); rc=$?
+	line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
+	p=$(echo "$line" | awk '{print $1}'); f=$(echo "$line" | awk '{print $3}')
+	[ -n "$p" ] || { p=0; f=1; }
+	[ $rc -ne 0 ] && [ "$f" = 0 ] && f=1
+	[ "$f" != 0 ] && echo "$out" | tail -30 >&2
+	count "$name" "$p" "$f"
+done
+
+echo "== stack in $D" >&2
+scripts/flashctl init "$D" --free-ports >/dev/null
+# test settings: a short sold-out mark, quick reconcile
+cat >> "$D/flashsale.conf" <<CONF
+log_level = info
+reconcile_age_ms = 1000
+CONF
+if ! scripts/flashctl start "$D" >"$OUT/stack.log" 2>&1; then
+	cat "$OUT/stack.log" >&2
+	count "stack start" 0 1
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+
+export FLASH_CONF=$D/flashsale.conf FLASH_STATE=$D FLASH_ROOT=$ROOT FLASH_OUT=$OUT
+
+node_suite() { # label files...
+	local label=$1; shift
+	[ $# -gt 0 ] || return 0
+	node --test --test-concurrency=1 --test-reporter=tap --test-timeout=600000 "$@" \
+		> "$OUT/$label.tap" 2>&1
+	local p f
+	p=$(grep -E '^# pass ' "$OUT/$label.tap" | tail -1 | awk '{print $3}')
+	f=$(grep -E '^# fail ' "$OUT/$label.tap" | tail -1 | awk '{print $3}')
+	[ -n "$p" ] || { p=0; f=1; }
+	if [ "$f" != 0 ]; then
+		grep -E '^not ok|^# Subtest|error:|expected|actual|message' "$OUT/$label.tap" | head -80 >&2
+	fi
+	count "$label" "$p" "$f"
+}
+
+echo "== integration tests" >&2
+node_suite integration $(ls tests/integration/*.test.mjs 2>/dev/null | sort | sel)
+
+pages=$(ls tests/browser/*.test.mjs 2>/dev/null | sort | sel)
+if [ -n "$pages" ]; then
+	echo "== page tests (chromium)" >&2
+	node_suite browser $pages
+fi
+
+if [ -z "$ONLY" ] && [ -x tests/fuzz/run.sh ]; then
+	echo "== fuzzing" >&2
+	if tests/fuzz/run.sh > "$OUT/fuzz.log" 2>&1; then
+		count fuzz "$(grep -c '^fuzz ok' "$OUT/fuzz.log")" 0
+	else
+		tail -30 "$OUT/fuzz.log" >&2
+		count fuzz "$(grep -c '^fuzz ok' "$OUT/fuzz.log")" 1
+	fi
+fi
+
+echo "== sanitizer reports of the servers" >&2
+scripts/flashctl stop "$D" >/dev/null 2>&1
+reports=$(ls "$D"/asan.* "$D"/ubsan.* 2>/dev/null)
+if [ -n "$reports" ]; then
+	for r in $reports; do echo "--- $r" >&2; head -40 "$r" >&2; cp "$r" "$OUT/"; done
+	count "sanitizer reports" 0 1
+else
+	count "sanitizer reports" 1 0
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
