@@ -1,0 +1,112 @@
+/*
+ * sale.h: one activity item on sale: how MySQL holds it (sale_db.c), how it is
+ * put into Redis (warm.c), and the atomic Redis decisions on it (kv_sale.c).
+ * The Redis key layout is in kv.h.
+ *
+ * The meta hash fs:{A:I}:meta has the fields
+ *   start end      sale window, ms
+ *   limit          per-user limit (max quantity of one order)
+ *   price          flash price in cents
+ *   alloc          units given to the sale (fixed)
+ *   status         activity status: draft, published or ended
+ *   detail         JSON object of the static detail fields of API.md:
+ *                  activity_id item_id name title description images
+ *                  price_cents flash_price_cents per_user_limit start_ms end_ms
+ * and lives until end + 5 minutes. fs:{A:I}:stock is written only by a
+ * warmup (SET NX: a live counter is never reset) and by the scripts here.
+ */
+#ifndef FS_SALE_H
+#define FS_SALE_H
+
+#include <stdint.h>
+
+#include "order.h"
+
+struct db;
+struct kv;
+
+#define SALE_KEY_GRACE_MS (5 * 60 * 1000)
+
+struct sale_item {
+	int64_t aid, iid;
+	int64_t start_ms, end_ms;
+	int64_t price_cents;       /* the item's own price */
+	int64_t flash_price_cents;
+	int64_t per_user_limit;
+	int64_t alloc_stock;       /* units given to the sale */
+	int64_t db_stock;          /* units MySQL has not sold yet */
+	char status[16];           /* activity status */
+	char *detail_json;         /* owned; see the meta hash above */
+};
+
+void sale_item_cleanup(struct sale_item *si);
+
+/* --- sale_db.c --- */
+
+/* Loads activity item (aid, iid) from MySQL. Returns 1 found, 0 no such
+ * activity item, FS_ERR when MySQL failed (db_down tells if it is down). */
+int db_sale_item_load(struct db *d, int64_t aid, int64_t iid, struct sale_item *si);
+
+/* --- warm.c --- */
+
+/* Writes si's meta hash and, when with_stock, its stock counter (SET NX, so
+ * a live counter is never reset) with TTL end + SALE_KEY_GRACE_MS.
+ * FS_OK or FS_ERR (Redis down). */
+int kv_sale_put(struct kv *kv, const struct sale_item *si, int with_stock);
+
+/* Loads every item of activity aid into Redis (meta and stock) and marks the
+ * activity warmed in MySQL. Returns the number of items, 0 when the activity
+ * has none or does not exist, FS_ERR on a Redis or MySQL failure. */
+int warm_activity(struct kv *kv, struct db *d, int64_t aid);
+
+/* --- kv_sale.c --- */
+
+/* The static part of an item's sale as Redis holds it (meta hash). */
+struct sale_meta {
+	int64_t start_ms, end_ms, per_user_limit, flash_price_cents, alloc_stock;
+	int published; /* status is "published" */
+};
+
+/* Reads the meta hash of (aid, iid). 1 found, 0 absent, FS_ERR Redis down. */
+int kv_sale_meta(struct kv *kv, int64_t aid, int64_t iid, struct sale_meta *m);
+
+enum reserve_result {
+	RESERVE_OK,
+	RESERVE_NOT_STARTED,
+	RESERVE_ENDED,
+	RESERVE_BANNED,
+	RESERVE_DUPLICATE,
+	RESERVE_SOLD_OUT,
+	RESERVE_NOT_WARM,     /* meta or stock counter missing: warm, then retry */
+	RESERVE_RATE_LIMITED,
+	RESERVE_DOWN,         /* Redis unreachable: nothing reserved */
+};
+
+/* The hot-path decision, one Redis round trip: checks the window (Redis
+ * clock), the ban list, the buyers hash and the stock; then takes o->quantity
+ * units, records the buyer and journals the order line. rate_limit > 0 also
+ * counts the user's attempts on this item per second and refuses past it.
+ * *remaining gets the units left after a success. */
+enum reserve_result kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit,
+				    int64_t *remaining);
+
+/* Gives o's units back to Redis exactly once (however often it is called)
+ * and frees the user's buyer slot if it still names o. FS_OK or FS_ERR. */
+int kv_sale_release(struct kv *kv, const struct order *o);
+
+/* Marks o confirmed by MySQL: drops it from the journal. FS_OK or FS_ERR. */
+int kv_sale_journal_done(struct kv *kv, const struct order *o);
+
+/* Writes o's status record (fs:o:ID) for the status poll; nx: only if absent
+ * (a queued record must never overwrite a later state). FS_OK or FS_ERR. */
+int kv_order_put(struct kv *kv, const struct order *o, int nx);
+/* Reads the status record of order id: 1 found, 0 absent, FS_ERR down. */
+int kv_order_get(struct kv *kv, int64_t id, struct order *o);
+
+/* The remaining units Redis can sell: 1 and *left, 0 not warm, FS_ERR down. */
+int kv_sale_stock(struct kv *kv, int64_t aid, int64_t iid, int64_t *left);
+
+/* Bans user uid from every item of activity aid (items: their ids). */
+int kv_sale_ban(struct kv *kv, int64_t aid, const int64_t *iids, int n, int64_t uid);
+
+#endif
