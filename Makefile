@@ -25,7 +25,7 @@ LDLIBS  += $(PKG_LIBS) -lm
 
 LIB_SRC := lib/errtab.c lib/log.c lib/conf.c lib/hmac.c lib/jwt.c lib/snowflake.c \
 	lib/req.c lib/reply.c lib/route.c lib/app.c lib/metrics.c lib/kv.c lib/db.c \
-	lib/orderq.c lib/order.c lib/secret.c
+	lib/orderq.c lib/order.c lib/secret.c lib/render.c
 # the FastCGI endpoints, one program each (cgi-bin/NAME.c)
 CGI     := detail admin place_order order_status pay user ops trivial
 # daemons and cron jobs
