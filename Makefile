@@ -23,9 +23,29 @@ CFLAGS  += $(OPT) -g $(WARN) $(DEFS) $(SANFLAGS) -Ilib $(PKG_CFLAGS) -MMD -MP
 LDFLAGS += $(SANFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm
 
-LIB_SRC := lib/errtab.c lib/log.c lib/conf.c lib/hmac.c lib/jwt.c lib/snowflake.c \
-	lib/req.c lib/reply.c lib/route.c lib/app.c lib/metrics.c lib/kv.c lib/db.c \
-	lib/orderq.c lib/order.c lib/secret.c lib/render.c
+# the shared core, one file a line (several people add to it)
+LIB_SRC :=
+LIB_SRC += lib/errtab.c
+LIB_SRC += lib/log.c
+LIB_SRC += lib/conf.c
+LIB_SRC += lib/hmac.c
+LIB_SRC += lib/jwt.c
+LIB_SRC += lib/snowflake.c
+LIB_SRC += lib/req.c
+LIB_SRC += lib/reply.c
+LIB_SRC += lib/route.c
+LIB_SRC += lib/app.c
+LIB_SRC += lib/metrics.c
+LIB_SRC += lib/kv.c
+LIB_SRC += lib/db.c
+LIB_SRC += lib/orderq.c
+LIB_SRC += lib/order.c
+LIB_SRC += lib/secret.c
+LIB_SRC += lib/render.c
+LIB_SRC += lib/kv_sale.c
+LIB_SRC += lib/sale_db.c
+LIB_SRC += lib/warm.c
+LIB_SRC += lib/persist.c
 # the FastCGI endpoints, one program each (cgi-bin/NAME.c)
 CGI     := detail admin place_order order_status pay user ops trivial
 # daemons and cron jobs

@@ -1,7 +1,142 @@
-/* placeholder */
-int main(void);
+/*
+ * order-handler: binds the PULL end of the order queue and writes the orders
+ * it receives into MySQL in batches (lib/persist.c), one transaction per
+ * batch. Several handlers may share one pipe (each binds its own endpoint or
+ * they connect to a forwarder; PUSH fans out over every PULL it reaches).
+ *
+ * It acknowledges nothing it has not committed: the Redis journal entry of
+ * an order goes only after MySQL has it. What it loses on a crash (orders in
+ * socket buffers) is replayed from the journal by cron/reconcile.
+ */
+#include "conf.h"
+#include "db.h"
+#include "fs.h"
+#include "kv.h"
+#include "log.h"
+#include "order.h"
+#include "orderq.h"
+#include "persist.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH_MAX 1000
+/* after the first order of a batch, wait at most this long for more */
+#define BATCH_WAIT_MS 2
+
+static volatile sig_atomic_t stop;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void
+heartbeat(struct kv *kv, int64_t *next_ms)
+{
+	int64_t now = fs_now_ms();
+	redisReply *rep;
+
+	if (now < *next_ms)
+		return;
+	*next_ms = now + 1000;
+	/* /api/health reads this to tell whether a handler is up */
+	rep = kv_cmd(kv, "SET fs:handler:alive %d PX 3000", (int)getpid());
+	if (rep)
+		freeReplyObject(rep);
+}
+
+/* Writes the batch, retrying while MySQL is down: the orders are already
+ * promised to their buyers. A stop request ends the retries; the journal
+ * still holds the orders. */
+static void
+flush(struct db *d, struct kv *kv, struct order *batch, int n, int64_t window,
+      struct persist_stats *st, int64_t *next_beat)
+{
+	int waited = 0;
+
+	while (persist_orders(d, kv, batch, n, window, st) != FS_OK) {
+		struct timespec pause = {0, 200 * 1000000};
+
+		if (stop)
+			return;
+		if (waited++ % 25 == 0)
+			log_warn("MySQL refused a batch of %d orders (%s); retrying", n, db_errstr(d));
+		nanosleep(&pause, NULL);
+		heartbeat(kv, next_beat);
+	}
+}
+
 int
 main(void)
 {
+	static struct order batch[BATCH_MAX];
+	char msg[ORDER_LINE_MAX + 64];
+	struct persist_stats st = {0, 0, 0};
+	struct sigaction sa;
+	struct orderq *q;
+	struct kv *kv;
+	struct db *d;
+	int64_t window, next_beat = 0, next_report;
+
+	log_set_name("order-handler");
+	conf_load(NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	window = conf_int("pay_window_ms", 15 * 60 * 1000);
+	kv = kv_open_conf();
+	d = db_open_conf();
+	q = orderq_open_pull(conf_str("queue_endpoint", "ipc:///tmp/flashsale-orders.ipc"));
+	if (q == NULL)
+		return 1;
+	log_info("order handler up, pay window %lld ms", (long long)window);
+	next_report = fs_now_ms() + 10000;
+
+	while (!stop) {
+		int n = 0, len;
+		int64_t deadline;
+
+		heartbeat(kv, &next_beat);
+		len = orderq_pull(q, msg, sizeof(msg), 500);
+		if (len < 0)
+			continue; /* a signal: the loop condition decides */
+		if (len == 0)
+			goto report;
+		deadline = fs_now_ms() + BATCH_WAIT_MS;
+		do {
+			if (order_decode(msg, (size_t)len, &batch[n]) == FS_OK)
+				n++;
+			else
+				log_err("undecodable order message dropped: %.80s", msg);
+			if (n == BATCH_MAX)
+				break;
+			len = orderq_pull(q, msg, sizeof(msg), 0);
+			if (len == 0 && fs_now_ms() < deadline)
+				len = orderq_pull(q, msg, sizeof(msg), 1);
+		} while (len > 0);
+		flush(d, kv, batch, n, window, &st, &next_beat);
+report:
+		if (fs_now_ms() >= next_report) {
+			next_report = fs_now_ms() + 10000;
+			if (st.written || st.failed || st.replayed)
+				log_info("orders written %ld, failed %ld, replayed %ld", st.written,
+					 st.failed, st.replayed);
+		}
+	}
+	log_info("stopping: orders written %ld, failed %ld, replayed %ld", st.written, st.failed,
+		 st.replayed);
+	orderq_close(q);
+	db_close(d);
+	kv_close(kv);
+	conf_free();
 	return 0;
 }

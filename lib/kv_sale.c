@@ -1,0 +1,317 @@
+/*
+ * kv_sale.c: the atomic Redis decisions on one activity item: reserve (the
+ * hot-path gate), release (stock back exactly once), the journal, and the
+ * order status records the status poll reads. Every key a script touches
+ * carries the item's hash tag, so each script runs on one Cluster slot.
+ */
+#include "sale.h"
+#include "fs.h"
+#include "kv.h"
+#include "log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ORDER_RECORD_TTL_S (2 * 24 * 3600)
+
+/* KEYS: meta stock buyers banned journal pending rate
+ * ARGV: uid qty order_id order_line rate_limit grace_ms
+ * Returns the units left after the reservation, or a negative refusal. */
+static struct kv_script reserve_script = {"reserve",
+	"local rl = tonumber(ARGV[5])\n"
+	"if rl > 0 then\n"
+	"  local n = redis.call('INCR', KEYS[7])\n"
+	"  if n == 1 then redis.call('PEXPIRE', KEYS[7], 1000) end\n"
+	"  if n > rl then return -7 end\n"
+	"end\n"
+	"local m = redis.call('HMGET', KEYS[1], 'start', 'end', 'status')\n"
+	"if not m[1] or not m[2] then return -6 end\n"
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+	"if now < tonumber(m[1]) then return -1 end\n"
+	"if now >= tonumber(m[2]) or m[3] == 'ended' then return -2 end\n"
+	"if redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 1 then return -3 end\n"
+	"if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return -4 end\n"
+	"local s = redis.call('GET', KEYS[2])\n"
+	"if not s then return -6 end\n"
+	"s = tonumber(s)\n"
+	"local q = tonumber(ARGV[2])\n"
+	"if s < q then return -5 end\n"
+	"redis.call('DECRBY', KEYS[2], q)\n"
+	"redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])\n"
+	"redis.call('PEXPIREAT', KEYS[3], tonumber(m[2]) + tonumber(ARGV[6]))\n"
+	"redis.call('HSET', KEYS[5], ARGV[3], ARGV[4])\n"
+	"redis.call('ZADD', KEYS[6], now, ARGV[3])\n"
+	"return s - q\n",
+	""};
+
+/* KEYS: released stock buyers meta
+ * ARGV: order_id uid qty keep_ms
+ * The released set makes it exactly once; a stock counter that has expired
+ * with its sale is not brought back to life. Returns 1 released, 0 already. */
+static struct kv_script release_script = {"release",
+	"if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end\n"
+	"local e = redis.call('HGET', KEYS[4], 'end')\n"
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000\n"
+	"local keep = now + tonumber(ARGV[4])\n"
+	"if e and tonumber(e) + tonumber(ARGV[4]) > keep then keep = tonumber(e) + tonumber(ARGV[4]) end\n"
+	"redis.call('PEXPIREAT', KEYS[1], keep)\n"
+	"if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('INCRBY', KEYS[2], ARGV[3]) end\n"
+	"if redis.call('HGET', KEYS[3], ARGV[2]) == ARGV[1] then redis.call('HDEL', KEYS[3], ARGV[2]) end\n"
+	"return 1\n",
+	""};
+
+static int
+reply_int(redisReply *rep, long long *out)
+{
+	if (rep == NULL || rep->type != REDIS_REPLY_INTEGER)
+		return FS_ERR;
+	*out = rep->integer;
+	return FS_OK;
+}
+
+static int64_t
+reply_field_int(const redisReply *rep, size_t i, int *present)
+{
+	if (i >= rep->elements || rep->element[i]->type != REDIS_REPLY_STRING) {
+		*present = 0;
+		return 0;
+	}
+	*present = 1;
+	return strtoll(rep->element[i]->str, NULL, 10);
+}
+
+int
+kv_sale_meta(struct kv *kv, int64_t aid, int64_t iid, struct sale_meta *m)
+{
+	char key[KV_KEY_MAX];
+	redisReply *rep;
+	int have[6], rc = 0;
+
+	kv_item_key(key, aid, iid, "meta");
+	rep = kv_cmd(kv, "HMGET %s start end limit price alloc status", key);
+	if (rep == NULL)
+		return FS_ERR;
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 6) {
+		m->start_ms = reply_field_int(rep, 0, &have[0]);
+		m->end_ms = reply_field_int(rep, 1, &have[1]);
+		m->per_user_limit = reply_field_int(rep, 2, &have[2]);
+		m->flash_price_cents = reply_field_int(rep, 3, &have[3]);
+		m->alloc_stock = reply_field_int(rep, 4, &have[4]);
+		m->published = rep->element[5]->type == REDIS_REPLY_STRING &&
+			       strcmp(rep->element[5]->str, "published") == 0;
+		rc = have[0] && have[1] && have[2] && have[3];
+	} else if (rep->type == REDIS_REPLY_ERROR) {
+		log_err("HMGET %s: %s", key, rep->str);
+		rc = FS_ERR;
+	}
+	freeReplyObject(rep);
+	return rc;
+}
+
+enum reserve_result
+kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int64_t *remaining)
+{
+	char keys[7][KV_KEY_MAX], uid[24], qty[24], oid[24], rl[16], grace[24], rate[48];
+	char line[ORDER_LINE_MAX];
+	const char *argv[13];
+	size_t lens[13];
+	redisReply *rep;
+	long long v;
+	enum reserve_result res;
+
+	kv_item_key(keys[0], o->activity_id, o->item_id, "meta");
+	kv_item_key(keys[1], o->activity_id, o->item_id, "stock");
+	kv_item_key(keys[2], o->activity_id, o->item_id, "buyers");
+	kv_item_key(keys[3], o->activity_id, o->item_id, "banned");
+	kv_item_key(keys[4], o->activity_id, o->item_id, "journal");
+	kv_item_key(keys[5], o->activity_id, o->item_id, "pending");
+	snprintf(rate, sizeof(rate), "rl:%" PRId64, o->user_id);
+	kv_item_key(keys[6], o->activity_id, o->item_id, rate);
+	snprintf(uid, sizeof(uid), "%" PRId64, o->user_id);
+	snprintf(qty, sizeof(qty), "%" PRId64, o->quantity);
+	snprintf(oid, sizeof(oid), "%" PRId64, o->id);
+	snprintf(rl, sizeof(rl), "%d", rate_limit);
+	snprintf(grace, sizeof(grace), "%d", SALE_KEY_GRACE_MS);
+	order_encode(o, line);
+	for (int i = 0; i < 7; i++)
+		argv[i] = keys[i];
+	argv[7] = uid;
+	argv[8] = qty;
+	argv[9] = oid;
+	argv[10] = line;
+	argv[11] = rl;
+	argv[12] = grace;
+	for (int i = 0; i < 13; i++)
+		lens[i] = strlen(argv[i]);
+
+	rep = kv_eval(kv, &reserve_script, 7, 13, argv, lens);
+	if (rep == NULL)
+		return RESERVE_DOWN;
+	if (reply_int(rep, &v) != FS_OK) {
+		log_err("EVALSHA reserve item=%" PRId64 ":%" PRId64 ": %s", o->activity_id,
+			o->item_id, rep->type == REDIS_REPLY_ERROR ? rep->str : "not an integer");
+		freeReplyObject(rep);
+		return RESERVE_DOWN;
+	}
+	freeReplyObject(rep);
+	switch (v) {
+	case -1: res = RESERVE_NOT_STARTED; break;
+	case -2: res = RESERVE_ENDED; break;
+	case -3: res = RESERVE_BANNED; break;
+	case -4: res = RESERVE_DUPLICATE; break;
+	case -5: res = RESERVE_SOLD_OUT; break;
+	case -6: res = RESERVE_NOT_WARM; break;
+	case -7: res = RESERVE_RATE_LIMITED; break;
+	default:
+		res = RESERVE_OK;
+		if (remaining)
+			*remaining = v;
+	}
+	return res;
+}
+
+int
+kv_sale_release(struct kv *kv, const struct order *o)
+{
+	char keys[4][KV_KEY_MAX], oid[24], uid[24], qty[24], keep[24];
+	const char *argv[8];
+	redisReply *rep;
+	long long v;
+	int rc;
+
+	kv_item_key(keys[0], o->activity_id, o->item_id, "released");
+	kv_item_key(keys[1], o->activity_id, o->item_id, "stock");
+	kv_item_key(keys[2], o->activity_id, o->item_id, "buyers");
+	kv_item_key(keys[3], o->activity_id, o->item_id, "meta");
+	snprintf(oid, sizeof(oid), "%" PRId64, o->id);
+	snprintf(uid, sizeof(uid), "%" PRId64, o->user_id);
+	snprintf(qty, sizeof(qty), "%" PRId64, o->quantity);
+	/* keep the exactly-once marks a day past the sale (or past now) */
+	snprintf(keep, sizeof(keep), "%d", 24 * 3600 * 1000);
+	for (int i = 0; i < 4; i++)
+		argv[i] = keys[i];
+	argv[4] = oid;
+	argv[5] = uid;
+	argv[6] = qty;
+	argv[7] = keep;
+	rep = kv_eval(kv, &release_script, 4, 8, argv, NULL);
+	rc = reply_int(rep, &v);
+	if (rep != NULL && rc != FS_OK)
+		log_err("EVALSHA release order=%" PRId64 ": %s", o->id,
+			rep->type == REDIS_REPLY_ERROR ? rep->str : "not an integer");
+	if (rep)
+		freeReplyObject(rep);
+	return rc;
+}
+
+int
+kv_sale_journal_done(struct kv *kv, const struct order *o)
+{
+	char journal[KV_KEY_MAX], pending[KV_KEY_MAX];
+	redisReply *rep;
+	int rc = FS_OK;
+
+	kv_item_key(journal, o->activity_id, o->item_id, "journal");
+	kv_item_key(pending, o->activity_id, o->item_id, "pending");
+	if (kv_append(kv, "HDEL %s %" PRId64, journal, o->id) != FS_OK ||
+	    kv_append(kv, "ZREM %s %" PRId64, pending, o->id) != FS_OK)
+		return FS_ERR;
+	for (int i = 0; i < 2; i++) {
+		rep = kv_reply(kv);
+		if (rep == NULL)
+			return FS_ERR;
+		if (rep->type == REDIS_REPLY_ERROR)
+			rc = FS_ERR;
+		freeReplyObject(rep);
+	}
+	return rc;
+}
+
+int
+kv_order_put(struct kv *kv, const struct order *o, int nx)
+{
+	json_object *j = order_to_json(o);
+	const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+	char key[48], ukey[48];
+	redisReply *rep;
+	int rc = FS_OK, sent = 0;
+
+	snprintf(key, sizeof(key), "fs:o:%" PRId64, o->id);
+	snprintf(ukey, sizeof(ukey), "fs:u:%" PRId64 ":orders", o->user_id);
+	if (kv_append(kv, nx ? "SET %s %s NX EX %d" : "SET %s %s EX %d", key, s,
+		      ORDER_RECORD_TTL_S) == FS_OK)
+		sent++;
+	if (sent == 1 && kv_append(kv, "ZADD %s %" PRId64 " %" PRId64, ukey, o->created_ms, o->id) == FS_OK)
+		sent++;
+	if (sent == 2 && kv_append(kv, "EXPIRE %s %d", ukey, ORDER_RECORD_TTL_S) == FS_OK)
+		sent++;
+	json_object_put(j);
+	if (sent < 3)
+		rc = FS_ERR;
+	for (int i = 0; i < sent; i++) {
+		rep = kv_reply(kv);
+		if (rep == NULL)
+			return FS_ERR;
+		if (rep->type == REDIS_REPLY_ERROR)
+			rc = FS_ERR;
+		freeReplyObject(rep);
+	}
+	return rc;
+}
+
+int
+kv_order_get(struct kv *kv, int64_t id, struct order *o)
+{
+	redisReply *rep = kv_cmd(kv, "GET fs:o:%" PRId64, id);
+	int rc = 0;
+
+	if (rep == NULL)
+		return FS_ERR;
+	if (rep->type == REDIS_REPLY_STRING)
+		rc = order_from_json(rep->str, rep->len, o) == FS_OK ? 1 : 0;
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+kv_sale_stock(struct kv *kv, int64_t aid, int64_t iid, int64_t *left)
+{
+	char key[KV_KEY_MAX];
+	redisReply *rep;
+	int rc = 0;
+
+	kv_item_key(key, aid, iid, "stock");
+	rep = kv_cmd(kv, "GET %s", key);
+	if (rep == NULL)
+		return FS_ERR;
+	if (rep->type == REDIS_REPLY_STRING) {
+		*left = strtoll(rep->str, NULL, 10);
+		rc = 1;
+	}
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+kv_sale_ban(struct kv *kv, int64_t aid, const int64_t *iids, int n, int64_t uid)
+{
+	int rc = FS_OK;
+
+	for (int i = 0; i < n; i++) {
+		char key[KV_KEY_MAX];
+		redisReply *rep;
+
+		kv_item_key(key, aid, iids[i], "banned");
+		rep = kv_cmd(kv, "SADD %s %" PRId64, key, uid);
+		if (rep == NULL)
+			return FS_ERR;
+		if (rep->type == REDIS_REPLY_ERROR)
+			rc = FS_ERR;
+		freeReplyObject(rep);
+	}
+	return rc;
+}
