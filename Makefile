@@ -41,6 +41,7 @@ LIB_SRC += lib/db.c
 LIB_SRC += lib/orderq.c
 LIB_SRC += lib/order.c
 LIB_SRC += lib/secret.c
+LIB_SRC += lib/clientip.c
 LIB_SRC += lib/render.c
 LIB_SRC += lib/kv_sale.c
 LIB_SRC += lib/sale_db.c
