@@ -1,22 +1,243 @@
 /*
- * order_status: placeholder until the endpoint is written; answers 503.
+ * order-status: GET /api/order-status/{id}, ?activity_id=&item_id=, and the
+ * user's order list. Owner only: another user's order is 404, as if it did
+ * not exist. Redis first (a queued order exists nowhere else), MySQL when
+ * Redis has nothing or only "queued" (the handler may have written it while
+ * its Redis record lagged).
  */
 #include "app.h"
+#include "db.h"
+#include "kv.h"
+#include "log.h"
+#include "order.h"
+#include "sale.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIST_MAX 100
+
+static const char sql_order[] =
+	"SELECT id, user_id, activity_id, item_id, quantity, amount_cents, status, created_ms, "
+	"pay_deadline_ms FROM orders WHERE id = ?";
+static const char sql_user_item[] =
+	"SELECT id, user_id, activity_id, item_id, quantity, amount_cents, status, created_ms, "
+	"pay_deadline_ms FROM orders WHERE user_id = ? AND activity_id = ? AND item_id = ? "
+	"ORDER BY created_ms DESC LIMIT 1";
+static const char sql_user_list[] =
+	"SELECT id, user_id, activity_id, item_id, quantity, amount_cents, status, created_ms, "
+	"pay_deadline_ms FROM orders WHERE user_id = ? ORDER BY created_ms DESC LIMIT 100";
 
 static void
-not_yet(struct req *r)
+row_order(const struct db_rows *rows, int i, struct order *o)
 {
-	reply_error(r, FS_E_UNAVAILABLE);
+	memset(o, 0, sizeof(*o));
+	o->id = db_cell_int(rows, i, 0);
+	o->user_id = db_cell_int(rows, i, 1);
+	o->activity_id = db_cell_int(rows, i, 2);
+	o->item_id = db_cell_int(rows, i, 3);
+	o->quantity = db_cell_int(rows, i, 4);
+	o->amount_cents = db_cell_int(rows, i, 5);
+	if (order_status_parse(db_cell(rows, i, 6), &o->status) != FS_OK)
+		o->status = ORDER_FAILED;
+	o->created_ms = db_cell_int(rows, i, 7);
+	o->pay_deadline_ms = db_cell_int(rows, i, 8);
+}
+
+/* One order from MySQL: 1 found, 0 not, FS_ERR down. */
+static int
+db_order(struct db *d, const char *sql, const struct dbv *args, int nargs, struct order *o)
+{
+	struct db_rows rows;
+	int rc;
+
+	if (db_query(d, sql, args, nargs, &rows) != FS_OK)
+		return FS_ERR;
+	rc = rows.nrows > 0;
+	if (rc)
+		row_order(&rows, 0, o);
+	db_rows_free(&rows);
+	return rc;
+}
+
+/* Finds order id for the status answer. 1 found, 0 not, FS_ERR down. */
+static int
+order_find(struct req *r, int64_t id, struct order *o)
+{
+	struct dbv arg[] = {DBI(id)};
+	int in_kv = kv_order_get(r->kv, id, o);
+	int in_db;
+
+	if (in_kv == 1 && o->status != ORDER_QUEUED)
+		return 1;
+	in_db = db_order(r->db, sql_order, arg, 1, o);
+	if (in_db == 1)
+		return 1;
+	/* MySQL has not got it yet (or is down): queued it is; db_order left
+	 * the Redis record in *o untouched */
+	if (in_kv == 1)
+		return 1;
+	if (in_kv == FS_ERR && in_db == FS_ERR)
+		return FS_ERR;
+	/* one store answered "no such order" and the other is down: a queued
+	 * order lives only in Redis, so "no" is certain only if Redis said it */
+	if (in_kv == FS_ERR)
+		return FS_ERR;
+	return 0;
+}
+
+static void
+reply_order(struct req *r, const struct order *o)
+{
+	json_object *j = order_to_json(o);
+
+	reply_json(r, 200, j);
+	json_object_put(j);
+}
+
+static void
+get_one(struct req *r)
+{
+	struct order o;
+	int rc;
+
+	if (req_user_or_reply(r) != FS_OK)
+		return;
+	rc = order_find(r, r->ids[0], &o);
+	if (rc == FS_ERR)
+		reply_error(r, FS_E_UNAVAILABLE);
+	else if (rc == 0 || o.user_id != r->user_id)
+		reply_error(r, FS_E_NOT_FOUND);
+	else
+		reply_order(r, &o);
+}
+
+/* The user's order for one item: the buyer slot in Redis names the live
+ * order; MySQL has the last one of any state. */
+static void
+get_by_item(struct req *r, int64_t aid, int64_t iid)
+{
+	char key[KV_KEY_MAX];
+	redisReply *rep;
+	struct order o;
+	int64_t oid = 0;
+	int rc = 0;
+
+	kv_item_key(key, aid, iid, "buyers");
+	rep = kv_cmd(r->kv, "HGET %s %" PRId64, key, r->user_id);
+	if (rep != NULL && rep->type == REDIS_REPLY_STRING)
+		fs_parse_u63(rep->str, &oid);
+	if (rep)
+		freeReplyObject(rep);
+	if (oid > 0)
+		rc = order_find(r, oid, &o);
+	if (rc != 1) {
+		struct dbv a[] = {DBI(r->user_id), DBI(aid), DBI(iid)};
+
+		rc = db_order(r->db, sql_user_item, a, 3, &o);
+	}
+	if (rc == FS_ERR)
+		reply_error(r, FS_E_UNAVAILABLE);
+	else if (rc == 0 || o.user_id != r->user_id)
+		reply_error(r, FS_E_NOT_FOUND);
+	else
+		reply_order(r, &o);
+}
+
+static int
+cmp_newest(const void *a, const void *b)
+{
+	const struct order *x = a, *y = b;
+
+	if (x->created_ms != y->created_ms)
+		return x->created_ms > y->created_ms ? -1 : 1;
+	return x->id > y->id ? -1 : x->id < y->id;
+}
+
+/* MySQL's orders plus the queued ones only Redis knows, newest first. */
+static void
+get_list(struct req *r)
+{
+	struct order list[2 * LIST_MAX];
+	struct db_rows rows;
+	struct dbv a[] = {DBI(r->user_id)};
+	json_object *j, *arr;
+	redisReply *rep;
+	int n = 0;
+
+	if (db_query(r->db, sql_user_list, a, 1, &rows) != FS_OK) {
+		reply_error(r, FS_E_UNAVAILABLE);
+		return;
+	}
+	for (int i = 0; i < rows.nrows && n < LIST_MAX; i++)
+		row_order(&rows, i, &list[n++]);
+	db_rows_free(&rows);
+
+	rep = kv_cmd(r->kv, "ZREVRANGE fs:u:%" PRId64 ":orders 0 %d", r->user_id, LIST_MAX - 1);
+	if (rep != NULL && rep->type == REDIS_REPLY_ARRAY) {
+		int from_db = n;
+
+		for (size_t i = 0; i < rep->elements && n < 2 * LIST_MAX; i++) {
+			int64_t id;
+			int known = 0;
+
+			if (fs_parse_u63(rep->element[i]->str, &id) != FS_OK)
+				continue;
+			for (int k = 0; k < from_db && !known; k++)
+				known = list[k].id == id;
+			if (!known && kv_order_get(r->kv, id, &list[n]) == 1 &&
+			    list[n].user_id == r->user_id)
+				n++;
+		}
+	}
+	if (rep)
+		freeReplyObject(rep);
+	qsort(list, (size_t)n, sizeof(list[0]), cmp_newest);
+	if (n > LIST_MAX)
+		n = LIST_MAX;
+	j = json_object_new_object();
+	arr = json_object_new_array();
+	for (int i = 0; i < n; i++)
+		json_object_array_add(arr, order_to_json(&list[i]));
+	json_object_object_add(j, "orders", arr);
+	reply_json(r, 200, j);
+	json_object_put(j);
+}
+
+static void
+get_mine(struct req *r)
+{
+	char a[32], i[32];
+	int ha, hi;
+	int64_t aid, iid;
+
+	if (req_user_or_reply(r) != FS_OK)
+		return;
+	ha = req_query(r, "activity_id", a, sizeof(a));
+	hi = req_query(r, "item_id", i, sizeof(i));
+	if (ha == 0 && hi == 0) {
+		get_list(r);
+		return;
+	}
+	if (ha != 1 || hi != 1 || fs_parse_id(a, &aid) != FS_OK || fs_parse_id(i, &iid) != FS_OK) {
+		reply_error_msg(r, FS_E_BAD_REQUEST,
+				"activity_id and item_id must both be positive integers");
+		return;
+	}
+	get_by_item(r, aid, iid);
 }
 
 static const struct route routes[] = {
-	{"GET", "/api/order_status", not_yet, 0},
+	{"GET", "/api/order-status", get_mine, 0},
+	{"GET", "/api/order-status/$", get_one, 0},
 };
 
 int
 main(void)
 {
-	static const struct app app = {"order_status", routes, FS_ARRAY_LEN(routes), 0, NULL};
+	static const struct app app = {"order-status", routes, FS_ARRAY_LEN(routes),
+				       APP_KV | APP_DB, NULL};
 
 	return app_main(&app);
 }

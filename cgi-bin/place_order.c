@@ -1,22 +1,271 @@
 /*
- * place_order: placeholder until the endpoint is written; answers 503.
+ * place-order: POST /api/order, the hot path. A chain of checks, cheapest
+ * first (DESIGN.md "Place order"): token, body, sale window, order secret,
+ * then one Redis script that decides and reserves atomically. The order is
+ * pushed to the order handler over ZeroMQ and answered 202 at once; MySQL
+ * gets it asynchronously, and the Redis journal keeps it until then.
  */
 #include "app.h"
+#include "conf.h"
+#include "db.h"
+#include "kv.h"
+#include "log.h"
+#include "order.h"
+#include "orderq.h"
+#include "sale.h"
+#include "secret.h"
+#include "snowflake.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#define META_SLOTS 256
+/* the window and limits of a published sale never change, but an activity
+ * can be ended early: re-read them this often */
+#define META_TTL_MS 2000
+/* how long a sold-out answer from Redis is trusted without asking again;
+ * stock given back (cancel, expiry) is sellable again after at most this */
+#define SOLD_OUT_MARK_MS 200
+#define QUANTITY_MAX 1000
+
+struct meta_slot {
+	int64_t aid, iid;
+	int64_t fetched_ms;
+	int64_t sold_out_until_ms;
+	struct sale_meta m;
+};
+
+static struct meta_slot meta_cache[META_SLOTS];
+static struct snowflake idgen;
+static int have_worker;
+static const char *order_key;
+static int rate_limit;
+
+static struct meta_slot *
+meta_slot(int64_t aid, int64_t iid)
+{
+	uint64_t h = (uint64_t)aid * 0x9E3779B97F4A7C15ULL ^ (uint64_t)iid * 0xC2B2AE3D27D4EB4FULL;
+
+	return &meta_cache[(h >> 32) % META_SLOTS];
+}
+
+/* A worker id unique among all order-taking processes, from a Redis
+ * counter, so that ids of processes started at the same instant differ. */
+static int
+worker_init(struct kv *kv)
+{
+	redisReply *rep;
+
+	if (have_worker)
+		return FS_OK;
+	rep = kv_cmd(kv, "INCR fs:snowflake:worker");
+	if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
+		if (rep)
+			freeReplyObject(rep);
+		return FS_ERR;
+	}
+	snowflake_init(&idgen, (int)(rep->integer % (SNOWFLAKE_MAX_WORKER + 1)));
+	freeReplyObject(rep);
+	have_worker = 1;
+	return FS_OK;
+}
+
+/* Loads an item's sale into Redis from MySQL: the meta hash always, the
+ * stock counter when with_stock (SET NX: a live counter is never reset).
+ * Returns 1 loaded, 0 no such published item, FS_ERR a store is down. */
+static int
+sale_load(struct req *r, int64_t aid, int64_t iid, int with_stock)
+{
+	struct sale_item si;
+	int rc;
+
+	memset(&si, 0, sizeof(si));
+	rc = db_sale_item_load(r->db, aid, iid, &si);
+	if (rc == 1 && strcmp(si.status, "published") != 0 && strcmp(si.status, "ended") != 0)
+		rc = 0;
+	if (rc == 1 && kv_sale_put(r->kv, &si, with_stock) != FS_OK)
+		rc = FS_ERR;
+	sale_item_cleanup(&si);
+	return rc;
+}
+
+/* The sale's meta for (aid, iid): in-process, else Redis, else MySQL (and
+ * put back into Redis). Answers 404/503 itself and returns NULL. */
+static struct meta_slot *
+meta_or_reply(struct req *r, int64_t aid, int64_t iid, int64_t now)
+{
+	struct meta_slot *s = meta_slot(aid, iid);
+	int rc;
+
+	if (s->aid == aid && s->iid == iid && now - s->fetched_ms < META_TTL_MS)
+		return s;
+	rc = kv_sale_meta(r->kv, aid, iid, &s->m);
+	if (rc == 0) {
+		rc = sale_load(r, aid, iid, 0);
+		if (rc == 1)
+			rc = kv_sale_meta(r->kv, aid, iid, &s->m);
+	}
+	if (rc == FS_ERR) {
+		s->aid = 0;
+		reply_error(r, FS_E_UNAVAILABLE);
+		return NULL;
+	}
+	if (rc == 0 || !s->m.published) {
+		s->aid = 0;
+		reply_error(r, FS_E_NOT_FOUND);
+		return NULL;
+	}
+	if (s->aid != aid || s->iid != iid)
+		s->sold_out_until_ms = 0;
+	s->aid = aid;
+	s->iid = iid;
+	s->fetched_ms = now;
+	return s;
+}
 
 static void
-not_yet(struct req *r)
+reply_queued(struct req *r, const struct order *o)
 {
-	reply_error(r, FS_E_UNAVAILABLE);
+	json_object *j = json_object_new_object();
+	char id[24];
+
+	snprintf(id, sizeof(id), "%" PRId64, o->id);
+	json_object_object_add(j, "order_id", json_object_new_string(id));
+	json_object_object_add(j, "status", json_object_new_string("queued"));
+	reply_json(r, 202, j);
+	json_object_put(j);
+}
+
+static void
+post_order(struct req *r)
+{
+	json_object *body = NULL;
+	struct meta_slot *s;
+	struct order o;
+	const char *secret = NULL;
+	int64_t aid, iid, qty = 1, now, left;
+	enum reserve_result res;
+
+	if (req_user_or_reply(r) != FS_OK)
+		return;
+	if (req_json_or_reply(r, 0, &body) != FS_OK)
+		return;
+	if (jx_id(body, "activity_id", &aid) != FS_OK || jx_id(body, "item_id", &iid) != FS_OK ||
+	    (jx_has(body, "quantity") && jx_int(body, "quantity", 1, QUANTITY_MAX, &qty) != FS_OK) ||
+	    (jx_has(body, "secret") && jx_str(body, "secret", 128, &secret) != FS_OK)) {
+		reply_error_msg(r, FS_E_BAD_REQUEST,
+				"activity_id and item_id must be positive integers, quantity an "
+				"integer from 1 to the per-user limit, secret a string");
+		goto out;
+	}
+	now = fs_now_ms();
+	if ((s = meta_or_reply(r, aid, iid, now)) == NULL)
+		goto out;
+	if (qty > s->m.per_user_limit) {
+		reply_error_msg(r, FS_E_BAD_REQUEST, "quantity is more than the per-user limit");
+		goto out;
+	}
+	if (now < s->m.start_ms) {
+		reply_error(r, FS_E_NOT_STARTED);
+		goto out;
+	}
+	if (now >= s->m.end_ms) {
+		reply_error(r, FS_E_ENDED);
+		goto out;
+	}
+	if (!order_secret_check(order_key, r->user_id, aid, iid, secret,
+				secret ? strlen(secret) : 0)) {
+		reply_error(r, FS_E_BAD_SECRET);
+		goto out;
+	}
+	if (now < s->sold_out_until_ms) {
+		reply_error(r, FS_E_SOLD_OUT);
+		goto out;
+	}
+	if (worker_init(r->kv) != FS_OK) {
+		reply_error(r, FS_E_UNAVAILABLE);
+		goto out;
+	}
+
+	memset(&o, 0, sizeof(o));
+	o.id = snowflake_next(&idgen);
+	o.user_id = r->user_id;
+	o.activity_id = aid;
+	o.item_id = iid;
+	o.quantity = qty;
+	o.amount_cents = qty * s->m.flash_price_cents;
+	o.created_ms = now;
+	o.status = ORDER_QUEUED;
+
+	res = kv_sale_reserve(r->kv, &o, rate_limit, &left);
+	if (res == RESERVE_NOT_WARM) {
+		/* live but not (or no longer) in Redis: load it, then decide */
+		int rc = sale_load(r, aid, iid, 1);
+
+		if (rc != 1) {
+			reply_error(r, rc == 0 ? FS_E_NOT_FOUND : FS_E_UNAVAILABLE);
+			goto out;
+		}
+		res = kv_sale_reserve(r->kv, &o, rate_limit, &left);
+	}
+	switch (res) {
+	case RESERVE_OK:
+		break;
+	case RESERVE_SOLD_OUT:
+		s->sold_out_until_ms = now + SOLD_OUT_MARK_MS;
+		reply_error(r, FS_E_SOLD_OUT);
+		goto out;
+	case RESERVE_NOT_STARTED: reply_error(r, FS_E_NOT_STARTED); goto out;
+	case RESERVE_ENDED: reply_error(r, FS_E_ENDED); goto out;
+	case RESERVE_BANNED: reply_error(r, FS_E_BANNED); goto out;
+	case RESERVE_DUPLICATE: reply_error(r, FS_E_DUPLICATE); goto out;
+	case RESERVE_RATE_LIMITED: reply_rate_limited(r, 1); goto out;
+	case RESERVE_NOT_WARM:
+	case RESERVE_DOWN:
+	default:
+		reply_error(r, FS_E_UNAVAILABLE);
+		goto out;
+	}
+
+	/* Reserved and journaled: from here the order exists, whatever fails.
+	 * The status record makes it readable at once; the push is best effort
+	 * (reconcile replays the journal if the queue cannot take it now). */
+	if (kv_order_put(r->kv, &o, 1) != FS_OK)
+		log_warn("order %" PRId64 ": status record not written (%s)", o.id, r->kv->errstr);
+	{
+		char line[ORDER_LINE_MAX];
+		size_t n = order_encode(&o, line);
+
+		orderq_push(r->q, line, n);
+	}
+	if (left == 0)
+		s->sold_out_until_ms = now + SOLD_OUT_MARK_MS;
+	reply_queued(r, &o);
+out:
+	json_object_put(body);
+}
+
+static int
+place_order_init(struct req *proto)
+{
+	order_key = conf_str("order_secret", "");
+	rate_limit = (int)conf_int("rate_order_per_user", 5);
+	if (*order_key == '\0')
+		log_warn("order_secret is empty: every order will be refused as bad_secret");
+	worker_init(proto->kv); /* else on the first order */
+	return FS_OK;
 }
 
 static const struct route routes[] = {
-	{"GET", "/api/place_order", not_yet, 0},
+	{"POST", "/api/order", post_order, 0},
 };
 
 int
 main(void)
 {
-	static const struct app app = {"place_order", routes, FS_ARRAY_LEN(routes), 0, NULL};
+	static const struct app app = {"place-order", routes, FS_ARRAY_LEN(routes),
+				       APP_KV | APP_DB | APP_ORDERQ, place_order_init};
 
 	return app_main(&app);
 }
