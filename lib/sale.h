@@ -46,6 +46,11 @@ void sale_item_cleanup(struct sale_item *si);
 /* Loads activity item (aid, iid) from MySQL. Returns 1 found, 0 no such
  * activity item, FS_ERR when MySQL failed (db_down tells if it is down). */
 int db_sale_item_load(struct db *d, int64_t aid, int64_t iid, struct sale_item *si);
+/* Loads every item of activity aid, by item id. Returns the count and sets
+ * *out (caller frees with sale_items_free; NULL when 0), or FS_ERR. */
+int db_sale_items_load(struct db *d, int64_t aid, struct sale_item **out);
+/* Frees n items loaded by db_sale_items_load; v may be NULL. */
+void sale_items_free(struct sale_item *v, int n);
 
 /* --- warm.c --- */
 

@@ -1,0 +1,121 @@
+/*
+ * sale_db.c: reading activity items from MySQL into struct sale_item, with
+ * the static detail JSON (sale.h) that Redis and the detail program serve.
+ */
+#include "sale.h"
+#include "db.h"
+#include "fs.h"
+#include "log.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One row per activity item; the column order is what row_fill reads. */
+#define SALE_COLS \
+	"SELECT ai.activity_id, ai.item_id, a.start_ms, a.end_ms, a.status, " \
+	"ai.flash_price_cents, ai.alloc_stock, ai.stock, ai.per_user_limit, " \
+	"i.price_cents, i.name, i.title, i.description, i.images " \
+	"FROM activity_items ai JOIN activities a ON a.id = ai.activity_id " \
+	"JOIN items i ON i.id = ai.item_id "
+
+/* The images column holds a JSON array of URLs; anything else (a row
+ * written by hand) becomes an empty array rather than broken JSON. Caller
+ * puts the result. */
+static json_object *
+images_parse(const char *s)
+{
+	json_object *a = s ? json_tokener_parse(s) : NULL;
+
+	if (a == NULL || !json_object_is_type(a, json_type_array)) {
+		json_object_put(a);
+		a = json_object_new_array();
+	}
+	return a;
+}
+
+static void
+row_fill(const struct db_rows *rows, int i, struct sale_item *si)
+{
+	json_object *d = json_object_new_object();
+	const char *st = db_cell(rows, i, 4);
+
+	memset(si, 0, sizeof(*si));
+	si->aid = db_cell_int(rows, i, 0);
+	si->iid = db_cell_int(rows, i, 1);
+	si->start_ms = db_cell_int(rows, i, 2);
+	si->end_ms = db_cell_int(rows, i, 3);
+	snprintf(si->status, sizeof(si->status), "%s", st ? st : "");
+	si->flash_price_cents = db_cell_int(rows, i, 5);
+	si->alloc_stock = db_cell_int(rows, i, 6);
+	si->db_stock = db_cell_int(rows, i, 7);
+	si->per_user_limit = db_cell_int(rows, i, 8);
+	si->price_cents = db_cell_int(rows, i, 9);
+
+	/* the field order of API.md's item answer */
+	json_object_object_add(d, "activity_id", json_object_new_int64(si->aid));
+	json_object_object_add(d, "item_id", json_object_new_int64(si->iid));
+	json_object_object_add(d, "name", json_object_new_string(db_cell(rows, i, 10) ? db_cell(rows, i, 10) : ""));
+	json_object_object_add(d, "title", json_object_new_string(db_cell(rows, i, 11) ? db_cell(rows, i, 11) : ""));
+	json_object_object_add(d, "description",
+			       json_object_new_string(db_cell(rows, i, 12) ? db_cell(rows, i, 12) : ""));
+	json_object_object_add(d, "images", images_parse(db_cell(rows, i, 13)));
+	json_object_object_add(d, "price_cents", json_object_new_int64(si->price_cents));
+	json_object_object_add(d, "flash_price_cents", json_object_new_int64(si->flash_price_cents));
+	json_object_object_add(d, "per_user_limit", json_object_new_int64(si->per_user_limit));
+	json_object_object_add(d, "start_ms", json_object_new_int64(si->start_ms));
+	json_object_object_add(d, "end_ms", json_object_new_int64(si->end_ms));
+	si->detail_json = xstrdup(json_object_to_json_string_ext(
+		d, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(d);
+}
+
+int
+db_sale_item_load(struct db *d, int64_t aid, int64_t iid, struct sale_item *si)
+{
+	static const char sql[] = SALE_COLS "WHERE ai.activity_id = ? AND ai.item_id = ?";
+	struct dbv args[] = {DBI(aid), DBI(iid)};
+	struct db_rows rows;
+	int found;
+
+	memset(si, 0, sizeof(*si));
+	if (db_query(d, sql, args, 2, &rows) != FS_OK)
+		return FS_ERR;
+	found = rows.nrows > 0;
+	if (found)
+		row_fill(&rows, 0, si);
+	db_rows_free(&rows);
+	return found;
+}
+
+int
+db_sale_items_load(struct db *d, int64_t aid, struct sale_item **out)
+{
+	static const char sql[] = SALE_COLS "WHERE ai.activity_id = ? ORDER BY ai.item_id";
+	struct dbv args[] = {DBI(aid)};
+	struct db_rows rows;
+	int n;
+
+	*out = NULL;
+	if (db_query(d, sql, args, 1, &rows) != FS_OK)
+		return FS_ERR;
+	n = rows.nrows;
+	if (n > 0) {
+		*out = xcalloc((unsigned long)n, sizeof(**out));
+		for (int i = 0; i < n; i++)
+			row_fill(&rows, i, &(*out)[i]);
+	}
+	db_rows_free(&rows);
+	return n;
+}
+
+void
+sale_items_free(struct sale_item *v, int n)
+{
+	if (v == NULL)
+		return;
+	for (int i = 0; i < n; i++)
+		sale_item_cleanup(&v[i]);
+	free(v);
+}
