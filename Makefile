@@ -42,6 +42,8 @@ LIB_SRC += lib/orderq.c
 LIB_SRC += lib/order.c
 LIB_SRC += lib/secret.c
 LIB_SRC += lib/clientip.c
+LIB_SRC += lib/ratelimit.c
+LIB_SRC += lib/kv_user.c
 LIB_SRC += lib/render.c
 LIB_SRC += lib/kv_sale.c
 LIB_SRC += lib/sale_db.c
@@ -98,7 +100,7 @@ deps:
 
 run: deps
 	$(MAKE) all
-	scripts/flashctl start var
+	FLASH_CRON=1 scripts/flashctl start var
 	scripts/flashctl demo var
 
 stop:

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "orderq.h"
+#include "ratelimit.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -75,7 +76,8 @@ app_main(const struct app *app)
 			r.kv = proto.kv;
 			r.db = proto.db;
 			r.q = proto.q;
-			route_dispatch(&r, app->routes, app->nroutes);
+			if (ratelimit_ip_or_reply(&r) == FS_OK)
+				route_dispatch(&r, app->routes, app->nroutes);
 		}
 		metrics_observe(proto.kv, app->name, &r);
 		req_cleanup(&r);
