@@ -1,0 +1,206 @@
+// admin.js: the back office: the admin token (sessionStorage), new items and
+// activities, adding items to an activity, publish, warm up, and the stats
+// of an activity, refreshed every 2 s while its sale runs.
+import { api, get, post, adminToken, setAdminToken } from './api.js';
+import { $, el, initNav, money, when, say } from './ui.js';
+
+const A = { auth: 'admin' };
+let activities = [];
+let current = null; // the activity open in the panel
+let statsTimer = 0;
+
+const msg = (text, kind) => say($('#msg'), text, kind);
+
+function problem(e) {
+  if (e.status === 401 || e.status === 403) return 'The admin token was refused.';
+  return e.serverMessage ? `${e.message} (${e.serverMessage})` : e.message;
+}
+
+// "19.99" -> 1999; NaN when not a price
+function cents(s) {
+  const m = String(s).trim().match(/^([0-9]+)(?:[.,]([0-9]{1,2}))?$/);
+  if (!m) return NaN;
+  return Number(m[1]) * 100 + Number((m[2] || '0').padEnd(2, '0'));
+}
+
+// datetime-local value <-> ms, in the browser's time zone
+const pad = (n) => String(n).padStart(2, '0');
+function localValue(ms) {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+const fromLocal = (v) => new Date(v).getTime();
+
+function tokenState() {
+  $('#token-state').textContent = adminToken() ? 'token set for this tab' : 'no token yet';
+}
+
+async function loadActivities() {
+  if (!adminToken()) return;
+  try {
+    const r = await get('/api/admin/activities', A);
+    activities = (r.activities || []).sort((x, y) => y.activity_id - x.activity_id);
+    renderActivities();
+  } catch (e) {
+    msg(problem(e), 'error');
+  }
+}
+
+function renderActivities() {
+  const rows = activities.map((a) => el('tr', { 'data-aid': a.activity_id, class: current && current.activity_id === a.activity_id ? 'sel' : undefined },
+    el('td', {}, a.activity_id), el('td', {}, a.name), el('td', {}, el('span', { class: `badge ${a.status}` }, a.status)),
+    el('td', { class: 'nowrap' }, when(a.start_ms)), el('td', { class: 'nowrap' }, when(a.end_ms)),
+    el('td', {}, el('button', { type: 'button', class: 'quiet small', 'data-open': a.activity_id }, 'Open'))));
+  $('#activities tbody').replaceChildren(...rows);
+}
+
+function openActivity(a) {
+  current = a;
+  $('#panel').hidden = false;
+  $('#panel').dataset.aid = a.activity_id;
+  $('#panel-title').textContent = `Activity ${a.activity_id}: ${a.name}`;
+  const st = $('#panel-state');
+  st.textContent = a.status;
+  st.className = `badge ${a.status}`;
+  $('#publish').disabled = a.status !== 'draft';
+  $('#add-submit').disabled = a.status !== 'draft';
+  renderActivities();
+  loadStats();
+}
+
+async function loadStats() {
+  clearTimeout(statsTimer);
+  if (!current) return;
+  const aid = current.activity_id;
+  try {
+    const r = await get(`/api/admin/activities/${aid}/stats`, A);
+    if (!current || current.activity_id !== aid) return;
+    const rows = (r.items || []).map((s) => el('tr', { 'data-iid': s.item_id },
+      ...['item_id', 'stock', 'remaining', 'queued', 'unpaid', 'paid', 'closed', 'cancelled', 'failed']
+        .map((k) => el('td', { class: `n ${k}` }, s[k] ?? '–'))));
+    $('#stats tbody').replaceChildren(...rows);
+    $('#stats-note').textContent = `updated ${when(Date.now())}`;
+  } catch (e) {
+    $('#stats-note').textContent = problem(e);
+  }
+  const now = Date.now();
+  // refresh every 2 s while the sale runs
+  if (current && current.activity_id === aid && current.status === 'published' &&
+      current.start_ms <= now + 2000 && now < current.end_ms) {
+    statsTimer = setTimeout(loadStats, 2000);
+  }
+}
+
+// Runs fn with the form's button disabled; shows the error.
+function bindForm(form, fn) {
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (!adminToken()) { msg('Enter the admin token first.', 'warn'); return; }
+    const b = form.querySelector('button[type=submit]');
+    b.disabled = true;
+    msg('');
+    try { await fn(new FormData(form)); } catch (e) { msg(problem(e), 'error'); } finally { b.disabled = false; }
+  });
+}
+
+async function uploadImage(file) {
+  if (!adminToken()) { msg('Enter the admin token first.', 'warn'); return; }
+  try {
+    const r = await api('POST', '/api/admin/images', { auth: 'admin', raw: { body: file, type: file.type } });
+    const ta = $('#item-images');
+    ta.value = (ta.value.trim() ? `${ta.value.trim()}\n` : '') + r.url;
+    msg(`Image stored at ${r.url}`, 'ok');
+  } catch (e) {
+    msg(problem(e), 'error');
+  }
+}
+
+function main() {
+  initNav();
+  tokenState();
+  $('#token-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    setAdminToken($('#admin-token').value.trim());
+    $('#admin-token').value = '';
+    tokenState();
+    msg('');
+    loadActivities();
+  });
+  $('#forget-token').addEventListener('click', () => { setAdminToken(null); tokenState(); });
+  $('#image-file').addEventListener('change', (ev) => { const f = ev.target.files[0]; if (f) uploadImage(f); });
+
+  bindForm($('#item-form'), async (f) => {
+    const price = cents(f.get('price'));
+    if (!Number.isFinite(price)) throw new Error('The price is not a number like 19.99.');
+    const images = String(f.get('images') || '').split(/\s+/).filter(Boolean);
+    const r = await post('/api/admin/items', {
+      name: String(f.get('name')).trim(), title: String(f.get('title')).trim(),
+      description: String(f.get('description')), price_cents: price,
+      stock: Number(f.get('stock')), images,
+    }, A);
+    $('#item-result').textContent = `Item ${r.item_id} created.`;
+    $('#item-result').dataset.itemId = r.item_id;
+    $('#add-item').value = r.item_id;
+  });
+
+  for (const b of document.querySelectorAll('[data-in]')) {
+    b.addEventListener('click', () => {
+      const start = Date.now() + Number(b.dataset.in) * 1000;
+      $('#act-start').value = localValue(start);
+      $('#act-end').value = localValue(start + 3600 * 1000);
+    });
+  }
+  bindForm($('#activity-form'), async (f) => {
+    const start_ms = fromLocal(f.get('start')), end_ms = fromLocal(f.get('end'));
+    if (!Number.isFinite(start_ms) || !Number.isFinite(end_ms)) throw new Error('Set the start and the end.');
+    const r = await post('/api/admin/activities', {
+      name: String(f.get('name')).trim(), description: String(f.get('description')), start_ms, end_ms,
+    }, A);
+    $('#act-result').textContent = `Activity ${r.activity_id} created (${r.status}).`;
+    $('#act-result').dataset.activityId = r.activity_id;
+    await loadActivities();
+    const a = activities.find((x) => x.activity_id === r.activity_id) ||
+      { activity_id: r.activity_id, name: f.get('name'), status: r.status, start_ms, end_ms };
+    openActivity(a);
+  });
+
+  bindForm($('#add-form'), async (f) => {
+    const price = cents(f.get('flash_price'));
+    if (!Number.isFinite(price)) throw new Error('The flash price is not a number like 9.99.');
+    await post(`/api/admin/activities/${current.activity_id}/items`, {
+      item_id: Number(f.get('item_id')), flash_price_cents: price,
+      stock: Number(f.get('stock')), per_user_limit: Number(f.get('per_user_limit')),
+    }, A);
+    msg(`Item ${f.get('item_id')} added to activity ${current.activity_id} at ${money(price)}.`, 'ok');
+    loadStats();
+  });
+
+  $('#publish').addEventListener('click', async () => {
+    try {
+      const r = await post(`/api/admin/activities/${current.activity_id}/publish`, {}, A);
+      current = { ...current, status: r.status || 'published' };
+      msg(`Activity ${current.activity_id} published.`, 'ok');
+      await loadActivities();
+      openActivity(activities.find((x) => x.activity_id === current.activity_id) || current);
+    } catch (e) { msg(problem(e), 'error'); }
+  });
+  $('#warmup').addEventListener('click', async () => {
+    try {
+      await post(`/api/admin/activities/${current.activity_id}/warmup`, {}, A);
+      msg(`Activity ${current.activity_id} is warm (loaded into Redis).`, 'ok');
+      loadStats();
+    } catch (e) { msg(problem(e), 'error'); }
+  });
+  $('#stats-reload').addEventListener('click', loadStats);
+  $('#reload').addEventListener('click', loadActivities);
+  $('#activities').addEventListener('click', (ev) => {
+    const b = ev.target.closest('[data-open]');
+    if (!b) return;
+    const a = activities.find((x) => String(x.activity_id) === b.dataset.open);
+    if (a) openActivity(a);
+  });
+  loadActivities();
+  document.body.dataset.ready = '1';
+}
+
+main();

@@ -1,0 +1,67 @@
+// index.js: the home page: live and upcoming sales from the pre-rendered
+// /cdn/activities.json (the API when the origin has none), each with a
+// countdown on the server clock.
+import { loadActivities, serverNow, messageFor } from './api.js';
+import { $, el, initNav, money, duration, when, say, windowState, itemPicture } from './ui.js';
+
+const timers = []; // {node, start, end} updated every second
+
+function itemCard(a, it) {
+  const href = `item.html?aid=${encodeURIComponent(a.activity_id)}&iid=${encodeURIComponent(it.item_id)}`;
+  return el('a', { class: 'item-card', href, 'data-aid': a.activity_id, 'data-iid': it.item_id },
+    itemPicture(it, 'thumb'),
+    el('span', { class: 'item-text' },
+      el('span', { class: 'item-name' }, it.title || it.name),
+      el('span', { class: 'prices' },
+        el('span', { class: 'flash-price' }, money(it.flash_price_cents)),
+        it.price_cents > it.flash_price_cents ? el('s', { class: 'old-price' }, money(it.price_cents)) : null),
+      it.stock ? el('span', { class: 'muted' }, `${it.stock} units`) : null));
+}
+
+function activityCard(a) {
+  const clock = el('span', { class: 'countdown' });
+  timers.push({ node: clock, start: a.start_ms, end: a.end_ms });
+  return el('article', { class: 'act', id: `act-${a.activity_id}`, 'data-aid': a.activity_id },
+    el('div', { class: 'act-head' },
+      el('h3', {}, a.name),
+      clock),
+    a.description ? el('p', { class: 'muted' }, a.description) : null,
+    el('p', { class: 'small muted' }, `${when(a.start_ms)} to ${when(a.end_ms)}`),
+    el('div', { class: 'items' }, (a.items || []).map((it) => itemCard(a, it))));
+}
+
+function tick() {
+  const now = serverNow();
+  for (const t of timers) {
+    const st = windowState(t.start, t.end, now);
+    t.node.className = `countdown ${st}`;
+    t.node.textContent = st === 'upcoming' ? `Starts in ${duration(t.start - now)}`
+      : st === 'live' ? `Live: ends in ${duration(t.end - now)}` : 'Ended';
+  }
+}
+
+async function main() {
+  initNav();
+  let data;
+  try {
+    data = await loadActivities();
+  } catch (e) {
+    say($('#msg'), e.message || messageFor('unavailable'), 'error');
+    return;
+  }
+  const now = serverNow();
+  const acts = (data.activities || []).filter((a) => a.end_ms > now)
+    .sort((x, y) => x.start_ms - y.start_ms || x.activity_id - y.activity_id);
+  const live = acts.filter((a) => a.start_ms <= now);
+  const upcoming = acts.filter((a) => a.start_ms > now);
+  $('#live-list').replaceChildren(...live.map(activityCard));
+  $('#upcoming-list').replaceChildren(...upcoming.map(activityCard));
+  $('#live').hidden = live.length === 0;
+  $('#upcoming').hidden = upcoming.length === 0;
+  $('#empty').hidden = acts.length > 0;
+  document.body.dataset.ready = '1';
+  tick();
+  setInterval(tick, 1000);
+}
+
+main();
