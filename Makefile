@@ -49,6 +49,9 @@ LIB_SRC += lib/kv_sale.c
 LIB_SRC += lib/sale_db.c
 LIB_SRC += lib/warm.c
 LIB_SRC += lib/persist.c
+LIB_SRC += lib/paynotify.c
+LIB_SRC += lib/lifecycle.c
+LIB_SRC += lib/kv_lifecycle.c
 # the FastCGI endpoints, one program each (cgi-bin/NAME.c)
 CGI     := detail admin place_order order_status pay user ops trivial
 # daemons and cron jobs

@@ -1,22 +1,260 @@
 /*
- * pay: placeholder until the endpoint is written; answers 503.
+ * pay: payments (API.md "Payment").
+ *   POST /api/pay/{order_id}            the owner starts paying an unpaid order
+ *   POST /api/pay/notify                the provider's signed callback
+ *   POST /api/pay/sandbox/{payment_id}  the sandbox provider's buttons: builds
+ *        and signs a notify with pay_secret and applies it through the very
+ *        path /api/pay/notify takes. On unless pay_sandbox = 0 (production).
+ * The state changes themselves are lifecycle.c's.
  */
 #include "app.h"
+#include "conf.h"
+#include "db.h"
+#include "kv.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "order.h"
+#include "paynotify.h"
+#include "sale.h"
+#include "snowflake.h"
 
-static void
-not_yet(struct req *r)
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char sql_payment_insert[] =
+	"INSERT INTO payments (id, order_id, user_id, amount_cents, status, created_ms, updated_ms) "
+	"VALUES (?, ?, ?, ?, 'created', ?, ?)";
+static const char sql_payment[] = "SELECT order_id, amount_cents FROM payments WHERE id = ?";
+
+static struct snowflake idgen;
+static int have_worker;
+static const char *pay_secret;
+static const char *pay_page;
+static int sandbox_on;
+
+/* A worker id unique among all id-making processes (the same Redis counter
+ * place-order uses), so payment ids of two processes never collide. */
+static int
+worker_init(struct kv *kv)
 {
-	reply_error(r, FS_E_UNAVAILABLE);
+	redisReply *rep;
+
+	if (have_worker)
+		return FS_OK;
+	rep = kv_cmd(kv, "INCR fs:snowflake:worker");
+	if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
+		if (rep)
+			freeReplyObject(rep);
+		return FS_ERR;
+	}
+	snowflake_init(&idgen, (int)(rep->integer % (SNOWFLAKE_MAX_WORKER + 1)));
+	freeReplyObject(rep);
+	have_worker = 1;
+	return FS_OK;
 }
 
+static void
+post_pay(struct req *r)
+{
+	struct order o;
+	json_object *j;
+	char pid[24], oid[24], url[512];
+	int64_t payment_id, now;
+	int rc;
+
+	if (req_user_or_reply(r) != FS_OK)
+		return;
+	rc = lifecycle_order_load(r->db, r->ids[0], &o);
+	if (rc == FS_ERR) {
+		reply_error(r, FS_E_UNAVAILABLE);
+		return;
+	}
+	if (rc == 0) {
+		/* a queued order is not payable yet; anyone else's is not found */
+		if (kv_order_get(r->kv, r->ids[0], &o) == 1 && o.user_id == r->user_id)
+			reply_error_msg(r, FS_E_CONFLICT, "the order is not unpaid yet; try again shortly");
+		else
+			reply_error(r, FS_E_NOT_FOUND);
+		return;
+	}
+	if (o.user_id != r->user_id) {
+		reply_error(r, FS_E_NOT_FOUND);
+		return;
+	}
+	now = fs_now_ms();
+	if (o.status != ORDER_UNPAID || now >= o.pay_deadline_ms) {
+		reply_error_msg(r, FS_E_CONFLICT, o.status == ORDER_UNPAID ?
+				"the payment window of this order has closed" :
+				"only an unpaid order can be paid");
+		return;
+	}
+	if (worker_init(r->kv) != FS_OK) {
+		reply_error(r, FS_E_UNAVAILABLE);
+		return;
+	}
+	payment_id = snowflake_next(&idgen);
+	struct dbv args[] = {DBI(payment_id), DBI(o.id), DBI(o.user_id), DBI(o.amount_cents),
+			     DBI(now), DBI(now)};
+	if (db_exec(r->db, sql_payment_insert, args, 6, NULL, NULL) != FS_OK) {
+		reply_error(r, FS_E_UNAVAILABLE);
+		return;
+	}
+	snprintf(pid, sizeof(pid), "%" PRId64, payment_id);
+	snprintf(oid, sizeof(oid), "%" PRId64, o.id);
+	snprintf(url, sizeof(url), "%s?payment_id=%s&order_id=%s&amount_cents=%" PRId64, pay_page,
+		 pid, oid, o.amount_cents);
+	j = json_object_new_object();
+	json_object_object_add(j, "payment_id", json_object_new_string(pid));
+	json_object_object_add(j, "pay_url", json_object_new_string(url));
+	json_object_object_add(j, "order_id", json_object_new_string(oid));
+	json_object_object_add(j, "amount_cents", json_object_new_int64(o.amount_cents));
+	reply_json(r, 200, j);
+	json_object_put(j);
+}
+
+/* The one way a notify body takes, from the provider or the sandbox:
+ * parse (400), signature (401), then the state change. */
+static void
+notify_apply_or_reply(struct req *r, const char *body, size_t len)
+{
+	static const char *const results[] = {
+		[PAY_PAID] = "paid", [PAY_LATE] = "late", [PAY_FAILED] = "failed",
+		[PAY_REPLAY] = "duplicate",
+	};
+	struct paynotify n;
+	const char *why;
+	enum pay_outcome res;
+	json_object *j;
+	char num[24];
+
+	if (paynotify_parse(body, len, &n, &why) != FS_OK) {
+		reply_error_msg(r, FS_E_BAD_REQUEST, why);
+		return;
+	}
+	if (!paynotify_verify(pay_secret, &n)) {
+		reply_error_msg(r, FS_E_UNAUTHORIZED, "the notify's signature is wrong");
+		return;
+	}
+	res = lifecycle_pay_apply(r->db, r->kv, &n);
+	switch (res) {
+	case PAY_PAID:
+	case PAY_LATE:
+	case PAY_FAILED:
+	case PAY_REPLAY:
+		j = json_object_new_object();
+		json_object_object_add(j, "ok", json_object_new_boolean(1));
+		json_object_object_add(j, "result", json_object_new_string(results[res]));
+		snprintf(num, sizeof(num), "%" PRId64, n.payment_id);
+		json_object_object_add(j, "payment_id", json_object_new_string(num));
+		snprintf(num, sizeof(num), "%" PRId64, n.order_id);
+		json_object_object_add(j, "order_id", json_object_new_string(num));
+		reply_json(r, 200, j);
+		json_object_put(j);
+		break;
+	case PAY_NOT_FOUND:
+		reply_error_msg(r, FS_E_NOT_FOUND, "no such payment");
+		break;
+	case PAY_ORDER_MISMATCH:
+		reply_error_msg(r, FS_E_CONFLICT, "the payment belongs to another order");
+		break;
+	case PAY_AMOUNT_MISMATCH:
+		reply_error_msg(r, FS_E_CONFLICT, "amount_cents is not the payment's amount");
+		break;
+	case PAY_DOWN:
+	default:
+		reply_error(r, FS_E_UNAVAILABLE);
+		break;
+	}
+}
+
+static void
+post_notify(struct req *r)
+{
+	if (req_body_or_reply(r) != FS_OK)
+		return;
+	notify_apply_or_reply(r, r->body, r->body_len);
+}
+
+/* The sandbox provider: what a real provider does after the shopper paid
+ * (or failed to), signed with the shop's pay_secret. No token: it stands for
+ * the provider's own page, and production turns it off. */
+static void
+post_sandbox(struct req *r)
+{
+	json_object *body = NULL, *nj = NULL;
+	struct paynotify n;
+	struct db_rows rows;
+	struct dbv arg[] = {DBI(r->ids[0])};
+	const char *status = NULL, *s;
+	int found;
+
+	if (!sandbox_on) {
+		reply_error_msg(r, FS_E_NOT_FOUND, "the sandbox provider is off (pay_sandbox = 0)");
+		return;
+	}
+	if (req_json_or_reply(r, 0, &body) != FS_OK)
+		return;
+	if (jx_str(body, "status", 16, &status) != FS_OK ||
+	    (strcmp(status, "success") != 0 && strcmp(status, "fail") != 0)) {
+		reply_error_msg(r, FS_E_BAD_REQUEST, "status must be \"success\" or \"fail\"");
+		goto out;
+	}
+	if (db_query(r->db, sql_payment, arg, 1, &rows) != FS_OK) {
+		reply_error(r, FS_E_UNAVAILABLE);
+		goto out;
+	}
+	found = rows.nrows == 1;
+	memset(&n, 0, sizeof(n));
+	if (found) {
+		n.payment_id = r->ids[0];
+		n.order_id = db_cell_int(&rows, 0, 0);
+		n.amount_cents = db_cell_int(&rows, 0, 1);
+	}
+	db_rows_free(&rows);
+	if (!found) {
+		reply_error_msg(r, FS_E_NOT_FOUND, "no such payment");
+		goto out;
+	}
+	n.success = strcmp(status, "success") == 0;
+	n.ts_ms = fs_now_ms();
+	paynotify_sign(pay_secret, &n);
+	nj = paynotify_to_json(&n);
+	s = json_object_to_json_string_ext(nj, JSON_C_TO_STRING_PLAIN);
+	notify_apply_or_reply(r, s, strlen(s));
+out:
+	json_object_put(nj);
+	json_object_put(body);
+}
+
+static int
+pay_init(struct req *proto)
+{
+	pay_secret = conf_str("pay_secret", "");
+	pay_page = conf_str("pay_page", "/pay.html");
+	/* missing means on, so a development stack pays out of the box;
+	 * production configs set pay_sandbox = 0 */
+	sandbox_on = conf_int("pay_sandbox", 1) != 0;
+	if (*pay_secret == '\0')
+		log_warn("pay_secret is empty: every notify will be refused as unauthorized");
+	if (sandbox_on)
+		log_info("sandbox payment provider on (set pay_sandbox = 0 in production)");
+	worker_init(proto->kv); /* else on the first payment */
+	return FS_OK;
+}
+
+/* literal routes first: "$" would take "notify" and answer 400 */
 static const struct route routes[] = {
-	{"GET", "/api/pay", not_yet, 0},
+	{"POST", "/api/pay/notify", post_notify, PAYNOTIFY_BODY_MAX},
+	{"POST", "/api/pay/sandbox/$", post_sandbox, 0},
+	{"POST", "/api/pay/$", post_pay, 0},
 };
 
 int
 main(void)
 {
-	static const struct app app = {"pay", routes, FS_ARRAY_LEN(routes), 0, NULL};
+	static const struct app app = {"pay", routes, FS_ARRAY_LEN(routes), APP_KV | APP_DB,
+				       pay_init};
 
 	return app_main(&app);
 }

@@ -9,6 +9,7 @@
 #include "conf.h"
 #include "db.h"
 #include "kv.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "order.h"
 #include "orderq.h"
@@ -246,6 +247,15 @@ out:
 	json_object_put(body);
 }
 
+/* POST /api/order/{id}/cancel: the lifecycle's (lifecycle.h) */
+static void
+post_cancel(struct req *r)
+{
+	if (req_user_or_reply(r) != FS_OK)
+		return;
+	lifecycle_cancel_or_reply(r, r->ids[0]);
+}
+
 static int
 place_order_init(struct req *proto)
 {
@@ -259,6 +269,7 @@ place_order_init(struct req *proto)
 
 static const struct route routes[] = {
 	{"POST", "/api/order", post_order, 0},
+	{"POST", "/api/order/$/cancel", post_cancel, 0},
 };
 
 int

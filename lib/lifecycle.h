@@ -1,0 +1,97 @@
+/*
+ * lifecycle.h: the moves of an order after MySQL has it (API.md "Order
+ * states", "Payment"): unpaid -> closed (expire), unpaid -> cancelled (the
+ * user), unpaid -> paid (a signed notify). Each move is one MySQL
+ * transaction with a conditional update from the expected state, so of two
+ * racing moves exactly one wins and the other sees a conflict. A move that
+ * gives stock back does it in the same transaction (MySQL), then after the
+ * commit in Redis through kv_sale_release, which is exactly once however
+ * often it runs.
+ *
+ * Bans: once a user has 3 closed or cancelled orders in one activity, the
+ * user's id goes into the Redis ban set of every item of it (kv_sale_ban),
+ * which the reserve script checks. MySQL is the record: the expire job
+ * re-applies the bans of running activities from the orders table each run
+ * (lifecycle_bans_reapply), so a Redis that lost its data bans them again
+ * within a minute.
+ *
+ * After a commit, Redis may be down: the unit then goes back to Redis when
+ * the expire job sweeps the recently released orders (lifecycle_release_sweep).
+ */
+#ifndef FS_LIFECYCLE_H
+#define FS_LIFECYCLE_H
+
+#include <stdint.h>
+
+#include "order.h"
+#include "paynotify.h"
+
+struct db;
+struct kv;
+struct req;
+
+/* closed + cancelled orders in one activity that ban the user from it */
+#define LIFECYCLE_BAN_LAPSES 3
+
+enum lifecycle_result {
+	LC_OK,        /* this call made the move */
+	LC_CONFLICT,  /* the order was not in the expected state: another move won */
+	LC_NOT_FOUND, /* MySQL has no such order */
+	LC_DOWN,      /* MySQL failed: nothing changed */
+};
+
+/* Loads order id from MySQL into o. 1 found, 0 not, FS_ERR MySQL failed. */
+int lifecycle_order_load(struct db *d, int64_t id, struct order *o);
+
+/* Moves o (as loaded from MySQL) from unpaid to `to` (ORDER_CLOSED or
+ * ORDER_CANCELLED) and gives its units back, MySQL then Redis; writes the
+ * status record and bans the user at LIFECYCLE_BAN_LAPSES. On LC_OK
+ * o->status is `to`. */
+enum lifecycle_result lifecycle_release(struct db *d, struct kv *kv, struct order *o,
+					enum order_status to);
+
+/* POST /api/order/{id}/cancel for r->user_id: owner only (404), unpaid or
+ * queued (waits up to LIFECYCLE_CANCEL_WAIT_MS for the order handler to
+ * write it, else 409), anything else 409. Answers 200 with the order. */
+#define LIFECYCLE_CANCEL_WAIT_MS 2000
+void lifecycle_cancel_or_reply(struct req *r, int64_t order_id);
+
+/* 1 and bans uid from every item of activity aid when the user has
+ * LIFECYCLE_BAN_LAPSES closed or cancelled orders there; 0 not (yet);
+ * FS_ERR when MySQL or Redis failed. */
+int lifecycle_ban_check(struct db *d, struct kv *kv, int64_t uid, int64_t aid);
+
+/* Bans again, in Redis, every user MySQL says is banned from an activity
+ * that has not ended. Returns how many (user, activity) pairs, or FS_ERR. */
+int lifecycle_bans_reapply(struct db *d, struct kv *kv, int64_t now_ms);
+
+/* Gives back to Redis (kv_sale_release: no-op for those already back) the
+ * units of the orders closed or cancelled since since_ms, at most max of
+ * them. Returns how many were looked at, or FS_ERR. */
+int lifecycle_release_sweep(struct db *d, struct kv *kv, int64_t since_ms, int max);
+
+/* What a verified notify did. */
+enum pay_outcome {
+	PAY_PAID,           /* success: the order moved unpaid -> paid */
+	PAY_LATE,           /* success, but the order had left unpaid: refund it */
+	PAY_FAILED,         /* fail recorded; the order stays unpaid */
+	PAY_REPLAY,         /* the payment was already settled: no effect */
+	PAY_NOT_FOUND,      /* no such payment */
+	PAY_ORDER_MISMATCH, /* the payment belongs to another order */
+	PAY_AMOUNT_MISMATCH,
+	PAY_DOWN,           /* MySQL failed: nothing changed */
+};
+
+/* Applies a notify whose signature was verified: in one transaction, the
+ * payment row from created to success/late/fail, and on success the order
+ * unpaid -> paid (conditional). Then the order's status record in Redis. */
+enum pay_outcome lifecycle_pay_apply(struct db *d, struct kv *kv, const struct paynotify *n);
+
+/* --- kv_lifecycle.c --- */
+
+/* Sets the status field of (aid, iid)'s meta hash to "ended", only if the
+ * hash exists (a key without its TTL must never be made). 1 set, 0 absent,
+ * FS_ERR Redis down. */
+int kv_sale_mark_ended(struct kv *kv, int64_t aid, int64_t iid);
+
+#endif
