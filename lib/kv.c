@@ -56,7 +56,9 @@ kv_fail(struct kv *kv, const char *what)
 		redisFree(kv->c);
 		kv->c = NULL;
 	}
-	kv->retry_ms = fs_now_ms() + KV_RETRY_MS;
+	/* throttle only failed connects; a dropped connection (Redis restarted)
+	 * is worth one immediate reconnect on the next call */
+	kv->retry_ms = strcmp(what, "connect") == 0 ? fs_now_ms() + KV_RETRY_MS : 0;
 	log_warn("redis %s:%d %s", kv->host, kv->port, kv->errstr);
 }
 
@@ -80,35 +82,65 @@ kv_connect(struct kv *kv)
 	redisEnableKeepAlive(kv->c);
 	kv->err = 0;
 	kv->errstr[0] = '\0';
+	kv->served = 0;
 	return FS_OK;
+}
+
+/* A connection that has answered before and now fails was most likely
+ * dropped by a Redis restart while idle: the command did not reach the new
+ * server, so it is sent once more on a fresh connection. */
+static int
+kv_was_alive(struct kv *kv)
+{
+	return kv->c != NULL && kv->served > 0;
 }
 
 redisReply *
 kv_cmd(struct kv *kv, const char *fmt, ...)
 {
-	redisReply *reply;
+	redisReply *reply = NULL;
 	va_list ap;
 
-	if (kv_connect(kv) != FS_OK)
-		return NULL;
-	va_start(ap, fmt);
-	reply = redisvCommand(kv->c, fmt, ap);
-	va_end(ap);
-	if (reply == NULL)
-		kv_fail(kv, "command");
+	for (int attempt = 0; attempt < 2 && reply == NULL; attempt++) {
+		int stale;
+
+		if (kv_connect(kv) != FS_OK)
+			return NULL;
+		stale = kv_was_alive(kv);
+		va_start(ap, fmt);
+		reply = redisvCommand(kv->c, fmt, ap);
+		va_end(ap);
+		if (reply == NULL) {
+			kv_fail(kv, "command");
+			if (!stale)
+				break;
+		}
+	}
+	if (reply != NULL)
+		kv->served++;
 	return reply;
 }
 
 redisReply *
 kv_cmdargv(struct kv *kv, int argc, const char **argv, const size_t *lens)
 {
-	redisReply *reply;
+	redisReply *reply = NULL;
 
-	if (kv_connect(kv) != FS_OK)
-		return NULL;
-	reply = redisCommandArgv(kv->c, argc, argv, lens);
-	if (reply == NULL)
-		kv_fail(kv, "command");
+	for (int attempt = 0; attempt < 2 && reply == NULL; attempt++) {
+		int stale;
+
+		if (kv_connect(kv) != FS_OK)
+			return NULL;
+		stale = kv_was_alive(kv);
+		reply = redisCommandArgv(kv->c, argc, argv, lens);
+		if (reply == NULL) {
+			kv_fail(kv, "command");
+			if (!stale)
+				break;
+		}
+	}
+	if (reply != NULL)
+		kv->served++;
 	return reply;
 }
 
@@ -137,6 +169,7 @@ kv_reply(struct kv *kv)
 		kv_fail(kv, "reply");
 		return NULL;
 	}
+	kv->served++;
 	return reply;
 }
 

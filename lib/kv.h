@@ -31,6 +31,7 @@ struct kv {
 	int err;          /* nonzero after a transport failure until reconnected */
 	char errstr[256];
 	int64_t retry_ms; /* no reconnect attempt before this time */
+	long served;      /* replies read on this connection */
 };
 
 struct kv_script {

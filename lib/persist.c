@@ -201,16 +201,25 @@ fail:
 
 /* Tells Redis what MySQL now holds for o. Failures are left to reconcile:
  * the journal entry stays, so the order is replayed and announced again. */
-static void
-announce(struct kv *kv, const struct order *o)
+static int
+announce_once(struct kv *kv, const struct order *o)
 {
 	if (o->status == ORDER_FAILED || o->status == ORDER_CLOSED || o->status == ORDER_CANCELLED) {
 		if (kv_sale_release(kv, o) != FS_OK)
-			return;
+			return FS_ERR;
 	}
 	if (kv_order_put(kv, o, 0) != FS_OK)
-		return;
-	kv_sale_journal_done(kv, o);
+		return FS_ERR;
+	return kv_sale_journal_done(kv, o);
+}
+
+static void
+announce(struct kv *kv, const struct order *o)
+{
+	/* every step is idempotent: a second try after a dropped connection
+	 * (Redis restarted) is safe and saves a wait for reconcile */
+	if (announce_once(kv, o) != FS_OK)
+		announce_once(kv, o);
 }
 
 int
