@@ -97,6 +97,20 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
 
 unit: $(UNITBINS)
 
+# libFuzzer targets (clang only): the core built with -fsanitize=fuzzer-no-link
+# in build/fuzz, each tests/fuzz/fuzz_*.c linked with -fsanitize=fuzzer;
+# tests/fuzz/run.sh builds and runs them
+FUZZ    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZSAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+fuzz:
+	@$(MAKE) --no-print-directory CC=clang BUILD=build/fuzz SAN=1 SANFLAGS='$(FUZZSAN)' \
+		$(FUZZ:%=build/fuzz/fuzz/%)
+$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	@echo '  LD    $@'
+	@$(CC) $(LDFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+
 # install the Debian packages that are missing (no-op when all are there)
 deps:
 	@scripts/deps.sh
