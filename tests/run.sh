@@ -9,7 +9,9 @@ BUILD=$(cd "${1:-build/san}" && pwd)
 cd "$ROOT"
 export FLASH_BIN=$BUILD/bin
 D=$(mktemp -d /tmp/fs.XXXXXX)
-OUT=$ROOT/tests/out
+# one output folder per build folder, so runs of several builds at once
+# (developers side by side) do not clobber each other's reports
+OUT=${FLASH_TEST_OUT:-$ROOT/tests/out/$(basename "$BUILD")}
 rm -rf "$OUT"; mkdir -p "$OUT"
 passed=0; failed=0
 
