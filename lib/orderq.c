@@ -42,10 +42,24 @@ orderq_open_push(const char *endpoint)
 	/* while no handler is up, hold up to hwm orders and deliver them when
 	 * one binds; past that, push fails and reconcile delivers from the journal */
 	zmq_setsockopt(q->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
-	if (zmq_connect(q->sock, endpoint) != 0) {
-		log_err("zmq_connect %s: %s", endpoint, zmq_strerror(errno));
-		orderq_close(q);
-		return NULL;
+	/* several handlers: one endpoint each, comma-separated; PUSH deals
+	 * the orders round-robin over the handlers it reaches */
+	for (const char *p = endpoint; *p;) {
+		char one[256];
+		size_t n = strcspn(p, ",");
+
+		if (n > 0 && n < sizeof(one)) {
+			memcpy(one, p, n);
+			one[n] = '\0';
+			if (zmq_connect(q->sock, one) != 0) {
+				log_err("zmq_connect %s: %s", one, zmq_strerror(errno));
+				orderq_close(q);
+				return NULL;
+			}
+		}
+		p += n;
+		if (*p == ',')
+			p++;
 	}
 	return q;
 }

@@ -9,8 +9,9 @@
 
 struct orderq;
 
-/* The PUSH side for queue_endpoint from the config. Never blocks a request:
- * sends are non-blocking. NULL only when ZeroMQ itself fails. */
+/* The PUSH side, connected to every endpoint of the comma-separated list
+ * (one per order handler). Never blocks a request: sends are non-blocking.
+ * NULL only when ZeroMQ itself fails. */
 struct orderq *orderq_open_push(const char *endpoint);
 /* The PULL side, bound to endpoint. NULL when the bind fails. */
 struct orderq *orderq_open_pull(const char *endpoint);

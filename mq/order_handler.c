@@ -1,8 +1,10 @@
 /*
  * order-handler: binds the PULL end of the order queue and writes the orders
  * it receives into MySQL in batches (lib/persist.c), one transaction per
- * batch. Several handlers may share one pipe (each binds its own endpoint or
- * they connect to a forwarder; PUSH fans out over every PULL it reaches).
+ * batch. Several handlers may share one pipe: each binds its own endpoint
+ * (`order_handler ENDPOINT`), queue_endpoint lists them all, and the PUSH
+ * side deals orders round-robin over the handlers it reaches. Handlers that
+ * race on one item serialise on its activity_items row, never oversell.
  *
  * It acknowledges nothing it has not committed: the Redis journal entry of
  * an order goes only after MySQL has it. What it loses on a crash (orders in
@@ -72,11 +74,26 @@ flush(struct db *d, struct kv *kv, struct order *batch, int n, int64_t window,
 	}
 }
 
+/* The endpoint this handler binds: the argument, else the first of the
+ * configured list. Copied into buf. */
+static const char *
+bind_endpoint(int argc, char **argv, char *buf, size_t size)
+{
+	const char *list = conf_str("queue_endpoint", "ipc:///tmp/flashsale-orders.ipc");
+	size_t n = argc > 1 ? strlen(argv[1]) : strcspn(list, ",");
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, argc > 1 ? argv[1] : list, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	static struct order batch[BATCH_MAX];
-	char msg[ORDER_LINE_MAX + 64];
+	char msg[ORDER_LINE_MAX + 64], endpoint[256];
 	struct persist_stats st = {0, 0, 0};
 	struct sigaction sa;
 	struct orderq *q;
@@ -95,10 +112,10 @@ main(void)
 	window = conf_int("pay_window_ms", 15 * 60 * 1000);
 	kv = kv_open_conf();
 	d = db_open_conf();
-	q = orderq_open_pull(conf_str("queue_endpoint", "ipc:///tmp/flashsale-orders.ipc"));
+	q = orderq_open_pull(bind_endpoint(argc, argv, endpoint, sizeof(endpoint)));
 	if (q == NULL)
 		return 1;
-	log_info("order handler up, pay window %lld ms", (long long)window);
+	log_info("order handler up on %s, pay window %lld ms", endpoint, (long long)window);
 	next_report = fs_now_ms() + 10000;
 
 	while (!stop) {
