@@ -66,6 +66,7 @@ function openActivity(a) {
   $('#add-submit').disabled = a.status !== 'draft';
   renderActivities();
   loadStats();
+  $('#panel').scrollIntoView({ block: 'nearest' });
 }
 
 async function loadStats() {

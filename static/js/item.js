@@ -109,7 +109,7 @@ function tick() {
   if (st === 'upcoming') ui.countdown.textContent = `Starts in ${duration(detail.start_ms - now)}`;
   else if (st === 'live') ui.countdown.textContent = soldOut ? 'Sold out' : `Live: ends in ${duration(detail.end_ms - now)}`;
   else ui.countdown.textContent = 'The sale has ended.';
-  ui.countdown.className = `countdown big ${st}`;
+  ui.countdown.className = `countdown big ${st === 'live' && soldOut ? 'soldout' : st}`;
 
   let label, enabled = false;
   if (order && ACTIVE.has(order.status)) label = order.status === 'paid' ? 'Bought' : 'Ordered';

@@ -5,6 +5,7 @@ import { $, el, initNav, money, duration, when, say, loginUrl } from './ui.js';
 
 let timer = 0;
 let orders = [];
+const names = new Map(); // "aid:iid" -> item title, from the public list
 const armed = new Map(); // order id -> time the cancel button asked to confirm
 
 function card(o) {
@@ -22,7 +23,7 @@ function card(o) {
   const left = (o.pay_deadline_ms || 0) - serverNow();
   return el('article', { class: 'order-card', id: `order-${id}`, 'data-status': o.status },
     el('div', { class: 'order-head' },
-      el('a', { href }, `Sale ${o.activity_id} · item ${o.item_id}`),
+      el('a', { href }, names.get(`${o.activity_id}:${o.item_id}`) || `Sale ${o.activity_id} · item ${o.item_id}`),
       el('span', { class: `badge ${o.status}` }, o.status)),
     el('p', {}, `${o.quantity || 1} × · ${money(o.amount_cents)}`),
     el('p', { class: 'small muted' }, `Order ${id} · ${when(o.created_ms)}`),
@@ -34,6 +35,17 @@ function card(o) {
 function render() {
   $('#orders').replaceChildren(...orders.map(card));
   $('#empty').hidden = orders.length > 0;
+}
+
+// Item titles of the sales still public; ended ones keep their ids.
+async function loadNames() {
+  try {
+    const r = await get('/api/detail');
+    for (const a of r.activities || []) {
+      for (const it of a.items || []) names.set(`${a.activity_id}:${it.item_id}`, `${it.title || it.name} · ${a.name}`);
+    }
+    render();
+  } catch { /* ids will do */ }
 }
 
 async function load() {
@@ -87,7 +99,7 @@ function main() {
     return;
   }
   $('#orders').addEventListener('click', act);
-  load();
+  load().then(loadNames);
   setInterval(() => {
     for (const p of document.querySelectorAll('.deadline')) {
       const left = Number(p.dataset.deadline) - serverNow();
