@@ -15,7 +15,7 @@ function itemCard(a, it) {
       el('span', { class: 'prices' },
         el('span', { class: 'flash-price' }, money(it.flash_price_cents)),
         it.price_cents > it.flash_price_cents ? el('s', { class: 'old-price' }, money(it.price_cents)) : null),
-      it.stock ? el('span', { class: 'muted' }, `${it.stock} units`) : null));
+      it.stock ? el('span', { class: 'muted' }, `${it.stock} ${it.stock === 1 ? 'unit' : 'units'} on sale`) : null));
 }
 
 function activityCard(a) {

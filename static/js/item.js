@@ -35,7 +35,9 @@ function renderStatic(d) {
   $('#flash-price').textContent = money(d.flash_price_cents);
   $('#price').textContent = d.price_cents > d.flash_price_cents ? money(d.price_cents) : '';
   $('#limit').textContent = `${d.per_user_limit} per person`;
-  $('#window').textContent = `${when(d.start_ms)} to ${when(d.end_ms)}`;
+  const from = when(d.start_ms), to = when(d.end_ms);
+  // the same day once: "2026-11-24 10:00:00 to 11:00:00"
+  $('#window').textContent = from.slice(0, 10) === to.slice(0, 10) ? `${from} to ${to.slice(11)}` : `${from} to ${to}`;
   const imgs = (Array.isArray(d.images) ? d.images : []).filter((u) => typeof u === 'string' && u);
   const gallery = $('#gallery');
   if (imgs.length === 0) gallery.replaceChildren(itemPicture(d, 'hero'));

@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import {
   base, conf, jwt, newUserId, makeSale, runProgram, outDir, get, order, sleep,
@@ -55,6 +56,27 @@ async function open(opts = {}) {
       assert.deepEqual(errors, [], 'no console or page errors');
     },
   };
+}
+
+// A w x h RGB PNG with a diagonal gradient (an item photo for the tests).
+function png(w, h) {
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(td));
+    return Buffer.concat([len, td, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2;
+  const raw = Buffer.alloc((w * 3 + 1) * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const o = y * (w * 3 + 1) + 1 + x * 3;
+      raw[o] = 40 + Math.round(180 * x / w); raw[o + 1] = 90 + Math.round(120 * y / h); raw[o + 2] = 200;
+    }
+  }
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
 }
 
 const httpError = (...codes) => new RegExp(`Failed to load resource: the server responded with a status of (${codes.join('|')})`);
@@ -236,6 +258,14 @@ test('page-3.1 the admin page creates, fills and publishes a sale; home shows it
   await page.fill('#item-description', 'Warm light, folds flat.');
   await page.fill('#item-price', '49.99');
   await page.fill('#item-stock', '20');
+  // a photo uploaded to the CDN origin through the admin API
+  await page.setInputFiles('#image-file', { name: 'lamp.png', mimeType: 'image/png', buffer: png(240, 180) });
+  await page.locator('#msg.msg-ok', { hasText: 'Image stored' }).waitFor();
+  const url = (await page.inputValue('#item-images')).trim();
+  assert.match(url, /^\/cdn\/img\/[0-9a-f]+\.png$/);
+  const img = await get(url);
+  assert.equal(img.status, 200);
+  assert.match(img.headers['cache-control'], /immutable/);
   await page.click('#item-submit');
   await page.locator('#item-result', { hasText: /Item \d+ created/ }).waitFor();
   const iid = Number(await page.getAttribute('#item-result', 'data-item-id'));
@@ -269,6 +299,12 @@ test('page-3.1 the admin page creates, fills and publishes a sale; home shows it
   assert.match(await card.textContent(), new RegExp(name));
   assert.match(await card.locator('.countdown').textContent(), /^Starts in 00:0[45]:\d\d$/);
   assert.match(await card.locator('.flash-price').textContent(), /\$19\.99/);
+  // the photo loaded (a broken image has no natural width; lazy: scroll to it)
+  await card.scrollIntoViewIfNeeded();
+  await home.waitForFunction((id) => {
+    const i = document.querySelector(`#act-${id} img.thumb`);
+    return i && i.complete && i.naturalWidth === 240;
+  }, aid, { timeout: 5000 });
   await b.shot('page-3.1-home', home);
   await home.setViewportSize(PHONE);
   await b.shot('page-3.1-home-phone', home);
