@@ -146,6 +146,9 @@ req_json_or_reply(struct req *r, int allow_empty, json_object **out)
 	tok = json_tokener_new_ex(REQ_JSON_DEPTH);
 	if (tok == NULL)
 		die("json_tokener_new_ex: out of memory");
+	/* strict: no comments, trailing commas, leading zeros ("01") or
+	 * "TRUE", which a lenient parser would read as something else */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	o = json_tokener_parse_ex(tok, r->body, (int)r->body_len);
 	jerr = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
