@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# run.sh BUILD: `make bench`. Starts its own stack with BUILD's programs on
+# free ports in a temporary folder (torn down on any exit), sets up three live
+# sales through the admin API, then measures with wrk (2 threads, 64
+# connections, a warm-up, then a bounded run each):
+#   (a) GET /api/detail/A/I   (b) POST /api/order accepted, a distinct user a
+#   request   (c) POST /api/order sold out, distinct users   (d) GET
+#   /api/_trivial, the FastCGI ceiling   (e) a static file
+# and the order handler alone: orders persisted per second from a queue that
+# was filled while it was stopped. Prints one table; raw outputs and the
+# table go to BUILD/bench/. Environment: BENCH_DURATION (s, default 8),
+# BENCH_WARMUP (s, 2), BENCH_HANDLER_ORDERS (20000), KEEP=1 keeps the folder.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$(cd "${1:-build/rel}" && pwd) || exit 2
+cd "$ROOT"
+BENCH=$ROOT/tests/bench
+export BENCH_LUA=$BENCH
+DUR=${BENCH_DURATION:-8}
+WARM=${BENCH_WARMUP:-2}
+HN=${BENCH_HANDLER_ORDERS:-20000}
+THREADS=2
+CONNS=64
+OUT=$BUILD/bench
+rm -rf "$OUT"; mkdir -p "$OUT"
+D=$(mktemp -d /tmp/fb.XXXXXX)
+wrk_pid=
+declare -A RES NOTE # per run key: its BENCH line; why it was not measured
+
+say() { echo "bench: [${SECONDS} s] $*" >&2; }
+cleanup() {
+	if [ -n "$wrk_pid" ]; then kill -TERM "$wrk_pid" 2>/dev/null || true; fi
+	scripts/flashctl stop "$D" >/dev/null 2>&1 || true
+	if [ "${KEEP:-0}" = 1 ]; then say "kept $D"; else rm -rf "$D"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for p in wrk node cc mariadb redis-cli curl; do
+	command -v "$p" >/dev/null || { say "$p is missing (make deps)"; exit 1; }
+done
+[ -x "$BUILD/bin/trivial" ] || { say "no programs in $BUILD/bin (make all)"; exit 1; }
+
+# --- the stack --------------------------------------------------------------
+export FLASH_BIN=$BUILD/bin
+say "starting the stack in $D"
+scripts/flashctl init "$D" --free-ports >/dev/null 2>&1
+echo "reconcile_age_ms = 1000" >> "$D/flashsale.conf"
+conf() { awk -F' *= *' -v k="$1" '$1 == k { v = $2 } END { print v }' "$D/flashsale.conf"; }
+PORT=$(conf http_port)
+if ! scripts/flashctl start "$D" > "$OUT/stack.log" 2>&1; then
+	# flashctl waits for /api/health, which is 503 while a part is down; the
+	# bench can still measure what answers, loudly
+	if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/api/_trivial" 2>/dev/null; then
+		say "WARNING: the stack is not healthy; measuring what answers:"
+		sed 's/^/  /' "$OUT/stack.log" >&2
+		curl -sS "http://127.0.0.1:$PORT/api/health" 2>&1 | sed 's/^/  health: /' >&2; echo >&2
+	else
+		cat "$OUT/stack.log" >&2; say "the stack did not start"; exit 1
+	fi
+fi
+export FLASH_CONF=$D/flashsale.conf
+RPORT=$(conf redis_port)
+URL=http://127.0.0.1:$PORT
+sqlv() { mariadb --no-defaults --socket="$D/mysqld.sock" -uroot flash -N -B -e "$1" 2>/dev/null; }
+
+# --- the sales and the users ------------------------------------------------
+say "setting up the sales"
+# Without sales (the admin API refused) only (d) and (e) are measured.
+SALES=1
+if timeout 60 node "$BENCH/setup.mjs" > "$OUT/setup.txt" 2> "$OUT/setup.err"; then
+	. "$OUT/setup.txt"
+	[ "$SOLD_BUY" = 202 ] || say "the one purchase of the sold-out item got $SOLD_BUY, not 202"
+	[ "$SOLD_NEXT" = 410 ] || say "a second user on the sold-out item got $SOLD_NEXT, not 410"
+else
+	SALES=0
+	why="the admin API refused the sales: $(grep -m1 -o 'Error: .*' "$OUT/setup.err" | cut -c8-80 | tr -d '|')"
+	NOTE[a]=$why; NOTE[b]=$why; NOTE[c]=$why
+	say "setting up the sales through the admin API failed: $(grep -m1 -o 'Error: .*' "$OUT/setup.err")"
+	say "measuring only (d) and (e)"
+fi
+
+if [ $SALES = 1 ]; then
+	GEN=$D/gen_users
+	cc -O2 -std=c11 -D_GNU_SOURCE -Ilib $(pkg-config --cflags libcrypto json-c) "$BENCH/gen_users.c" \
+		lib/hmac.c lib/jwt.c lib/secret.c lib/errtab.c $(pkg-config --libs libcrypto json-c) \
+		-o "$GEN" || { say "cannot build gen_users"; exit 1; }
+	gen() { # file aid iid first count (in the background, both cores)
+		FLASH_JWT_SECRET=$(conf jwt_secret) FLASH_ORDER_SECRET=$(conf order_secret) \
+			"$GEN" "$2" "$3" "$4" "$5" > "$D/$1" &
+	}
+	say "generating users"
+	# distinct user ranges: no user of one run appears in another
+	gen b-warm.txt "$BIG_AID" "$BIG_IID" 1000000 40000
+	gen b.txt "$BIG_AID" "$BIG_IID" 2000000 200000
+	gen c-warm.txt "$SOLD_AID" "$SOLD_IID" 3000000 40000
+	gen c.txt "$SOLD_AID" "$SOLD_IID" 4000000 200000
+	gen h.txt "$HND_AID" "$HND_IID" 5000000 "$HN"
+	wait
+	for f in b-warm.txt:40000 b.txt:200000 c-warm.txt:40000 c.txt:200000 h.txt:$HN; do
+		[ "$(wc -l < "$D/${f%%:*}")" = "${f#*:}" ] || { say "gen_users failed (${f%%:*})"; exit 1; }
+	done
+fi
+
+# static: the shop's front page, else a 1 KiB file in the CDN origin folder
+if [ -f static/index.html ]; then
+	STATIC=/index.html
+else
+	head -c 1024 /dev/zero | tr '\0' 'x' > "$(conf origin_dir)/bench.html"
+	STATIC=/cdn/bench.html
+fi
+
+# --- wrk --------------------------------------------------------------------
+# wrk_run label seconds path script [script args]: one run, BENCH line to stdout
+wrk_run() {
+	local label=$1 secs=$2 path=$3 script=$4; shift 4
+	local a=()
+	[ $# -gt 0 ] && a=(-- "$@")
+	timeout $((secs + 60)) wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" --timeout 5s --latency \
+		-s "$BENCH/$script" "$URL$path" "${a[@]}" > "$OUT/$label.txt" 2>&1
+	grep '^BENCH ' "$OUT/$label.txt" | tail -1
+}
+field() { # line key
+	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+# measure key label path script [args]: a warm-up, then the run; RES[key]
+# holds its BENCH line. order.lua runs take users from KEY-warm.txt, KEY.txt.
+measure() {
+	local key=$1 label=$2 path=$3 script=$4; shift 4
+	say "$label: ${WARM} s warm-up, ${DUR} s run"
+	if [ "$script" = order.lua ]; then
+		wrk_run "$key-warm" "$WARM" "$path" order.lua "$D/$key-warm.txt" "$@" > /dev/null
+		RES[$key]=$(wrk_run "$key" "$DUR" "$path" order.lua "$D/$key.txt" "$@")
+	else
+		wrk_run "$key-warm" "$WARM" "$path" "$script" "$@" > /dev/null
+		RES[$key]=$(wrk_run "$key" "$DUR" "$path" "$script" "$@")
+	fi
+	[ -n "${RES[$key]}" ] || say "$label: wrk gave no result (see $OUT/$key.txt)"
+}
+
+# (b) last: its accepted orders keep the order handler and MySQL busy after
+# the run, which would weigh on whatever ran next
+measure d "GET /api/_trivial" /api/_trivial stats.lua
+measure e "GET $STATIC" "$STATIC" stats.lua
+[ $SALES = 1 ] && measure a "GET /api/detail" "/api/detail/$BIG_AID/$BIG_IID" stats.lua
+[ $SALES = 1 ] && measure c "POST /api/order, sold out" /api/order order.lua "$THREADS" "$SOLD_AID" "$SOLD_IID"
+
+# --- the order handler alone --------------------------------------------------
+# stop it; place HN orders as distinct users (each thread stops at the end of
+# its share: it drops a file, then wrk is told to finish); they wait in the
+# Redis journal and in the ZeroMQ buffers of the place_order processes; start
+# the handler and time until MySQL holds them all.
+h_secs=; h_place=; HACC=0
+if [ $SALES = 1 ]; then
+	say "order handler: placing $HN orders while it is stopped"
+	scripts/flashctl handler-stop "$D" >> "$OUT/stack.log" 2>&1
+	hkey="fs:{$HND_AID:$HND_IID}:stock"
+	h_before=$(redis-cli -p "$RPORT" --raw GET "$hkey")
+	wrk -t"$THREADS" -c"$CONNS" -d20s --timeout 5s -s "$BENCH/order.lua" "$URL/api/order" \
+		-- "$D/h.txt" "$THREADS" "$HND_AID" "$HND_IID" "$D/h-done" > "$OUT/h-place.txt" 2>&1 &
+	wrk_pid=$!
+	for _ in $(seq 200); do # 20 s at most, as wrk -d
+		n=$(ls "$D"/h-done.* 2>/dev/null | wc -l)
+		[ "$n" -ge "$THREADS" ] && break
+		kill -0 "$wrk_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -INT "$wrk_pid" 2>/dev/null; wait "$wrk_pid"; wrk_pid=
+	sleep 1 # the last requests still in lighttpd
+	h_after=$(redis-cli -p "$RPORT" --raw GET "$hkey")
+	HACC=$(( ${h_before:-0} - ${h_after:-0} ))
+	h_place=$(grep '^BENCH ' "$OUT/h-place.txt" | tail -1)
+	h_rows0=$(sqlv "SELECT COUNT(*) FROM orders WHERE activity_id=$HND_AID")
+	say "order handler: $HACC accepted (Redis stock $h_before -> $h_after), $h_rows0 rows before it starts"
+	h_reconcile=0; h_rows=${h_rows0:-0}
+	if [ "$HACC" -gt 0 ]; then
+		t0=$(date +%s.%N)
+		scripts/flashctl handler-start "$D" >> "$OUT/stack.log" 2>&1
+		last=$h_rows; still=0
+		for _ in $(seq 450); do # 0.1 s steps, 45 s at most
+			h_rows=$(sqlv "SELECT COUNT(*) FROM orders WHERE activity_id=$HND_AID"); h_rows=${h_rows:-0}
+			[ "$h_rows" -ge "$HACC" ] && break
+			if [ "$h_rows" = "$last" ]; then still=$((still + 1)); else still=0; last=$h_rows; fi
+			# no progress for 3 s: whatever ZeroMQ lost only the journal has; replay it
+			if [ "$still" -ge 30 ] && [ "$h_reconcile" = 0 ]; then
+				say "order handler: stuck at $h_rows of $HACC, running reconcile"
+				h_reconcile=1
+				FLASH_CONF=$D/flashsale.conf timeout 20 "$BUILD/bin/reconcile" >> "$OUT/reconcile.log" 2>&1 ||
+					say "reconcile failed (see $OUT/reconcile.log)"
+				still=0
+			fi
+			sleep 0.1
+		done
+		t1=$(date +%s.%N)
+		h_secs=$(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }')
+	fi
+fi
+
+[ $SALES = 1 ] && measure b "POST /api/order, accepted" /api/order order.lua "$THREADS" "$BIG_AID" "$BIG_IID"
+
+# --- the table --------------------------------------------------------------
+d_rps=$(field "${RES[d]:-}" rps)
+row() { # key name expected-status
+	local line=${RES[$1]:-} rps p50 p99 st req err exh
+	rps=$(field "$line" rps); p50=$(field "$line" p50_us); p99=$(field "$line" p99_us)
+	st=$(field "$line" statuses); req=$(field "$line" requests); err=$(field "$line" errors)
+	exh=$(field "$line" exhausted)
+	echo "$1|$2|$3|$rps|${p50:-0}|${p99:-0}|${st:-none}|${req:-0}|${err:-0/0/0/0}|${exh:-0}|${d_rps:-0}|${NOTE[$1]:-wrk gave no result, see $OUT/$1.txt}"
+}
+{
+	row a "(a) GET /api/detail/{aid}/{iid}" 200
+	row b "(b) POST /api/order, accepted" 202
+	row c "(c) POST /api/order, sold out" 410
+	row d "(d) GET /api/_trivial (ceiling)" 200
+	row e "(e) GET $STATIC (static)" 200
+} > "$OUT/rows.txt"
+
+{
+echo "flashsale bench, $(date -u '+%Y-%m-%d %H:%M UTC'), build $(basename "$BUILD"), commit $(git rev-parse --short HEAD 2>/dev/null)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "wrk $THREADS threads, $CONNS connections, ${WARM} s warm-up + ${DUR} s per run, on the same machine as the stack"
+echo
+awk -F'|' '
+function ratio(r, d) { return d > 0 ? sprintf("%.2f", r / d) : "-" }
+function dash(n, s) { s = ""; while (n-- > 0) s = s "-"; return s }
+BEGIN {
+	printf "| %-34s | %9s | %7s | %7s | %7s | %-14s | %s |\n", "endpoint", "req/s", "p50 ms", "p99 ms", "vs (d)", "expected", "other statuses, errors"
+	printf "|%s|%s:|%s:|%s:|%s:|%s|%s|\n", dash(36), dash(10), dash(8), dash(8), dash(8), dash(16), dash(24)
+}
+$4 == "" {
+	printf "| %-34s | %9s | %7s | %7s | %7s | %-14s | %s |\n", $2, "-", "-", "-", "-", "not measured", "see below"
+	bad = bad sprintf("NOT MEASURED: %s: %s\n", $2, $12)
+	next
+}
+{
+	key = $1; name = $2; want = $3; rps = $4; p50 = $5 / 1000; p99 = $6 / 1000
+	n = split($7, sts, ","); tot = 0; ok = 0; other = ""
+	for (i = 1; i <= n; i++) {
+		split(sts[i], kv, ":"); if (kv[2] == "") continue
+		tot += kv[2]
+		if (kv[1] == want) ok += kv[2]; else other = other (other == "" ? "" : " ") kv[1] "x" kv[2]
+	}
+	split($9, e, "/")
+	if (e[1] + e[2] + e[3] + e[4] > 0) other = other (other == "" ? "" : " ") "socket errors c/r/w/t " $9
+	if ($10 > 0) other = other (other == "" ? "" : " ") "users ran out: " $10 " repeats"
+	share = tot > 0 ? sprintf("%s %5.1f%%", want, 100 * ok / tot) : want " none"
+	printf "| %-34s | %9.0f | %7.2f | %7.2f | %7s | %-14s | %s |\n", name, rps, p50, p99, ratio(rps, $11), share, other == "" ? "-" : other
+	if (tot > 0 && ok / tot < 0.95) bad = bad sprintf("INVALID: %s answered %s to only %.1f%% of requests: it did not measure that path\n", name, want, 100 * ok / tot)
+	if (tot == 0) bad = bad sprintf("INVALID: %s got no response\n", name)
+}
+END { if (bad != "") printf "\n%s", bad }
+' "$OUT/rows.txt"
+echo
+if [ -n "$h_secs" ]; then
+	awk -v n="$HACC" -v rows="$h_rows" -v s="$h_secs" -v rec="$h_reconcile" 'BEGIN {
+		printf "order handler alone: %d of %d queued orders persisted in %.2f s = %.0f orders/s", rows - 0, n, s, (s > 0 ? rows / s : 0)
+		printf "%s\n", rec == 1 ? " (INCLUDES a reconcile run: ZeroMQ buffers lost some)" : " (from the ZeroMQ buffers, no reconcile needed)"
+		if (rows < n) printf "INCOMPLETE: MySQL holds %d of the %d accepted orders after %.0f s\n", rows, n, s
+	}'
+	echo "  (placed while the handler was stopped: $(field "$h_place" statuses) at $(field "$h_place" rps | cut -d. -f1) req/s)"
+elif [ $SALES = 0 ]; then
+	echo "order handler alone: not measured: no sales"
+else
+	echo "order handler alone: not measured: none of the $HN orders was accepted (statuses $(field "$h_place" statuses))"
+fi
+} > "$OUT/table.txt"
+cat "$OUT/table.txt"
+say "done in ${SECONDS} s; raw wrk outputs in $OUT"

@@ -1,0 +1,36 @@
+// setup.mjs: the sales of `make bench`, made through the admin API of the
+// stack in FLASH_CONF (tests/lib/flash.mjs). Prints shell assignments:
+//   BIG_AID/BIG_IID   live, stock BIG_STOCK: the accepting path all run long
+//   SOLD_AID/SOLD_IID live, stock 1, bought once: the sold-out refusal path
+//   HND_AID/HND_IID   live, stock HND_STOCK: the order handler measurement
+//   SOLD_BUY          status of the one purchase (202 expected)
+//   SOLD_NEXT         status of a second user's try (410 expected)
+// Users 1..9 are used here; gen_users takes its own ranges.
+import { makeSale, jwt, post, conf } from '../lib/flash.mjs';
+import { createHmac } from 'node:crypto';
+
+const big = Number(process.env.BIG_STOCK || 10000000);
+const hnd = Number(process.env.HND_STOCK || 1000000);
+
+const secret = (uid, aid, iid) => createHmac('sha256', conf.order_secret)
+  .update(`order-secret|${uid}|${aid}|${iid}`).digest('hex').slice(0, 32);
+
+async function buy(uid, aid, iid) {
+  const r = await post('/api/order',
+    { activity_id: aid, item_id: iid, quantity: 1, secret: secret(uid, aid, iid) },
+    { token: jwt(uid) });
+  return r.status;
+}
+
+const now = Date.now();
+const s1 = await makeSale({ name: 'bench big', stock: big, start_ms: now - 2000, durationMs: 7200000 });
+const s2 = await makeSale({ name: 'bench sold out', stock: 1, start_ms: now - 2000, durationMs: 7200000 });
+const s3 = await makeSale({ name: 'bench handler', stock: hnd, start_ms: now - 2000, durationMs: 7200000 });
+const first = await buy(1, s2.aid, s2.iid);
+const next = await buy(2, s2.aid, s2.iid);
+console.log([
+  `BIG_AID=${s1.aid}`, `BIG_IID=${s1.iid}`,
+  `SOLD_AID=${s2.aid}`, `SOLD_IID=${s2.iid}`,
+  `HND_AID=${s3.aid}`, `HND_IID=${s3.iid}`,
+  `SOLD_BUY=${first}`, `SOLD_NEXT=${next}`,
+].join('\n'));
