@@ -246,15 +246,22 @@ item_get(struct req *r, int64_t aid, int64_t iid, int64_t now)
 	return e;
 }
 
+/* Appends what changes by the second and closes the item object. */
+static void
+item_tail(const struct item_entry *e, int64_t now)
+{
+	out_add(",\"state\":\"%s\",\"remaining\":%lld}",
+		state_of(e->ended, e->start_ms, e->end_ms, e->remaining, now),
+		(long long)(e->remaining > 0 ? e->remaining : 0));
+}
+
 /* Appends the item object (without now_ms) to the answer. */
 static void
 item_render(const struct item_entry *e, int64_t now)
 {
 	out_put("{", 1);
 	out_put(e->inner, e->inner_len);
-	out_add(",\"state\":\"%s\",\"remaining\":%lld}",
-		state_of(e->ended, e->start_ms, e->end_ms, e->remaining, now),
-		(long long)(e->remaining > 0 ? e->remaining : 0));
+	item_tail(e, now);
 }
 
 /* Reads activity aid from MySQL into e. FS_OK or FS_ERR (MySQL failed). */
@@ -395,9 +402,7 @@ get_item(struct req *r)
 	out.len = 0;
 	out_add("{\"now_ms\":%lld,", (long long)now);
 	out_put(e->inner, e->inner_len);
-	out_add(",\"state\":\"%s\",\"remaining\":%lld}",
-		state_of(e->ended, e->start_ms, e->end_ms, e->remaining, now),
-		(long long)(e->remaining > 0 ? e->remaining : 0));
+	item_tail(e, now);
 	reply_out(r);
 }
 
