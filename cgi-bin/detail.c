@@ -14,6 +14,7 @@
 #include "db.h"
 #include "kv.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "sale.h"
 #include "secret.h"
 
@@ -500,6 +501,8 @@ get_secret(struct req *r)
 	if (req_user_or_reply(r) != FS_OK)
 		return;
 	/* per-user limits go here, after the identity and before any lookup */
+	if (ratelimit_secret_or_reply(r) != FS_OK)
+		return;
 	now = fs_now_ms();
 	e = item_get(r, r->ids[0], r->ids[1], now);
 	if (e == NULL) {
