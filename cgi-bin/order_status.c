@@ -66,7 +66,7 @@ static int
 order_find(struct req *r, int64_t id, struct order *o)
 {
 	struct dbv arg[] = {DBI(id)};
-	int in_kv = kv_order_get(r->kv, id, o);
+	int in_kv = kv_order_get(r->kv, r->user_id, id, o);
 	int in_db;
 
 	if (in_kv == 1 && o->status != ORDER_QUEUED)
@@ -174,7 +174,7 @@ get_list(struct req *r)
 		row_order(&rows, i, &list[n++]);
 	db_rows_free(&rows);
 
-	rep = kv_cmd(r->kv, "ZREVRANGE fs:u:%" PRId64 ":orders 0 %d", r->user_id, LIST_MAX - 1);
+	rep = kv_cmd(r->kv, "ZREVRANGE fs:u:{%" PRId64 "}:orders 0 %d", r->user_id, LIST_MAX - 1);
 	if (rep != NULL && rep->type == REDIS_REPLY_ARRAY) {
 		int from_db = n;
 
@@ -186,7 +186,7 @@ get_list(struct req *r)
 				continue;
 			for (int k = 0; k < from_db && !known; k++)
 				known = list[k].id == id;
-			if (!known && kv_order_get(r->kv, id, &list[n]) == 1 &&
+			if (!known && kv_order_get(r->kv, r->user_id, id, &list[n]) == 1 &&
 			    list[n].user_id == r->user_id)
 				n++;
 		}

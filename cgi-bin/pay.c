@@ -72,7 +72,7 @@ post_pay(struct req *r)
 	}
 	if (rc == 0) {
 		/* a queued order is not payable yet; anyone else's is not found */
-		if (kv_order_get(r->kv, r->ids[0], &o) == 1 && o.user_id == r->user_id)
+		if (kv_order_get(r->kv, r->user_id, r->ids[0], &o) == 1 && o.user_id == r->user_id)
 			reply_error_msg(r, FS_E_CONFLICT, "the order is not unpaid yet; try again shortly");
 		else
 			reply_error(r, FS_E_NOT_FOUND);

@@ -72,11 +72,12 @@ worker_init(struct kv *kv)
 	return FS_OK;
 }
 
-/* Loads an item's sale into Redis from MySQL: the meta hash always, the
- * stock counter when with_stock (SET NX: a live counter is never reset).
- * Returns 1 loaded, 0 no such published item, FS_ERR a store is down. */
+/* Loads an item's sale from MySQL into m, and puts it back into Redis: the
+ * meta hash always, the stock counter when with_stock (SET NX: a live
+ * counter is never reset). Returns 1 loaded, 0 no such published or ended
+ * item, FS_ERR a store is down. */
 static int
-sale_load(struct req *r, int64_t aid, int64_t iid, int with_stock)
+sale_load(struct req *r, int64_t aid, int64_t iid, int with_stock, struct sale_meta *m)
 {
 	struct sale_item si;
 	int rc;
@@ -85,8 +86,19 @@ sale_load(struct req *r, int64_t aid, int64_t iid, int with_stock)
 	rc = db_sale_item_load(r->db, aid, iid, &si);
 	if (rc == 1 && strcmp(si.status, "published") != 0 && strcmp(si.status, "ended") != 0)
 		rc = 0;
-	if (rc == 1 && kv_sale_put(r->kv, &si, with_stock) != FS_OK)
-		rc = FS_ERR;
+	if (rc == 1) {
+		m->start_ms = si.start_ms;
+		m->end_ms = si.end_ms;
+		m->per_user_limit = si.per_user_limit;
+		m->flash_price_cents = si.flash_price_cents;
+		m->alloc_stock = si.alloc_stock;
+		m->published = strcmp(si.status, "published") == 0;
+		m->ended = !m->published;
+		/* a sale long over has no Redis keys to write (they would
+		 * expire at once): its meta from MySQL is enough to refuse */
+		if (kv_sale_put(r->kv, &si, with_stock) != FS_OK)
+			rc = FS_ERR;
+	}
 	sale_item_cleanup(&si);
 	return rc;
 }
@@ -102,17 +114,14 @@ meta_or_reply(struct req *r, int64_t aid, int64_t iid, int64_t now)
 	if (s->aid == aid && s->iid == iid && now - s->fetched_ms < META_TTL_MS)
 		return s;
 	rc = kv_sale_meta(r->kv, aid, iid, &s->m);
-	if (rc == 0) {
-		rc = sale_load(r, aid, iid, 0);
-		if (rc == 1)
-			rc = kv_sale_meta(r->kv, aid, iid, &s->m);
-	}
+	if (rc == 0)
+		rc = sale_load(r, aid, iid, 0, &s->m);
 	if (rc == FS_ERR) {
 		s->aid = 0;
 		reply_error(r, FS_E_UNAVAILABLE);
 		return NULL;
 	}
-	if (rc == 0 || !s->m.published) {
+	if (rc == 0 || (!s->m.published && !s->m.ended)) {
 		s->aid = 0;
 		reply_error(r, FS_E_NOT_FOUND);
 		return NULL;
@@ -171,7 +180,7 @@ post_order(struct req *r)
 		reply_error(r, FS_E_NOT_STARTED);
 		goto out;
 	}
-	if (now >= s->m.end_ms) {
+	if (now >= s->m.end_ms || s->m.ended) {
 		reply_error(r, FS_E_ENDED);
 		goto out;
 	}
@@ -202,7 +211,8 @@ post_order(struct req *r)
 	res = kv_sale_reserve(r->kv, &o, rate_limit, &left);
 	if (res == RESERVE_NOT_WARM) {
 		/* live but not (or no longer) in Redis: load it, then decide */
-		int rc = sale_load(r, aid, iid, 1);
+		struct sale_meta fresh;
+		int rc = sale_load(r, aid, iid, 1, &fresh);
 
 		if (rc != 1) {
 			reply_error(r, rc == 0 ? FS_E_NOT_FOUND : FS_E_UNAVAILABLE);
@@ -232,7 +242,7 @@ post_order(struct req *r)
 	/* Reserved and journaled: from here the order exists, whatever fails.
 	 * The status record makes it readable at once; the push is best effort
 	 * (reconcile replays the journal if the queue cannot take it now). */
-	if (kv_order_put(r->kv, &o, 1) != FS_OK)
+	if (kv_order_put(r->kv, &o) != FS_OK)
 		log_warn("order %" PRId64 ": status record not written (%s)", o.id, r->kv->errstr);
 	{
 		char line[ORDER_LINE_MAX];

@@ -103,6 +103,8 @@ kv_sale_meta(struct kv *kv, int64_t aid, int64_t iid, struct sale_meta *m)
 		m->alloc_stock = reply_field_int(rep, 4, &have[4]);
 		m->published = rep->element[5]->type == REDIS_REPLY_STRING &&
 			       strcmp(rep->element[5]->str, "published") == 0;
+		m->ended = rep->element[5]->type == REDIS_REPLY_STRING &&
+			   strcmp(rep->element[5]->str, "ended") == 0;
 		rc = have[0] && have[1] && have[2] && have[3];
 	} else if (rep->type == REDIS_REPLY_ERROR) {
 		log_err("HMGET %s: %s", key, rep->str);
@@ -231,42 +233,67 @@ kv_sale_journal_done(struct kv *kv, const struct order *o)
 	return rc;
 }
 
+/* KEYS: record list  ARGV: json rank ttl_s order_id created_ms
+ * Writes the record unless the one there has a higher rank, and lists the
+ * order among the user's (both keys carry the user's hash tag). */
+static struct kv_script order_put_script = {"order_put",
+	"local cur = redis.call('GET', KEYS[1])\n"
+	"if cur then\n"
+	"  local st = string.match(cur, '\"status\":\"(%a+)\"')\n"
+	"  local rank = 2\n"
+	"  if st == 'queued' then rank = 0 elseif st == 'unpaid' then rank = 1 end\n"
+	"  if rank > tonumber(ARGV[2]) then return 0 end\n"
+	"end\n"
+	"redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])\n"
+	"redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4])\n"
+	"redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
+	"return 1\n",
+	""};
+
+static int
+order_rank(enum order_status s)
+{
+	return s == ORDER_QUEUED ? 0 : s == ORDER_UNPAID ? 1 : 2;
+}
+
 int
-kv_order_put(struct kv *kv, const struct order *o, int nx)
+kv_order_put(struct kv *kv, const struct order *o)
 {
 	json_object *j = order_to_json(o);
-	const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
-	char key[48], ukey[48];
+	char key[64], ukey[64], rank[8], ttl[16], oid[24], created[24];
+	const char *argv[7];
 	redisReply *rep;
-	int rc = FS_OK, sent = 0;
+	int rc = FS_OK;
 
-	snprintf(key, sizeof(key), "fs:o:%" PRId64, o->id);
-	snprintf(ukey, sizeof(ukey), "fs:u:%" PRId64 ":orders", o->user_id);
-	if (kv_append(kv, nx ? "SET %s %s NX EX %d" : "SET %s %s EX %d", key, s,
-		      ORDER_RECORD_TTL_S) == FS_OK)
-		sent++;
-	if (sent == 1 && kv_append(kv, "ZADD %s %" PRId64 " %" PRId64, ukey, o->created_ms, o->id) == FS_OK)
-		sent++;
-	if (sent == 2 && kv_append(kv, "EXPIRE %s %d", ukey, ORDER_RECORD_TTL_S) == FS_OK)
-		sent++;
+	snprintf(key, sizeof(key), "fs:o:{%" PRId64 "}:%" PRId64, o->user_id, o->id);
+	snprintf(ukey, sizeof(ukey), "fs:u:{%" PRId64 "}:orders", o->user_id);
+	snprintf(rank, sizeof(rank), "%d", order_rank(o->status));
+	snprintf(ttl, sizeof(ttl), "%d", ORDER_RECORD_TTL_S);
+	snprintf(oid, sizeof(oid), "%" PRId64, o->id);
+	snprintf(created, sizeof(created), "%" PRId64, o->created_ms);
+	argv[0] = key;
+	argv[1] = ukey;
+	argv[2] = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+	argv[3] = rank;
+	argv[4] = ttl;
+	argv[5] = oid;
+	argv[6] = created;
+	rep = kv_eval(kv, &order_put_script, 2, 7, argv, NULL);
 	json_object_put(j);
-	if (sent < 3)
+	if (rep == NULL)
+		return FS_ERR;
+	if (rep->type == REDIS_REPLY_ERROR) {
+		log_err("EVALSHA order_put %s: %s", key, rep->str);
 		rc = FS_ERR;
-	for (int i = 0; i < sent; i++) {
-		rep = kv_reply(kv);
-		if (rep == NULL)
-			return FS_ERR;
-		if (rep->type == REDIS_REPLY_ERROR)
-			rc = FS_ERR;
-		freeReplyObject(rep);
 	}
+	freeReplyObject(rep);
 	return rc;
 }
 
 int
-kv_order_get(struct kv *kv, int64_t id, struct order *o)
+kv_order_get(struct kv *kv, int64_t uid, int64_t id, struct order *o)
 {
-	redisReply *rep = kv_cmd(kv, "GET fs:o:%" PRId64, id);
+	redisReply *rep = kv_cmd(kv, "GET fs:o:{%" PRId64 "}:%" PRId64, uid, id);
 	int rc = 0;
 
 	if (rep == NULL)
@@ -296,21 +323,38 @@ kv_sale_stock(struct kv *kv, int64_t aid, int64_t iid, int64_t *left)
 	return rc;
 }
 
+/* KEYS: banned meta  ARGV: uid grace_ms
+ * The ban set lives as long as the sale's other keys. */
+static struct kv_script ban_script = {"ban",
+	"redis.call('SADD', KEYS[1], ARGV[1])\n"
+	"local e = redis.call('HGET', KEYS[2], 'end')\n"
+	"if e then redis.call('PEXPIREAT', KEYS[1], tonumber(e) + tonumber(ARGV[2]))\n"
+	"else redis.call('PEXPIRE', KEYS[1], 86400000) end\n"
+	"return 1\n",
+	""};
+
 int
 kv_sale_ban(struct kv *kv, int64_t aid, const int64_t *iids, int n, int64_t uid)
 {
+	char grace[16], suid[24];
 	int rc = FS_OK;
 
+	snprintf(grace, sizeof(grace), "%d", SALE_KEY_GRACE_MS);
+	snprintf(suid, sizeof(suid), "%" PRId64, uid);
 	for (int i = 0; i < n; i++) {
-		char key[KV_KEY_MAX];
+		char banned[KV_KEY_MAX], meta[KV_KEY_MAX];
+		const char *argv[4] = {banned, meta, suid, grace};
 		redisReply *rep;
 
-		kv_item_key(key, aid, iids[i], "banned");
-		rep = kv_cmd(kv, "SADD %s %" PRId64, key, uid);
+		kv_item_key(banned, aid, iids[i], "banned");
+		kv_item_key(meta, aid, iids[i], "meta");
+		rep = kv_eval(kv, &ban_script, 2, 4, argv, NULL);
 		if (rep == NULL)
 			return FS_ERR;
-		if (rep->type == REDIS_REPLY_ERROR)
+		if (rep->type == REDIS_REPLY_ERROR) {
+			log_err("EVALSHA ban %s: %s", banned, rep->str);
 			rc = FS_ERR;
+		}
 		freeReplyObject(rep);
 	}
 	return rc;

@@ -156,7 +156,7 @@ lifecycle_release(struct db *d, struct kv *kv, struct order *o, enum order_statu
 	 * expire job's sweep (kv_sale_release is exactly once) */
 	if (kv_sale_release(kv, o) != FS_OK)
 		log_warn("order %" PRId64 ": stock not yet back in Redis (%s)", o->id, kv->errstr);
-	if (kv_order_put(kv, o, 0) != FS_OK)
+	if (kv_order_put(kv, o) != FS_OK)
 		log_warn("order %" PRId64 ": status record not written (%s)", o->id, kv->errstr);
 	if (lifecycle_ban_check(d, kv, o->user_id, o->activity_id) == FS_ERR)
 		log_warn("user %" PRId64 " activity %" PRId64 ": ban check failed", o->user_id,
@@ -266,11 +266,11 @@ await_written(struct db *d, int64_t id, int64_t deadline_ms, struct order *o)
  * record overwritten. So let a record still saying queued settle first
  * (bounded by deadline_ms; MySQL stays the truth either way). */
 static void
-await_announced(struct kv *kv, int64_t id, int64_t deadline_ms)
+await_announced(struct kv *kv, int64_t uid, int64_t id, int64_t deadline_ms)
 {
 	struct order k;
 
-	while (kv_order_get(kv, id, &k) == 1 && k.status == ORDER_QUEUED &&
+	while (kv_order_get(kv, uid, id, &k) == 1 && k.status == ORDER_QUEUED &&
 	       fs_now_ms() < deadline_ms)
 		sleep_ms(CANCEL_POLL_MS);
 }
@@ -294,7 +294,7 @@ lifecycle_cancel_or_reply(struct req *r, int64_t order_id)
 	rc = lifecycle_order_load(r->db, order_id, &o);
 	if (rc == 0) {
 		/* not in MySQL: a queued order lives in Redis only */
-		int k = kv_order_get(r->kv, order_id, &o);
+		int k = kv_order_get(r->kv, r->user_id, order_id, &o);
 
 		if (k == FS_ERR) {
 			reply_error(r, FS_E_UNAVAILABLE);
@@ -327,7 +327,7 @@ lifecycle_cancel_or_reply(struct req *r, int64_t order_id)
 		reply_error_msg(r, FS_E_CONFLICT, "only an unpaid or queued order can be cancelled");
 		return;
 	}
-	await_announced(r->kv, order_id, deadline);
+	await_announced(r->kv, r->user_id, order_id, deadline);
 	switch (lifecycle_release(r->db, r->kv, &o, ORDER_CANCELLED)) {
 	case LC_OK:
 		reply_order(r, &o);
@@ -423,7 +423,7 @@ lifecycle_pay_apply(struct db *d, struct kv *kv, const struct paynotify *n)
 		log_warn("payment %" PRId64 " for order %" PRId64 " came late: refund %" PRId64
 			 " cents", n->payment_id, n->order_id, n->amount_cents);
 	if (res == PAY_PAID && lifecycle_order_load(d, n->order_id, &o) == 1 &&
-	    kv_order_put(kv, &o, 0) != FS_OK)
+	    kv_order_put(kv, &o) != FS_OK)
 		log_warn("order %" PRId64 ": status record not written (%s)", o.id, kv->errstr);
 	return res;
 }

@@ -208,7 +208,7 @@ announce_once(struct kv *kv, const struct order *o)
 		if (kv_sale_release(kv, o) != FS_OK)
 			return FS_ERR;
 	}
-	if (kv_order_put(kv, o, 0) != FS_OK)
+	if (kv_order_put(kv, o) != FS_OK)
 		return FS_ERR;
 	return kv_sale_journal_done(kv, o);
 }

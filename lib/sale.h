@@ -70,6 +70,7 @@ int warm_activity(struct kv *kv, struct db *d, int64_t aid);
 struct sale_meta {
 	int64_t start_ms, end_ms, per_user_limit, flash_price_cents, alloc_stock;
 	int published; /* status is "published" */
+	int ended;     /* status is "ended" (also early, by an operator) */
 };
 
 /* Reads the meta hash of (aid, iid). 1 found, 0 absent, FS_ERR Redis down. */
@@ -102,11 +103,14 @@ int kv_sale_release(struct kv *kv, const struct order *o);
 /* Marks o confirmed by MySQL: drops it from the journal. FS_OK or FS_ERR. */
 int kv_sale_journal_done(struct kv *kv, const struct order *o);
 
-/* Writes o's status record (fs:o:ID) for the status poll; nx: only if absent
- * (a queued record must never overwrite a later state). FS_OK or FS_ERR. */
-int kv_order_put(struct kv *kv, const struct order *o, int nx);
-/* Reads the status record of order id: 1 found, 0 absent, FS_ERR down. */
-int kv_order_get(struct kv *kv, int64_t id, struct order *o);
+/* Writes o's status record (fs:o:{UID}:ID) for the status poll and lists it among
+ * the user's orders. A record only moves forward: queued < unpaid < the final
+ * states, so a late writer (a queued record after the handler's, an unpaid
+ * one after a cancel) never undoes a newer state. FS_OK or FS_ERR. */
+int kv_order_put(struct kv *kv, const struct order *o);
+/* Reads the status record of user uid's order id: 1 found, 0 absent (or
+ * not uid's), FS_ERR down. */
+int kv_order_get(struct kv *kv, int64_t uid, int64_t id, struct order *o);
 
 /* The remaining units Redis can sell: 1 and *left, 0 not warm, FS_ERR down. */
 int kv_sale_stock(struct kv *kv, int64_t aid, int64_t iid, int64_t *left);
