@@ -234,13 +234,13 @@ get_items(struct req *r)
 		"SELECT id, name, title, description, price_cents, stock, images, created_ms"
 		" FROM items ORDER BY id DESC LIMIT 500";
 	struct db_rows rows = {0};
-	json_object *res, *arr;
+	json_object *res = NULL, *arr;
 
 	if (req_admin_or_reply(r) != FS_OK)
-		return;
+		goto out;
 	if (db_query(r->db, sql, NULL, 0, &rows) != FS_OK) {
 		db_fail(r, "list items");
-		return;
+		goto out;
 	}
 	res = json_object_new_object();
 	arr = json_object_new_array();
@@ -263,6 +263,7 @@ get_items(struct req *r)
 	}
 	json_object_object_add(res, "items", arr);
 	reply_json(r, 200, res);
+out:
 	json_object_put(res);
 	db_rows_free(&rows);
 }
@@ -343,42 +344,44 @@ post_image(struct req *r)
 	char hex[2 * SHA256_DIGEST_LENGTH + 1], dir[1024], path[1100], url[128];
 	const char *origin = conf_str("origin_dir", "");
 	struct stat st;
-	json_object *res;
+	json_object *res = NULL;
 
 	if (req_admin_or_reply(r) != FS_OK)
-		return;
+		goto out;
 	k = image_kind_find(req_param(r, "CONTENT_TYPE"));
 	if (k == NULL) {
 		bad(r, "Content-Type must be image/png, image/jpeg or image/webp");
-		return;
+		goto out;
 	}
 	if (req_body_or_reply(r) != FS_OK)
-		return;
+		goto out;
 	if (r->body_len == 0 || !image_magic_ok(k, (const unsigned char *)r->body, r->body_len)) {
 		bad(r, "the body is not an image of its Content-Type");
-		return;
+		goto out;
 	}
 	if (*origin == '\0') {
 		log_err("images: origin_dir is not configured");
 		reply_error(r, FS_E_INTERNAL);
-		return;
+		goto out;
 	}
 	SHA256((const unsigned char *)r->body, r->body_len, md);
 	hex_encode(md, SHA256_DIGEST_LENGTH, hex);
 	snprintf(dir, sizeof(dir), "%s/img", origin);
 	snprintf(path, sizeof(path), "%s/%s.%s", dir, hex, k->ext);
+	/* the name is the content: a file of the right size is this image */
 	if (stat(path, &st) != 0 || (size_t)st.st_size != r->body_len) {
 		if (dir_make(origin) != FS_OK || dir_make(dir) != FS_OK ||
 		    file_write(path, r->body, r->body_len) != FS_OK) {
 			log_err("images: write %s: %s", path, strerror(errno));
 			reply_error(r, FS_E_UNAVAILABLE);
-			return;
+			goto out;
 		}
 	}
 	snprintf(url, sizeof(url), "/cdn/img/%s.%s", hex, k->ext);
 	res = json_object_new_object();
 	json_object_object_add(res, "url", json_object_new_string(url));
 	reply_json(r, 201, res);
+out:
 	json_object_put(res);
 }
 
@@ -458,13 +461,13 @@ get_activities(struct req *r)
 {
 	static const char sql[] = ACTIVITY_COLS "ORDER BY a.id DESC LIMIT 500";
 	struct db_rows rows = {0};
-	json_object *res, *arr;
+	json_object *res = NULL, *arr;
 
 	if (req_admin_or_reply(r) != FS_OK)
-		return;
+		goto out;
 	if (db_query(r->db, sql, NULL, 0, &rows) != FS_OK) {
 		db_fail(r, "list activities");
-		return;
+		goto out;
 	}
 	res = json_object_new_object();
 	arr = json_object_new_array();
@@ -472,6 +475,7 @@ get_activities(struct req *r)
 		json_object_array_add(arr, activity_json(&rows, i));
 	json_object_object_add(res, "activities", arr);
 	reply_json(r, 200, res);
+out:
 	json_object_put(res);
 	db_rows_free(&rows);
 }
@@ -702,25 +706,23 @@ post_publish(struct req *r)
 	struct dbv args[] = {DBI(fs_now_ms()), DBI(r->ids[0])};
 	char status[16];
 	int64_t nitems = 0;
-	json_object *res;
-	long long n;
+	json_object *res = NULL;
 
-	if (req_admin_or_reply(r) != FS_OK)
-		return;
-	if (activity_status_or_reply(r, r->ids[0], status, sizeof(status), &nitems) != 1)
-		return;
+	if (req_admin_or_reply(r) != FS_OK ||
+	    activity_status_or_reply(r, r->ids[0], status, sizeof(status), &nitems) != 1)
+		goto out;
 	if (strcmp(status, "ended") == 0) {
 		reply_error_msg(r, FS_E_CONFLICT, "the activity has ended");
-		return;
+		goto out;
 	}
 	if (strcmp(status, "draft") == 0) {
 		if (nitems == 0) {
 			reply_error_msg(r, FS_E_CONFLICT, "an activity needs an item to be published");
-			return;
+			goto out;
 		}
-		if (db_exec(r->db, sql, args, 2, &n, NULL) != FS_OK) {
+		if (db_exec(r->db, sql, args, 2, NULL, NULL) != FS_OK) {
 			db_fail(r, "publish");
-			return;
+			goto out;
 		}
 		origin_refresh(r);
 	}
@@ -728,6 +730,7 @@ post_publish(struct req *r)
 	json_object_object_add(res, "activity_id", json_object_new_int64(r->ids[0]));
 	json_object_object_add(res, "status", json_object_new_string("published"));
 	reply_json(r, 200, res);
+out:
 	json_object_put(res);
 }
 
@@ -737,16 +740,15 @@ static void
 post_warmup(struct req *r)
 {
 	char status[16];
-	json_object *res;
+	json_object *res = NULL;
 	int n;
 
-	if (req_admin_or_reply(r) != FS_OK)
-		return;
-	if (activity_status_or_reply(r, r->ids[0], status, sizeof(status), NULL) != 1)
-		return;
+	if (req_admin_or_reply(r) != FS_OK ||
+	    activity_status_or_reply(r, r->ids[0], status, sizeof(status), NULL) != 1)
+		goto out;
 	if (strcmp(status, "draft") == 0) {
 		reply_error_msg(r, FS_E_CONFLICT, "publish the activity before warming it up");
-		return;
+		goto out;
 	}
 	n = warm_activity(r->kv, r->db, r->ids[0]);
 	if (n < 0) {
@@ -756,7 +758,7 @@ post_warmup(struct req *r)
 			log_err("warm_activity %lld failed", (long long)r->ids[0]);
 			reply_error(r, FS_E_INTERNAL);
 		}
-		return;
+		goto out;
 	}
 	origin_refresh(r);
 	res = json_object_new_object();
@@ -764,6 +766,7 @@ post_warmup(struct req *r)
 	json_object_object_add(res, "warmed", json_object_new_boolean(1));
 	json_object_object_add(res, "items", json_object_new_int(n));
 	reply_json(r, 200, res);
+out:
 	json_object_put(res);
 }
 

@@ -30,6 +30,7 @@
 #define ITEM_SLOTS 4096 /* power of two */
 #define ACT_SLOTS 256   /* power of two */
 #define LIST_MAX 100
+#define NO_ERROR FS_E_COUNT
 
 /* One activity item as the answers need it. */
 struct item_entry {
@@ -379,10 +380,14 @@ act_render(struct req *r, const struct act_entry *e, int64_t now)
 	return FS_OK;
 }
 
+/* Sends the answer built in out, or the error err unless it is NO_ERROR. */
 static void
-reply_out(struct req *r)
+reply_out_or_error(struct req *r, enum fs_err err)
 {
-	reply_raw(r, 200, "application/json", out.s, out.len, NULL);
+	if (err != NO_ERROR)
+		reply_error(r, err);
+	else
+		reply_raw(r, 200, "application/json", out.s, out.len, NULL);
 }
 
 /* GET /api/detail/{aid}/{iid} */
@@ -391,20 +396,20 @@ get_item(struct req *r)
 {
 	int64_t now = fs_now_ms();
 	struct item_entry *e = item_get(r, r->ids[0], r->ids[1], now);
+	enum fs_err err = FS_E_UNAVAILABLE;
 
-	if (e == NULL) {
-		reply_error(r, FS_E_UNAVAILABLE);
-		return;
-	}
-	if (!e->found) {
-		reply_error(r, FS_E_NOT_FOUND);
-		return;
-	}
+	if (e == NULL)
+		goto out;
+	err = FS_E_NOT_FOUND;
+	if (!e->found)
+		goto out;
 	out.len = 0;
 	out_add("{\"now_ms\":%lld,", (long long)now);
 	out_put(e->inner, e->inner_len);
 	item_tail(e, now);
-	reply_out(r);
+	err = NO_ERROR;
+out:
+	reply_out_or_error(r, err);
 }
 
 /* GET /api/detail/{aid} */
@@ -413,23 +418,22 @@ get_activity(struct req *r)
 {
 	int64_t now = fs_now_ms();
 	struct act_entry *e = act_get(r, r->ids[0], now);
+	enum fs_err err = FS_E_UNAVAILABLE;
 
-	if (e == NULL) {
-		reply_error(r, FS_E_UNAVAILABLE);
-		return;
-	}
-	if (!e->found) {
-		reply_error(r, FS_E_NOT_FOUND);
-		return;
-	}
+	if (e == NULL)
+		goto out;
+	err = FS_E_NOT_FOUND;
+	if (!e->found)
+		goto out;
+	err = FS_E_UNAVAILABLE;
 	out.len = 0;
 	out_add("{\"now_ms\":%lld,\"activity\":", (long long)now);
-	if (act_render(r, e, now) != FS_OK) {
-		reply_error(r, FS_E_UNAVAILABLE);
-		return;
-	}
+	if (act_render(r, e, now) != FS_OK)
+		goto out;
 	out_put("}", 1);
-	reply_out(r);
+	err = NO_ERROR;
+out:
+	reply_out_or_error(r, err);
 }
 
 /* Refreshes the list of public activities not ended. FS_OK or FS_ERR. */
@@ -460,32 +464,29 @@ static void
 get_list(struct req *r)
 {
 	int64_t now = fs_now_ms();
+	enum fs_err err = FS_E_UNAVAILABLE;
 	int shown = 0;
 
-	if (list_refresh(r, now) != FS_OK) {
-		reply_error(r, FS_E_UNAVAILABLE);
-		return;
-	}
+	if (list_refresh(r, now) != FS_OK)
+		goto out;
 	out.len = 0;
 	out_add("{\"now_ms\":%lld,\"activities\":[", (long long)now);
 	for (int i = 0; i < act_list.n; i++) {
 		struct act_entry *e = act_get(r, act_list.aids[i], now);
 
-		if (e == NULL) {
-			reply_error(r, FS_E_UNAVAILABLE);
-			return;
-		}
+		if (e == NULL)
+			goto out;
 		if (!e->found || e->ended || now >= e->end_ms)
 			continue;
 		if (shown++)
 			out_put(",", 1);
-		if (act_render(r, e, now) != FS_OK) {
-			reply_error(r, FS_E_UNAVAILABLE);
-			return;
-		}
+		if (act_render(r, e, now) != FS_OK)
+			goto out;
 	}
 	out_put("]}", 2);
-	reply_out(r);
+	err = NO_ERROR;
+out:
+	reply_out_or_error(r, err);
 }
 
 /* GET /api/detail/{aid}/{iid}/secret: the user's order secret, only while
@@ -495,7 +496,7 @@ get_secret(struct req *r)
 {
 	char secret[SECRET_LEN + 1];
 	struct item_entry *e;
-	json_object *res;
+	enum fs_err err = FS_E_UNAVAILABLE;
 	int64_t now;
 
 	if (req_user_or_reply(r) != FS_OK)
@@ -505,27 +506,23 @@ get_secret(struct req *r)
 		return;
 	now = fs_now_ms();
 	e = item_get(r, r->ids[0], r->ids[1], now);
-	if (e == NULL) {
-		reply_error(r, FS_E_UNAVAILABLE);
-		return;
-	}
-	if (!e->found) {
-		reply_error(r, FS_E_NOT_FOUND);
-		return;
-	}
-	if (now < e->start_ms) {
-		reply_error(r, FS_E_NOT_STARTED);
-		return;
-	}
-	if (e->ended || now >= e->end_ms) {
-		reply_error(r, FS_E_ENDED);
-		return;
-	}
+	if (e == NULL)
+		goto out;
+	err = FS_E_NOT_FOUND;
+	if (!e->found)
+		goto out;
+	err = FS_E_NOT_STARTED;
+	if (now < e->start_ms)
+		goto out;
+	err = FS_E_ENDED;
+	if (e->ended || now >= e->end_ms)
+		goto out;
 	order_secret_make(conf_str("order_secret", ""), r->user_id, r->ids[0], r->ids[1], secret);
-	res = json_object_new_object();
-	json_object_object_add(res, "secret", json_object_new_string(secret));
-	reply_json(r, 200, res);
-	json_object_put(res);
+	out.len = 0;
+	out_add("{\"secret\":\"%s\"}", secret);
+	err = NO_ERROR;
+out:
+	reply_out_or_error(r, err);
 }
 
 /* The item view first: it is the one a sale hammers. */
