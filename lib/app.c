@@ -22,6 +22,8 @@ on_term(int sig)
 {
 	(void)sig;
 	app_stop = 1;
+	/* libfcgi's accept loop retries on EINTR unless told to shut down */
+	FCGX_ShutdownPending();
 }
 
 static void
