@@ -25,11 +25,13 @@ OUT=$BUILD/bench
 rm -rf "$OUT"; mkdir -p "$OUT"
 D=$(mktemp -d /tmp/fb.XXXXXX)
 wrk_pid=
+sql_pid=
 declare -A RES NOTE # per run key: its BENCH line; why it was not measured
 
 say() { echo "bench: [${SECONDS} s] $*" >&2; }
 cleanup() {
 	if [ -n "$wrk_pid" ]; then kill -TERM "$wrk_pid" 2>/dev/null || true; fi
+	if [ -n "$sql_pid" ]; then kill -TERM "$sql_pid" 2>/dev/null || true; fi
 	scripts/flashctl stop "$D" >/dev/null 2>&1 || true
 	if [ "${KEEP:-0}" = 1 ]; then say "kept $D"; else rm -rf "$D"; fi
 }
@@ -111,30 +113,70 @@ else
 fi
 
 # --- wrk --------------------------------------------------------------------
-# wrk_run label seconds path script [script args]: one run, BENCH line to stdout
+# wrk_run label seconds path script [script args]: one run into OUT/label.txt
 wrk_run() {
 	local label=$1 secs=$2 path=$3 script=$4; shift 4
 	local a=()
 	[ $# -gt 0 ] && a=(-- "$@")
 	timeout $((secs + 60)) wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" --timeout 5s --latency \
 		-s "$BENCH/$script" "$URL$path" "${a[@]}" > "$OUT/$label.txt" 2>&1
-	grep '^BENCH ' "$OUT/$label.txt" | tail -1
 }
+bench_line() { grep '^BENCH ' "$OUT/$1.txt" 2>/dev/null | tail -1; }
 field() { # line key
 	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
+
+# CPU time (clock ticks) of the stack's parts, of the client (the children of
+# this shell: wrk, and the polls of the handler measurement) and of the whole machine, whose
+# rest is the other work on it. cpu_mark FILE before, cpu_mark FILE after.
+cpu_mark() {
+	local c lp files=() names=()
+	add() { [ -n "$2" ] && [ -r "/proc/$2/stat" ] && { names+=("$1"); files+=("/proc/$2/stat"); }; }
+	lp=$(cat "$D/lighttpd.pid" 2>/dev/null)
+	add lighttpd "$lp"
+	[ -n "$lp" ] && for c in $(ps -o pid= --ppid "$lp"); do add fastcgi "$c"; done
+	add redis "$(cat "$D/redis.pid" 2>/dev/null)"
+	add mariadb "$(cat "$D/mysqld.pid" 2>/dev/null)"
+	add handler "$(cat "$D/order_handler.pid" 2>/dev/null)"
+	add client $$
+	# one awk reads them all at about the same instant as the clock
+	awk -v names="${names[*]}" -v self="/proc/$$/stat" '
+	BEGIN { split(names, nm, " ") }
+	FILENAME == "/proc/uptime" { print "time", $1; next }
+	FILENAME == "/proc/stat" { if ($1 == "cpu") print "machine", $2 + $3 + $4 + $7 + $8 + $9; next }
+	{
+		line = $0; sub(/^.*\) /, "", line); split(line, f, " ")
+		# the client: wrk and the other children this shell has waited for
+		print nm[++i], (FILENAME == self ? f[14] + f[15] : f[12] + f[13])
+	}' /proc/uptime "${files[@]}" /proc/stat >> "$1"
+}
+cpu_row() { # label file-before file-after: one row of the CPU table
+	awk -v label="$1" -v hz="$(getconf CLK_TCK)" '
+	$1 == "time" { t[FILENAME == ARGV[1] ? 0 : 1] = $2; next }
+	{ v[$1] += (FILENAME == ARGV[1] ? -$2 : $2) }
+	END {
+		s = t[1] - t[0]; if (s <= 0) s = 1
+		split("lighttpd fastcgi redis mariadb handler client", k, " ")
+		line = sprintf("| %-30s |", label); sum = 0
+		for (i = 1; i <= 6; i++) { p = 100 * v[k[i]] / hz / s; sum += p; line = line sprintf(" %7.0f%% |", p) }
+		rest = 100 * v["machine"] / hz / s - sum; if (rest < 0) rest = 0
+		print line sprintf(" %7.0f%% |", rest)
+	}' "$2" "$3"
+}
+
 # measure key label path script [args]: a warm-up, then the run; RES[key]
 # holds its BENCH line. order.lua runs take users from KEY-warm.txt, KEY.txt.
+CPU_ROWS=()
 measure() {
-	local key=$1 label=$2 path=$3 script=$4; shift 4
+	local key=$1 label=$2 path=$3 script=$4 warmfile= runfile=; shift 4
 	say "$label: ${WARM} s warm-up, ${DUR} s run"
-	if [ "$script" = order.lua ]; then
-		wrk_run "$key-warm" "$WARM" "$path" order.lua "$D/$key-warm.txt" "$@" > /dev/null
-		RES[$key]=$(wrk_run "$key" "$DUR" "$path" order.lua "$D/$key.txt" "$@")
-	else
-		wrk_run "$key-warm" "$WARM" "$path" "$script" "$@" > /dev/null
-		RES[$key]=$(wrk_run "$key" "$DUR" "$path" "$script" "$@")
-	fi
+	if [ "$script" = order.lua ]; then warmfile=$D/$key-warm.txt; runfile=$D/$key.txt; fi
+	wrk_run "$key-warm" "$WARM" "$path" "$script" ${warmfile:+"$warmfile"} "$@"
+	cpu_mark "$OUT/$key.cpu0"
+	wrk_run "$key" "$DUR" "$path" "$script" ${runfile:+"$runfile"} "$@"
+	cpu_mark "$OUT/$key.cpu1"
+	CPU_ROWS+=("$key|$label")
+	RES[$key]=$(bench_line "$key")
 	[ -n "${RES[$key]}" ] || say "$label: wrk gave no result (see $OUT/$key.txt)"
 }
 
@@ -156,16 +198,19 @@ if [ $SALES = 1 ]; then
 	scripts/flashctl handler-stop "$D" >> "$OUT/stack.log" 2>&1
 	hkey="fs:{$HND_AID:$HND_IID}:stock"
 	h_before=$(redis-cli -p "$RPORT" --raw GET "$hkey")
-	wrk -t"$THREADS" -c"$CONNS" -d20s --timeout 5s -s "$BENCH/order.lua" "$URL/api/order" \
+	cpu_mark "$OUT/h-place.cpu0"
+	wrk -t"$THREADS" -c"$CONNS" -d15s --timeout 5s -s "$BENCH/order.lua" "$URL/api/order" \
 		-- "$D/h.txt" "$THREADS" "$HND_AID" "$HND_IID" "$D/h-done" > "$OUT/h-place.txt" 2>&1 &
 	wrk_pid=$!
-	for _ in $(seq 200); do # 20 s at most, as wrk -d
+	for _ in $(seq 150); do # 15 s at most, as wrk -d
 		n=$(ls "$D"/h-done.* 2>/dev/null | wc -l)
 		[ "$n" -ge "$THREADS" ] && break
 		kill -0 "$wrk_pid" 2>/dev/null || break
 		sleep 0.1
 	done
 	kill -INT "$wrk_pid" 2>/dev/null; wait "$wrk_pid"; wrk_pid=
+	cpu_mark "$OUT/h-place.cpu1"
+	CPU_ROWS+=("h-place|orders placed, handler stopped")
 	sleep 1 # the last requests still in lighttpd
 	h_after=$(redis-cli -p "$RPORT" --raw GET "$hkey")
 	HACC=$(( ${h_before:-0} - ${h_after:-0} ))
@@ -174,11 +219,17 @@ if [ $SALES = 1 ]; then
 	say "order handler: $HACC accepted (Redis stock $h_before -> $h_after), $h_rows0 rows before it starts"
 	h_reconcile=0; h_rows=${h_rows0:-0}
 	if [ "$HACC" -gt 0 ]; then
+		# one mariadb client for all the polls: a process a poll would
+		# take CPU from the handler being measured
+		coproc SQLP { exec mariadb --no-defaults --socket="$D/mysqld.sock" -uroot flash -N -B -n 2>/dev/null; }
+		sql_pid=$SQLP_PID
+		cpu_mark "$OUT/h-drain.cpu0"
 		t0=$(date +%s.%N)
 		scripts/flashctl handler-start "$D" >> "$OUT/stack.log" 2>&1
 		last=$h_rows; still=0
-		for _ in $(seq 450); do # 0.1 s steps, 45 s at most
-			h_rows=$(sqlv "SELECT COUNT(*) FROM orders WHERE activity_id=$HND_AID"); h_rows=${h_rows:-0}
+		for _ in $(seq 300); do # 0.1 s steps, 30 s at most: make bench has 3 minutes
+			echo "SELECT COUNT(*) FROM orders WHERE activity_id=$HND_AID;" >&"${SQLP[1]}"
+			read -r -t 5 h_rows <&"${SQLP[0]}" || h_rows=$last
 			[ "$h_rows" -ge "$HACC" ] && break
 			if [ "$h_rows" = "$last" ]; then still=$((still + 1)); else still=0; last=$h_rows; fi
 			# no progress for 3 s: whatever ZeroMQ lost only the journal has; replay it
@@ -192,6 +243,9 @@ if [ $SALES = 1 ]; then
 			sleep 0.1
 		done
 		t1=$(date +%s.%N)
+		cpu_mark "$OUT/h-drain.cpu1"
+		kill "$sql_pid" 2>/dev/null; wait "$sql_pid" 2>/dev/null; sql_pid=
+		CPU_ROWS+=("h-drain|order handler draining")
 		h_secs=$(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }')
 	fi
 fi
@@ -263,6 +317,15 @@ elif [ $SALES = 0 ]; then
 else
 	echo "order handler alone: not measured: none of the $HN orders was accepted (statuses $(field "$h_place" statuses))"
 fi
+echo
+echo "CPU during each measured run, % of one core (this machine has $(nproc) cores: $(( $(nproc) * 100 ))% in all);"
+echo "\"client\" is wrk and this script, \"rest\" everything else on the machine (other jobs):"
+echo
+printf '| %-30s | %8s | %8s | %8s | %8s | %8s | %8s | %8s |\n' run lighttpd FastCGI redis mariadb handler client rest
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' -------------------------------- ---------: ---------: ---------: ---------: ---------: ---------: ---------:
+for r in "${CPU_ROWS[@]}"; do
+	[ -s "$OUT/${r%%|*}.cpu1" ] && cpu_row "${r#*|}" "$OUT/${r%%|*}.cpu0" "$OUT/${r%%|*}.cpu1"
+done
 } > "$OUT/table.txt"
 cat "$OUT/table.txt"
 say "done in ${SECONDS} s; raw wrk outputs in $OUT"
