@@ -238,6 +238,8 @@ post_login(struct req *r)
 	}
 	struct dbv args[] = {DBS(name)};
 	if (db_query(r->db, sql, args, 1, &rows) != FS_OK) {
+		/* nothing was checked: an outage must not lock anyone */
+		(void)kv_login_refund(r->kv, key);
 		reply_db_failure(r, "SELECT users");
 		goto out;
 	}
