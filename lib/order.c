@@ -29,7 +29,7 @@ order_decode(const char *line, size_t len, struct order *o)
 	char buf[ORDER_LINE_MAX], *p, *end;
 	int64_t v[7];
 
-	if (len == 0 || len >= sizeof(buf))
+	if (len == 0 || len >= sizeof(buf) || memchr(line, '\0', len) != NULL)
 		return FS_ERR;
 	memcpy(buf, line, len);
 	buf[len] = '\0';

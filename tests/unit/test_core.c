@@ -107,6 +107,7 @@ test_order_line(void)
 	test_cond("order junk", order_decode("1 2 3 4 5 6 x", 13, &p) == FS_ERR);
 	test_cond("order extra", order_decode("1 2 3 4 5 6 7 8", 15, &p) == FS_ERR);
 	test_cond("order empty field", order_decode("1  3 4 5 6 7", 12, &p) == FS_ERR);
+	test_cond("order NUL inside", order_decode("1 1 1 1 1 1 1\0junk", 18, &p) == FS_ERR);
 }
 
 int
