@@ -7,6 +7,7 @@
  */
 #include "app.h"
 #include "db.h"
+#include "db_order.h"
 #include "kv.h"
 #include "log.h"
 #include "order.h"
@@ -18,60 +19,22 @@
 
 #define LIST_MAX 100
 
-static const char sql_order[] =
-	"SELECT id, user_id, activity_id, item_id, quantity, amount_cents, status, created_ms, "
-	"pay_deadline_ms FROM orders WHERE id = ?";
 static const char sql_user_item[] =
-	"SELECT id, user_id, activity_id, item_id, quantity, amount_cents, status, created_ms, "
-	"pay_deadline_ms FROM orders WHERE user_id = ? AND activity_id = ? AND item_id = ? "
+	"SELECT " DB_ORDER_COLS " FROM orders WHERE user_id = ? AND activity_id = ? AND item_id = ? "
 	"ORDER BY created_ms DESC LIMIT 1";
 static const char sql_user_list[] =
-	"SELECT id, user_id, activity_id, item_id, quantity, amount_cents, status, created_ms, "
-	"pay_deadline_ms FROM orders WHERE user_id = ? ORDER BY created_ms DESC LIMIT 100";
-
-static void
-row_order(const struct db_rows *rows, int i, struct order *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->id = db_cell_int(rows, i, 0);
-	o->user_id = db_cell_int(rows, i, 1);
-	o->activity_id = db_cell_int(rows, i, 2);
-	o->item_id = db_cell_int(rows, i, 3);
-	o->quantity = db_cell_int(rows, i, 4);
-	o->amount_cents = db_cell_int(rows, i, 5);
-	if (order_status_parse(db_cell(rows, i, 6), &o->status) != FS_OK)
-		o->status = ORDER_FAILED;
-	o->created_ms = db_cell_int(rows, i, 7);
-	o->pay_deadline_ms = db_cell_int(rows, i, 8);
-}
-
-/* One order from MySQL: 1 found, 0 not, FS_ERR down. */
-static int
-db_order(struct db *d, const char *sql, const struct dbv *args, int nargs, struct order *o)
-{
-	struct db_rows rows;
-	int rc;
-
-	if (db_query(d, sql, args, nargs, &rows) != FS_OK)
-		return FS_ERR;
-	rc = rows.nrows > 0;
-	if (rc)
-		row_order(&rows, 0, o);
-	db_rows_free(&rows);
-	return rc;
-}
+	"SELECT " DB_ORDER_COLS " FROM orders WHERE user_id = ? ORDER BY created_ms DESC LIMIT 100";
 
 /* Finds order id for the status answer. 1 found, 0 not, FS_ERR down. */
 static int
 order_find(struct req *r, int64_t id, struct order *o)
 {
-	struct dbv arg[] = {DBI(id)};
 	int in_kv = kv_order_get(r->kv, r->user_id, id, o);
 	int in_db;
 
 	if (in_kv == 1 && o->status != ORDER_QUEUED)
 		return 1;
-	in_db = db_order(r->db, sql_order, arg, 1, o);
+	in_db = db_order_load(r->db, id, o);
 	if (in_db == 1)
 		return 1;
 	/* MySQL has not got it yet (or is down): queued it is; db_order left
@@ -135,7 +98,7 @@ get_by_item(struct req *r, int64_t aid, int64_t iid)
 	if (rc != 1) {
 		struct dbv a[] = {DBI(r->user_id), DBI(aid), DBI(iid)};
 
-		rc = db_order(r->db, sql_user_item, a, 3, &o);
+		rc = db_order_query(r->db, sql_user_item, a, 3, &o);
 	}
 	if (rc == FS_ERR)
 		reply_error(r, FS_E_UNAVAILABLE);
@@ -171,7 +134,7 @@ get_list(struct req *r)
 		return;
 	}
 	for (int i = 0; i < rows.nrows && n < LIST_MAX; i++)
-		row_order(&rows, i, &list[n++]);
+		db_order_row(&rows, i, &list[n++]);
 	db_rows_free(&rows);
 
 	rep = kv_cmd(r->kv, "ZREVRANGE fs:u:{%" PRId64 "}:orders 0 %d", r->user_id, LIST_MAX - 1);

@@ -10,13 +10,14 @@
 #include "app.h"
 #include "conf.h"
 #include "db.h"
+#include "db_order.h"
+#include "idgen.h"
 #include "kv.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "order.h"
 #include "paynotify.h"
 #include "sale.h"
-#include "snowflake.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,32 +28,9 @@ static const char sql_payment_insert[] =
 	"VALUES (?, ?, ?, ?, 'created', ?, ?)";
 static const char sql_payment[] = "SELECT order_id, amount_cents FROM payments WHERE id = ?";
 
-static struct snowflake idgen;
-static int have_worker;
 static const char *pay_secret;
 static const char *pay_page;
 static int sandbox_on;
-
-/* A worker id unique among all id-making processes (the same Redis counter
- * place-order uses), so payment ids of two processes never collide. */
-static int
-worker_init(struct kv *kv)
-{
-	redisReply *rep;
-
-	if (have_worker)
-		return FS_OK;
-	rep = kv_cmd(kv, "INCR fs:snowflake:worker");
-	if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
-		if (rep)
-			freeReplyObject(rep);
-		return FS_ERR;
-	}
-	snowflake_init(&idgen, (int)(rep->integer % (SNOWFLAKE_MAX_WORKER + 1)));
-	freeReplyObject(rep);
-	have_worker = 1;
-	return FS_OK;
-}
 
 static void
 post_pay(struct req *r)
@@ -65,7 +43,7 @@ post_pay(struct req *r)
 
 	if (req_user_or_reply(r) != FS_OK)
 		return;
-	rc = lifecycle_order_load(r->db, r->ids[0], &o);
+	rc = db_order_load(r->db, r->ids[0], &o);
 	if (rc == FS_ERR) {
 		reply_error(r, FS_E_UNAVAILABLE);
 		return;
@@ -89,11 +67,10 @@ post_pay(struct req *r)
 				"only an unpaid order can be paid");
 		return;
 	}
-	if (worker_init(r->kv) != FS_OK) {
+	if (idgen_next(r->kv, &payment_id) != FS_OK) {
 		reply_error(r, FS_E_UNAVAILABLE);
 		return;
 	}
-	payment_id = snowflake_next(&idgen);
 	struct dbv args[] = {DBI(payment_id), DBI(o.id), DBI(o.user_id), DBI(o.amount_cents),
 			     DBI(now), DBI(now)};
 	if (db_exec(r->db, sql_payment_insert, args, 6, NULL, NULL) != FS_OK) {
@@ -239,7 +216,7 @@ pay_init(struct req *proto)
 		log_warn("pay_secret is empty: every notify will be refused as unauthorized");
 	if (sandbox_on)
 		log_info("sandbox payment provider on (set pay_sandbox = 0 in production)");
-	worker_init(proto->kv); /* else on the first payment */
+	(void)proto;
 	return FS_OK;
 }
 

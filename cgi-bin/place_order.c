@@ -8,6 +8,7 @@
 #include "app.h"
 #include "conf.h"
 #include "db.h"
+#include "idgen.h"
 #include "kv.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -15,7 +16,6 @@
 #include "orderq.h"
 #include "sale.h"
 #include "secret.h"
-#include "snowflake.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -38,8 +38,6 @@ struct meta_slot {
 };
 
 static struct meta_slot meta_cache[META_SLOTS];
-static struct snowflake idgen;
-static int have_worker;
 static const char *order_key;
 static int rate_limit;
 
@@ -49,27 +47,6 @@ meta_slot(int64_t aid, int64_t iid)
 	uint64_t h = (uint64_t)aid * 0x9E3779B97F4A7C15ULL ^ (uint64_t)iid * 0xC2B2AE3D27D4EB4FULL;
 
 	return &meta_cache[(h >> 32) % META_SLOTS];
-}
-
-/* A worker id unique among all order-taking processes, from a Redis
- * counter, so that ids of processes started at the same instant differ. */
-static int
-worker_init(struct kv *kv)
-{
-	redisReply *rep;
-
-	if (have_worker)
-		return FS_OK;
-	rep = kv_cmd(kv, "INCR fs:snowflake:worker");
-	if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
-		if (rep)
-			freeReplyObject(rep);
-		return FS_ERR;
-	}
-	snowflake_init(&idgen, (int)(rep->integer % (SNOWFLAKE_MAX_WORKER + 1)));
-	freeReplyObject(rep);
-	have_worker = 1;
-	return FS_OK;
 }
 
 /* Loads an item's sale from MySQL into m, and puts it back into Redis: the
@@ -193,13 +170,11 @@ post_order(struct req *r)
 		reply_error(r, FS_E_SOLD_OUT);
 		goto out;
 	}
-	if (worker_init(r->kv) != FS_OK) {
+	memset(&o, 0, sizeof(o));
+	if (idgen_next(r->kv, &o.id) != FS_OK) {
 		reply_error(r, FS_E_UNAVAILABLE);
 		goto out;
 	}
-
-	memset(&o, 0, sizeof(o));
-	o.id = snowflake_next(&idgen);
 	o.user_id = r->user_id;
 	o.activity_id = aid;
 	o.item_id = iid;
@@ -273,7 +248,7 @@ place_order_init(struct req *proto)
 	rate_limit = (int)conf_int("rate_order_per_user", 5);
 	if (*order_key == '\0')
 		log_warn("order_secret is empty: every order will be refused as bad_secret");
-	worker_init(proto->kv); /* else on the first order */
+	(void)proto;
 	return FS_OK;
 }
 

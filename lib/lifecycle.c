@@ -3,6 +3,7 @@
  * update in one transaction (see lifecycle.h).
  */
 #include "lifecycle.h"
+#include "db_order.h"
 #include "db.h"
 #include "fs.h"
 #include "kv.h"
@@ -23,9 +24,6 @@
 #define TX_TRIES 3
 #define CANCEL_POLL_MS 50
 
-static const char sql_order[] =
-	"SELECT id, user_id, activity_id, item_id, quantity, amount_cents, status, created_ms, "
-	"pay_deadline_ms FROM orders WHERE id = ?";
 static const char sql_release[] =
 	"UPDATE orders SET status = ?, live = NULL, updated_ms = ? WHERE id = ? AND status = 'unpaid'";
 static const char sql_give_stock[] =
@@ -50,22 +48,6 @@ static const char sql_payment_settle[] =
 static const char sql_pay_order[] =
 	"UPDATE orders SET status = 'paid', updated_ms = ? WHERE id = ? AND status = 'unpaid'";
 
-static void
-row_order(const struct db_rows *rows, int i, struct order *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->id = db_cell_int(rows, i, 0);
-	o->user_id = db_cell_int(rows, i, 1);
-	o->activity_id = db_cell_int(rows, i, 2);
-	o->item_id = db_cell_int(rows, i, 3);
-	o->quantity = db_cell_int(rows, i, 4);
-	o->amount_cents = db_cell_int(rows, i, 5);
-	if (db_cell(rows, i, 6) == NULL || order_status_parse(db_cell(rows, i, 6), &o->status) != FS_OK)
-		o->status = ORDER_FAILED;
-	o->created_ms = db_cell_int(rows, i, 7);
-	o->pay_deadline_ms = db_cell_int(rows, i, 8);
-}
-
 /* 1 when the last MySQL error was one a rerun of the transaction cures. */
 static int
 tx_retryable(const struct db *d)
@@ -80,22 +62,6 @@ sleep_ms(int ms)
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
-}
-
-int
-lifecycle_order_load(struct db *d, int64_t id, struct order *o)
-{
-	struct dbv arg[] = {DBI(id)};
-	struct db_rows rows;
-	int rc;
-
-	if (db_query(d, sql_order, arg, 1, &rows) != FS_OK)
-		return FS_ERR;
-	rc = rows.nrows > 0;
-	if (rc)
-		row_order(&rows, 0, o);
-	db_rows_free(&rows);
-	return rc;
 }
 
 /* One try of the release transaction. */
@@ -235,7 +201,7 @@ lifecycle_release_sweep(struct db *d, struct kv *kv, int64_t since_ms, int max)
 	for (int i = 0; i < rows.nrows; i++) {
 		struct order o;
 
-		row_order(&rows, i, &o);
+		db_order_row(&rows, i, &o);
 		if (kv_sale_release(kv, &o) != FS_OK) {
 			n = FS_ERR;
 			break;
@@ -254,7 +220,7 @@ await_written(struct db *d, int64_t id, int64_t deadline_ms, struct order *o)
 	int rc;
 
 	for (;;) {
-		rc = lifecycle_order_load(d, id, o);
+		rc = db_order_load(d, id, o);
 		if (rc != 0 || fs_now_ms() >= deadline_ms)
 			return rc;
 		sleep_ms(CANCEL_POLL_MS);
@@ -291,7 +257,7 @@ lifecycle_cancel_or_reply(struct req *r, int64_t order_id)
 	struct order o;
 	int rc;
 
-	rc = lifecycle_order_load(r->db, order_id, &o);
+	rc = db_order_load(r->db, order_id, &o);
 	if (rc == 0) {
 		/* not in MySQL: a queued order lives in Redis only */
 		int k = kv_order_get(r->kv, r->user_id, order_id, &o);
@@ -422,7 +388,7 @@ lifecycle_pay_apply(struct db *d, struct kv *kv, const struct paynotify *n)
 	if (res == PAY_LATE)
 		log_warn("payment %" PRId64 " for order %" PRId64 " came late: refund %" PRId64
 			 " cents", n->payment_id, n->order_id, n->amount_cents);
-	if (res == PAY_PAID && lifecycle_order_load(d, n->order_id, &o) == 1 &&
+	if (res == PAY_PAID && db_order_load(d, n->order_id, &o) == 1 &&
 	    kv_order_put(kv, &o) != FS_OK)
 		log_warn("order %" PRId64 ": status record not written (%s)", o.id, kv->errstr);
 	return res;

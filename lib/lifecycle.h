@@ -40,8 +40,6 @@ enum lifecycle_result {
 	LC_DOWN,      /* MySQL failed: nothing changed */
 };
 
-/* Loads order id from MySQL into o. 1 found, 0 not, FS_ERR MySQL failed. */
-int lifecycle_order_load(struct db *d, int64_t id, struct order *o);
 
 /* Moves o (as loaded from MySQL) from unpaid to `to` (ORDER_CLOSED or
  * ORDER_CANCELLED) and gives its units back, MySQL then Redis; writes the

@@ -1,0 +1,28 @@
+/*
+ * db_order.h: reading orders from MySQL into struct order. Queries that
+ * select DB_ORDER_COLS first can turn any of their rows into an order.
+ */
+#ifndef FS_DB_ORDER_H
+#define FS_DB_ORDER_H
+
+#include "order.h"
+
+struct db;
+struct db_rows;
+struct dbv;
+
+#define DB_ORDER_COLS "id, user_id, activity_id, item_id, quantity, amount_cents, status, " \
+		      "created_ms, pay_deadline_ms"
+
+/* Fills o from row i of rows, whose first columns are DB_ORDER_COLS. */
+void db_order_row(const struct db_rows *rows, int i, struct order *o);
+
+/* Runs sql (selecting DB_ORDER_COLS) and fills o from its first row.
+ * 1 found, 0 none, FS_ERR MySQL failed. */
+int db_order_query(struct db *d, const char *sql, const struct dbv *args, int nargs,
+		   struct order *o);
+
+/* Order id: 1 found, 0 none, FS_ERR MySQL failed. */
+int db_order_load(struct db *d, int64_t id, struct order *o);
+
+#endif
