@@ -16,6 +16,7 @@
 /* after a failed connect, wait this long before trying again so a dead Redis
  * costs each request a fast 503, not a connect timeout */
 #define KV_RETRY_MS 200
+#define KV_IDLE_PROBE_MS 1000
 
 struct kv *
 kv_open(const char *host, int port, int timeout_ms)
@@ -116,8 +117,10 @@ kv_cmd(struct kv *kv, const char *fmt, ...)
 				break;
 		}
 	}
-	if (reply != NULL)
+	if (reply != NULL) {
 		kv->served++;
+		kv->used_ms = fs_now_ms();
+	}
 	return reply;
 }
 
@@ -139,8 +142,10 @@ kv_cmdargv(struct kv *kv, int argc, const char **argv, const size_t *lens)
 				break;
 		}
 	}
-	if (reply != NULL)
+	if (reply != NULL) {
 		kv->served++;
+		kv->used_ms = fs_now_ms();
+	}
 	return reply;
 }
 
@@ -152,6 +157,17 @@ kv_append(struct kv *kv, const char *fmt, ...)
 
 	if (kv_connect(kv) != FS_OK)
 		return FS_ERR;
+	/* A pipeline cannot be resent command by command, so before the first
+	 * command of one on a connection idle for a while (it may have been
+	 * dropped by a Redis restart) make sure the connection still answers.
+	 * Busy connections, the hot path, never pay for this. */
+	if (sdslen(kv->c->obuf) == 0 && kv->served > 0 && fs_now_ms() - kv->used_ms > KV_IDLE_PROBE_MS) {
+		redisReply *pong = kv_cmd(kv, "PING");
+
+		if (pong == NULL)
+			return FS_ERR;
+		freeReplyObject(pong);
+	}
 	va_start(ap, fmt);
 	rc = redisvAppendCommand(kv->c, fmt, ap);
 	va_end(ap);
@@ -170,6 +186,7 @@ kv_reply(struct kv *kv)
 		return NULL;
 	}
 	kv->served++;
+	kv->used_ms = fs_now_ms();
 	return reply;
 }
 

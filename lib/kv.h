@@ -33,6 +33,7 @@ struct kv {
 	char errstr[256];
 	int64_t retry_ms; /* no reconnect attempt before this time */
 	long served;      /* replies read on this connection */
+	int64_t used_ms;  /* when the last reply came */
 };
 
 struct kv_script {
