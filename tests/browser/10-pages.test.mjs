@@ -44,12 +44,17 @@ async function open(opts = {}) {
   const page = await ctx.newPage();
   if (opts.clockOffsetMs) await page.clock.install({ time: Date.now() + opts.clockOffsetMs });
   const errors = [];
+  const failed = [];
   const allow = opts.allow || [];
   const watch = (p) => {
     p.on('console', (m) => {
       if (m.type() === 'error' && !allow.some((re) => re.test(m.text()))) errors.push(`${p.url()}: ${m.text()}`);
     });
     p.on('pageerror', (e) => errors.push(`${p.url()}: ${e}`));
+    // name the failed resource too: the console message alone does not
+    p.on('response', (res) => {
+      if (res.status() >= 400) failed.push(`${res.status()} ${res.url()}`);
+    });
   };
   watch(page);
   ctx.on('page', watch);
@@ -58,7 +63,7 @@ async function open(opts = {}) {
     shot: (name, p = page) => p.screenshot({ path: join(outDir, `${name}.png`), fullPage: true }),
     async close() {
       await ctx.close();
-      assert.deepEqual(errors, [], 'no console or page errors');
+      assert.deepEqual(errors, [], `no console or page errors (failed responses: ${failed.join(', ') || 'none'})`);
     },
   };
 }
