@@ -9,7 +9,8 @@
 # and the order handler alone: orders persisted per second from a queue that
 # was filled while it was stopped. Prints one table; raw outputs and the
 # table go to BUILD/bench/. Environment: BENCH_DURATION (s, default 8),
-# BENCH_WARMUP (s, 2), BENCH_HANDLER_ORDERS (20000), KEEP=1 keeps the folder.
+# BENCH_WARMUP (s, 2), BENCH_HANDLER_ORDERS (20000), BENCH_PROCS (FastCGI
+# processes of each hot endpoint; default the config's), KEEP=1 keeps the folder.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "${1:-build/rel}" && pwd) || exit 2
@@ -48,6 +49,8 @@ export FLASH_BIN=$BUILD/bin
 say "starting the stack in $D"
 scripts/flashctl init "$D" --free-ports >/dev/null 2>&1
 echo "reconcile_age_ms = 1000" >> "$D/flashsale.conf"
+# BENCH_PROCS=N: N processes for each hot endpoint instead of the default
+[ -n "${BENCH_PROCS:-}" ] && echo "procs_hot = $BENCH_PROCS" >> "$D/flashsale.conf"
 conf() { awk -F' *= *' -v k="$1" '$1 == k { v = $2 } END { print v }' "$D/flashsale.conf"; }
 PORT=$(conf http_port)
 if ! scripts/flashctl start "$D" > "$OUT/stack.log" 2>&1; then
@@ -172,9 +175,11 @@ measure() {
 	say "$label: ${WARM} s warm-up, ${DUR} s run"
 	if [ "$script" = order.lua ]; then warmfile=$D/$key-warm.txt; runfile=$D/$key.txt; fi
 	wrk_run "$key-warm" "$WARM" "$path" "$script" ${warmfile:+"$warmfile"} "$@"
+	redis-cli -p "$RPORT" CONFIG RESETSTAT > /dev/null 2>&1
 	cpu_mark "$OUT/$key.cpu0"
 	wrk_run "$key" "$DUR" "$path" "$script" ${runfile:+"$runfile"} "$@"
 	cpu_mark "$OUT/$key.cpu1"
+	redis-cli -p "$RPORT" INFO commandstats > "$OUT/$key.redis" 2>/dev/null
 	CPU_ROWS+=("$key|$label")
 	RES[$key]=$(bench_line "$key")
 	[ -n "${RES[$key]}" ] || say "$label: wrk gave no result (see $OUT/$key.txt)"
@@ -198,6 +203,7 @@ if [ $SALES = 1 ]; then
 	scripts/flashctl handler-stop "$D" >> "$OUT/stack.log" 2>&1
 	hkey="fs:{$HND_AID:$HND_IID}:stock"
 	h_before=$(redis-cli -p "$RPORT" --raw GET "$hkey")
+	redis-cli -p "$RPORT" CONFIG RESETSTAT > /dev/null 2>&1
 	cpu_mark "$OUT/h-place.cpu0"
 	wrk -t"$THREADS" -c"$CONNS" -d15s --timeout 5s -s "$BENCH/order.lua" "$URL/api/order" \
 		-- "$D/h.txt" "$THREADS" "$HND_AID" "$HND_IID" "$D/h-done" > "$OUT/h-place.txt" 2>&1 &
@@ -210,11 +216,18 @@ if [ $SALES = 1 ]; then
 	done
 	kill -INT "$wrk_pid" 2>/dev/null; wait "$wrk_pid"; wrk_pid=
 	cpu_mark "$OUT/h-place.cpu1"
+	redis-cli -p "$RPORT" INFO commandstats > "$OUT/h-place.redis" 2>/dev/null
 	CPU_ROWS+=("h-place|orders placed, handler stopped")
 	sleep 1 # the last requests still in lighttpd
 	h_after=$(redis-cli -p "$RPORT" --raw GET "$hkey")
-	HACC=$(( ${h_before:-0} - ${h_after:-0} ))
 	h_place=$(grep '^BENCH ' "$OUT/h-place.txt" | tail -1)
+	RES[h-place]=$h_place
+	if [ -n "$h_before" ] && [ -n "$h_after" ]; then
+		HACC=$((h_before - h_after))
+	else # no stock counter to read: trust the 202s wrk saw
+		HACC=$(field "$h_place" statuses | tr ',' '\n' | sed -n 's/^202://p')
+		HACC=${HACC:-0}
+	fi
 	h_rows0=$(sqlv "SELECT COUNT(*) FROM orders WHERE activity_id=$HND_AID")
 	say "order handler: $HACC accepted (Redis stock $h_before -> $h_after), $h_rows0 rows before it starts"
 	h_reconcile=0; h_rows=${h_rows0:-0}
@@ -223,6 +236,7 @@ if [ $SALES = 1 ]; then
 		# take CPU from the handler being measured
 		coproc SQLP { exec mariadb --no-defaults --socket="$D/mysqld.sock" -uroot flash -N -B -n 2>/dev/null; }
 		sql_pid=$SQLP_PID
+		redis-cli -p "$RPORT" CONFIG RESETSTAT > /dev/null 2>&1
 		cpu_mark "$OUT/h-drain.cpu0"
 		t0=$(date +%s.%N)
 		scripts/flashctl handler-start "$D" >> "$OUT/stack.log" 2>&1
@@ -230,6 +244,7 @@ if [ $SALES = 1 ]; then
 		for _ in $(seq 300); do # 0.1 s steps, 30 s at most: make bench has 3 minutes
 			echo "SELECT COUNT(*) FROM orders WHERE activity_id=$HND_AID;" >&"${SQLP[1]}"
 			read -r -t 5 h_rows <&"${SQLP[0]}" || h_rows=$last
+			case $h_rows in ''|*[!0-9]*) h_rows=$last ;; esac
 			[ "$h_rows" -ge "$HACC" ] && break
 			if [ "$h_rows" = "$last" ]; then still=$((still + 1)); else still=0; last=$h_rows; fi
 			# no progress for 3 s: whatever ZeroMQ lost only the journal has; replay it
@@ -244,9 +259,11 @@ if [ $SALES = 1 ]; then
 		done
 		t1=$(date +%s.%N)
 		cpu_mark "$OUT/h-drain.cpu1"
+		redis-cli -p "$RPORT" INFO commandstats > "$OUT/h-drain.redis" 2>/dev/null
 		kill "$sql_pid" 2>/dev/null; wait "$sql_pid" 2>/dev/null; sql_pid=
 		CPU_ROWS+=("h-drain|order handler draining")
 		h_secs=$(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }')
+		RES[h-drain]="requests=$h_rows" # per order written, for redis_row
 	fi
 fi
 
@@ -272,7 +289,8 @@ row() { # key name expected-status
 {
 echo "flashsale bench, $(date -u '+%Y-%m-%d %H:%M UTC'), build $(basename "$BUILD"), commit $(git rev-parse --short HEAD 2>/dev/null)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "wrk $THREADS threads, $CONNS connections, ${WARM} s warm-up + ${DUR} s per run, on the same machine as the stack"
+echo "wrk $THREADS threads, $CONNS connections, ${WARM} s warm-up + ${DUR} s per run, on the same machine as the stack;"
+echo "$(conf procs_hot) FastCGI processes for each hot endpoint (detail, order, trivial)"
 echo
 awk -F'|' '
 function ratio(r, d) { return d > 0 ? sprintf("%.2f", r / d) : "-" }
@@ -317,6 +335,20 @@ elif [ $SALES = 0 ]; then
 else
 	echo "order handler alone: not measured: none of the $HN orders was accepted (statuses $(field "$h_place" statuses))"
 fi
+# what Redis did for each request of a run: INFO commandstats (inner calls of
+# scripts are counted too, and their time is inside EVALSHA's)
+redis_row() { # key label
+	local reqs; reqs=$(field "${RES[$1]:-}" requests)
+	[ -s "$OUT/$1.redis" ] && [ "${reqs:-0}" -gt 0 ] || return 0
+	tr -d '\r' < "$OUT/$1.redis" | awk -F'[:,=]' -v n="$reqs" '
+	/^cmdstat_/ { sub(/^cmdstat_/, "", $1); printf "%d %s %.2f %.0f\n", $5, $1, $3 / n, $5 / $3 }' |
+		sort -rn | awk -v label="$2" -v n="$reqs" '
+	{ calls += $3; if (NR <= 6 && $3 >= 0.01) out = out sprintf(" %s %.2f x %d us,", $2, $3, $4) }
+	END { sub(/,$/, "", out); printf "  %-30s %5.2f calls/request;%s\n", label, calls, out == "" ? " none" : " most time: " out }'
+}
+echo "Redis commands per request of each run, with the handler's own while it runs"
+echo "(calls per request x microseconds per call; a script's time holds its inner calls):"
+for r in "${CPU_ROWS[@]}"; do redis_row "${r%%|*}" "${r#*|}"; done
 echo
 echo "CPU during each measured run, % of one core (this machine has $(nproc) cores: $(( $(nproc) * 100 ))% in all);"
 echo "\"client\" is wrk and this script, \"rest\" everything else on the machine (other jobs):"
