@@ -268,6 +268,9 @@ if [ $SALES = 1 ]; then
 fi
 
 [ $SALES = 1 ] && measure b "POST /api/order, accepted" /api/order order.lua "$THREADS" "$BIG_AID" "$BIG_IID"
+# did the handler keep up during (b)? what the journal still holds at its end
+b_backlog=
+[ $SALES = 1 ] && b_backlog=$(redis-cli -p "$RPORT" --raw HLEN "fs:{$BIG_AID:$BIG_IID}:journal" 2>/dev/null)
 
 # --- the table --------------------------------------------------------------
 d_rps=$(field "${RES[d]:-}" rps)
@@ -287,7 +290,7 @@ row() { # key name expected-status
 } > "$OUT/rows.txt"
 
 {
-echo "flashsale bench, $(date -u '+%Y-%m-%d %H:%M UTC'), build $(basename "$BUILD"), commit $(git rev-parse --short HEAD 2>/dev/null)"
+echo "flashsale bench, $(date -u '+%Y-%m-%d %H:%M UTC'), build $(basename "$BUILD"), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "wrk $THREADS threads, $CONNS connections, ${WARM} s warm-up + ${DUR} s per run, on the same machine as the stack;"
 echo "$(conf procs_hot) FastCGI processes for each hot endpoint (detail, order, trivial)"
@@ -330,6 +333,7 @@ if [ -n "$h_secs" ]; then
 		if (rows < n) printf "INCOMPLETE: MySQL holds %d of the %d accepted orders after %.0f s\n", rows, n, s
 	}'
 	echo "  (placed while the handler was stopped: $(field "$h_place" statuses) at $(field "$h_place" rps | cut -d. -f1) req/s)"
+	[ -n "$b_backlog" ] && echo "  (at the end of (b), $b_backlog accepted orders were not in MySQL yet: the handler's backlog)"
 elif [ $SALES = 0 ]; then
 	echo "order handler alone: not measured: no sales"
 else
