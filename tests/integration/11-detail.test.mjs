@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import {
-  admin, conf, get, post, request, jwt, newUserId, makeSale, redis, redisRaw, sql, sqlValue, sleep, waitFor,
+  admin, adminToken, conf, get, post, request, jwt, newUserId, makeSale, redis, redisRaw, sql, sqlValue, sleep, waitFor,
 } from '../lib/flash.mjs';
 
 const HOUR = 3600000;
@@ -28,11 +28,21 @@ function nowOk(r, before) {
 const expectedSecret = (uid, aid, iid) =>
   createHmac('sha256', conf.order_secret).update(`order-secret|${uid}|${aid}|${iid}`).digest('hex').slice(0, 32);
 
+// a real 1x1 PNG through the admin upload, so pages that list this sale
+// (the page tests share the stack) find its picture
+async function uploadedImage() {
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
+  const r = await request('POST', '/api/admin/images', { rawBody: png, token: adminToken, headers: { 'Content-Type': 'image/png' } });
+  assert.equal(r.status, 201, r.text);
+  return r.json.url;
+}
+
 test('detail-1.1 GET /api/detail/{aid}/{iid} of a live sale: every field of API.md', async () => {
   const name = `Kettle ${uniq()}`;
+  const img = await uploadedImage();
   const { aid, iid, start_ms, end_ms } = await makeSale({
     name, title: 'Steel kettle, 1.7 l', description: 'Boils "fast" & <quietly>', price_cents: 4999,
-    flash_price_cents: 1999, stock: 8, per_user_limit: 2, images: ['/cdn/img/k.png'],
+    flash_price_cents: 1999, stock: 8, per_user_limit: 2, images: [img],
   });
   const before = Date.now();
   const r = await get(`/api/detail/${aid}/${iid}`);
@@ -42,7 +52,7 @@ test('detail-1.1 GET /api/detail/{aid}/{iid} of a live sale: every field of API.
   const { now_ms, ...rest } = r.json;
   assert.deepEqual(rest, {
     activity_id: aid, item_id: iid, name, title: 'Steel kettle, 1.7 l', description: 'Boils "fast" & <quietly>',
-    images: ['/cdn/img/k.png'], price_cents: 4999, flash_price_cents: 1999, per_user_limit: 2,
+    images: [img], price_cents: 4999, flash_price_cents: 1999, per_user_limit: 2,
     start_ms, end_ms, state: 'live', remaining: 8,
   });
   assert.ok(now_ms > 0);
