@@ -33,7 +33,18 @@ say() { echo "bench: [${SECONDS} s] $*" >&2; }
 cleanup() {
 	if [ -n "$wrk_pid" ]; then kill -TERM "$wrk_pid" 2>/dev/null || true; fi
 	if [ -n "$sql_pid" ]; then kill -TERM "$sql_pid" 2>/dev/null || true; fi
+	# this stack's FastCGI backends, by pid: a backend that ignores SIGTERM
+	# would outlive lighttpd (and the folder holding its socket)
+	local lp kids= p
+	lp=$(cat "$D/lighttpd.pid" 2>/dev/null)
+	[ -n "$lp" ] && kids=$(ps -o pid= --ppid "$lp" 2>/dev/null)
 	scripts/flashctl stop "$D" >/dev/null 2>&1 || true
+	for p in $kids; do
+		if kill -0 "$p" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null; then
+			say "backend $p outlived lighttpd; killing it"
+			kill -KILL "$p" 2>/dev/null || true
+		fi
+	done
 	if [ "${KEEP:-0}" = 1 ]; then say "kept $D"; else rm -rf "$D"; fi
 }
 trap cleanup EXIT
