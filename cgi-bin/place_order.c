@@ -217,7 +217,7 @@ post_order(struct req *r)
 	/* Reserved and journaled: from here the order exists, whatever fails.
 	 * The status record makes it readable at once; the push is best effort
 	 * (reconcile replays the journal if the queue cannot take it now). */
-	if (kv_order_put(r->kv, &o) != FS_OK)
+	if (kv_order_put_queued(r->kv, &o) != FS_OK)
 		log_warn("order %" PRId64 ": status record not written (%s)", o.id, r->kv->errstr);
 	{
 		char line[ORDER_LINE_MAX];

@@ -7,16 +7,17 @@
 #include "hmac.h"
 #include "log.h"
 
+#include <errno.h>
 #include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* after a failed connect, wait this long before trying again so a dead Redis
  * costs each request a fast 503, not a connect timeout */
 #define KV_RETRY_MS 200
-#define KV_IDLE_PROBE_MS 1000
 
 struct kv *
 kv_open(const char *host, int port, int timeout_ms)
@@ -117,10 +118,8 @@ kv_cmd(struct kv *kv, const char *fmt, ...)
 				break;
 		}
 	}
-	if (reply != NULL) {
+	if (reply != NULL)
 		kv->served++;
-		kv->used_ms = fs_now_ms();
-	}
 	return reply;
 }
 
@@ -142,11 +141,33 @@ kv_cmdargv(struct kv *kv, int argc, const char **argv, const size_t *lens)
 				break;
 		}
 	}
-	if (reply != NULL) {
+	if (reply != NULL)
 		kv->served++;
-		kv->used_ms = fs_now_ms();
-	}
 	return reply;
+}
+
+/* 1 when the server has closed this connection (a Redis restart): the
+ * socket then reads as end-of-file. One non-blocking peek, no round trip. */
+static int
+kv_conn_dropped(const struct kv *kv)
+{
+	char b;
+	ssize_t n = recv(kv->c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* Connects, and before the first command of a pipeline drops a connection
+ * the server has closed meanwhile: a pipeline cannot be resent command by
+ * command the way kv_cmd resends one command. */
+static int
+kv_pipeline_ready(struct kv *kv)
+{
+	if (kv->c != NULL && sdslen(kv->c->obuf) == 0 && kv_conn_dropped(kv)) {
+		redisFree(kv->c);
+		kv->c = NULL;
+	}
+	return kv_connect(kv);
 }
 
 int
@@ -155,23 +176,20 @@ kv_append(struct kv *kv, const char *fmt, ...)
 	va_list ap;
 	int rc;
 
-	if (kv_connect(kv) != FS_OK)
+	if (kv_pipeline_ready(kv) != FS_OK)
 		return FS_ERR;
-	/* A pipeline cannot be resent command by command, so before the first
-	 * command of one on a connection idle for a while (it may have been
-	 * dropped by a Redis restart) make sure the connection still answers.
-	 * Busy connections, the hot path, never pay for this. */
-	if (sdslen(kv->c->obuf) == 0 && kv->served > 0 && fs_now_ms() - kv->used_ms > KV_IDLE_PROBE_MS) {
-		redisReply *pong = kv_cmd(kv, "PING");
-
-		if (pong == NULL)
-			return FS_ERR;
-		freeReplyObject(pong);
-	}
 	va_start(ap, fmt);
 	rc = redisvAppendCommand(kv->c, fmt, ap);
 	va_end(ap);
 	return rc == REDIS_OK ? FS_OK : FS_ERR;
+}
+
+int
+kv_appendargv(struct kv *kv, int argc, const char **argv, const size_t *lens)
+{
+	if (kv_pipeline_ready(kv) != FS_OK)
+		return FS_ERR;
+	return redisAppendCommandArgv(kv->c, argc, argv, lens) == REDIS_OK ? FS_OK : FS_ERR;
 }
 
 redisReply *
@@ -186,7 +204,6 @@ kv_reply(struct kv *kv)
 		return NULL;
 	}
 	kv->served++;
-	kv->used_ms = fs_now_ms();
 	return reply;
 }
 
@@ -240,6 +257,38 @@ kv_eval(struct kv *kv, struct kv_script *script, int nkeys, int argc, const char
 		freeReplyObject(reply);
 	}
 	return kv_cmdargv(kv, argc + 3, av, al);
+}
+
+int
+kv_eval_append(struct kv *kv, struct kv_script *script, int nkeys, int argc, const char **argv)
+{
+	const char *av[64];
+	char nk[16];
+
+	if (argc + 3 > (int)FS_ARRAY_LEN(av))
+		die("script %s: %d arguments is more than kv_eval_append takes", script->name, argc);
+	script_sha(script);
+	snprintf(nk, sizeof(nk), "%d", nkeys);
+	av[0] = "EVALSHA";
+	av[1] = script->sha;
+	av[2] = nk;
+	for (int i = 0; i < argc; i++)
+		av[i + 3] = argv[i];
+	return kv_appendargv(kv, argc + 3, av, NULL);
+}
+
+int
+kv_script_load(struct kv *kv, struct kv_script *script)
+{
+	redisReply *rep = kv_cmd(kv, "SCRIPT LOAD %s", script->source);
+	int rc = rep != NULL && rep->type == REDIS_REPLY_STRING ? FS_OK : FS_ERR;
+
+	if (rep != NULL && rc != FS_OK)
+		log_err("SCRIPT LOAD %s: %s", script->name,
+			rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+	if (rep)
+		freeReplyObject(rep);
+	return rc;
 }
 
 int

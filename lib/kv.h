@@ -33,7 +33,6 @@ struct kv {
 	char errstr[256];
 	int64_t retry_ms; /* no reconnect attempt before this time */
 	long served;      /* replies read on this connection */
-	int64_t used_ms;  /* when the last reply came */
 };
 
 struct kv_script {
@@ -63,6 +62,16 @@ redisReply *kv_reply(struct kv *kv);
  * on NOSCRIPT loads the script and runs it again. Like kv_cmd otherwise. */
 redisReply *kv_eval(struct kv *kv, struct kv_script *script, int nkeys, int argc,
 		    const char **argv, const size_t *lens);
+
+/* Pipelining argv commands and scripts: kv_appendargv queues one command,
+ * kv_eval_append queues an EVALSHA of script (its SHA computed locally; call
+ * kv_script_load first, a NOSCRIPT reply comes back as an error otherwise).
+ * FS_OK or FS_ERR (not connected). */
+int kv_appendargv(struct kv *kv, int argc, const char **argv, const size_t *lens);
+int kv_eval_append(struct kv *kv, struct kv_script *script, int nkeys, int argc,
+		   const char **argv);
+/* Loads script into Redis (SCRIPT LOAD; cheap and idempotent). */
+int kv_script_load(struct kv *kv, struct kv_script *script);
 
 /* 1 when the last call failed in transport (the caller answers 503). */
 int kv_down(const struct kv *kv);

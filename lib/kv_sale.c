@@ -245,8 +245,9 @@ static struct kv_script order_put_script = {"order_put",
 	"  if rank > tonumber(ARGV[2]) then return 0 end\n"
 	"end\n"
 	"redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])\n"
-	"redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4])\n"
-	"redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
+	"if redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4]) == 1 then\n"
+	"  redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
+	"end\n"
 	"return 1\n",
 	""};
 
@@ -256,37 +257,78 @@ order_rank(enum order_status s)
 	return s == ORDER_QUEUED ? 0 : s == ORDER_UNPAID ? 1 : 2;
 }
 
+/* The arguments of order_put_script for o, in bufs that the caller keeps
+ * alive while argv is used. */
+struct order_put_args {
+	char key[64], ukey[64], rank[8], ttl[16], oid[24], created[24];
+	json_object *json;
+	const char *argv[7];
+};
+
+static void
+order_put_args_init(struct order_put_args *a, const struct order *o)
+{
+	a->json = order_to_json(o);
+	snprintf(a->key, sizeof(a->key), "fs:o:{%" PRId64 "}:%" PRId64, o->user_id, o->id);
+	snprintf(a->ukey, sizeof(a->ukey), "fs:u:{%" PRId64 "}:orders", o->user_id);
+	snprintf(a->rank, sizeof(a->rank), "%d", order_rank(o->status));
+	snprintf(a->ttl, sizeof(a->ttl), "%d", ORDER_RECORD_TTL_S);
+	snprintf(a->oid, sizeof(a->oid), "%" PRId64, o->id);
+	snprintf(a->created, sizeof(a->created), "%" PRId64, o->created_ms);
+	a->argv[0] = a->key;
+	a->argv[1] = a->ukey;
+	a->argv[2] = json_object_to_json_string_ext(a->json, JSON_C_TO_STRING_PLAIN);
+	a->argv[3] = a->rank;
+	a->argv[4] = a->ttl;
+	a->argv[5] = a->oid;
+	a->argv[6] = a->created;
+}
+
 int
 kv_order_put(struct kv *kv, const struct order *o)
 {
-	json_object *j = order_to_json(o);
-	char key[64], ukey[64], rank[8], ttl[16], oid[24], created[24];
-	const char *argv[7];
+	struct order_put_args a;
 	redisReply *rep;
 	int rc = FS_OK;
 
-	snprintf(key, sizeof(key), "fs:o:{%" PRId64 "}:%" PRId64, o->user_id, o->id);
-	snprintf(ukey, sizeof(ukey), "fs:u:{%" PRId64 "}:orders", o->user_id);
-	snprintf(rank, sizeof(rank), "%d", order_rank(o->status));
-	snprintf(ttl, sizeof(ttl), "%d", ORDER_RECORD_TTL_S);
-	snprintf(oid, sizeof(oid), "%" PRId64, o->id);
-	snprintf(created, sizeof(created), "%" PRId64, o->created_ms);
-	argv[0] = key;
-	argv[1] = ukey;
-	argv[2] = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
-	argv[3] = rank;
-	argv[4] = ttl;
-	argv[5] = oid;
-	argv[6] = created;
-	rep = kv_eval(kv, &order_put_script, 2, 7, argv, NULL);
-	json_object_put(j);
+	order_put_args_init(&a, o);
+	rep = kv_eval(kv, &order_put_script, 2, 7, a.argv, NULL);
+	json_object_put(a.json);
 	if (rep == NULL)
 		return FS_ERR;
 	if (rep->type == REDIS_REPLY_ERROR) {
-		log_err("EVALSHA order_put %s: %s", key, rep->str);
+		log_err("EVALSHA order_put %s: %s", a.key, rep->str);
 		rc = FS_ERR;
 	}
 	freeReplyObject(rep);
+	return rc;
+}
+
+int
+kv_order_put_queued(struct kv *kv, const struct order *o)
+{
+	struct order_put_args a;
+	redisReply *rep;
+	int rc = FS_OK, sent = 0;
+
+	/* plain commands, one round trip: a new order has no record yet, and
+	 * NX keeps a record the order handler may already have written */
+	order_put_args_init(&a, o);
+	if (kv_append(kv, "SET %s %s NX EX %d", a.key, a.argv[2], ORDER_RECORD_TTL_S) == FS_OK &&
+	    ++sent && kv_append(kv, "ZADD %s %s %s", a.ukey, a.created, a.oid) == FS_OK &&
+	    ++sent && kv_append(kv, "EXPIRE %s %d", a.ukey, ORDER_RECORD_TTL_S) == FS_OK)
+		++sent;
+	json_object_put(a.json);
+	if (sent < 3)
+		rc = FS_ERR;
+	for (int i = 0; i < sent; i++) {
+		rep = kv_reply(kv);
+		if (rep == NULL)
+			return FS_ERR;
+		if (rep->type == REDIS_REPLY_ERROR)
+			rc = FS_ERR;
+		freeReplyObject(rep);
+	}
 	return rc;
 }
 
@@ -353,6 +395,98 @@ kv_sale_ban(struct kv *kv, int64_t aid, const int64_t *iids, int n, int64_t uid)
 			return FS_ERR;
 		if (rep->type == REDIS_REPLY_ERROR) {
 			log_err("EVALSHA ban %s: %s", banned, rep->str);
+			rc = FS_ERR;
+		}
+		freeReplyObject(rep);
+	}
+	return rc;
+}
+
+/* Queues "CMD key id id ..." for the orders [from, to) of one item. */
+static int
+append_ids(struct kv *kv, const char *cmd, const char *key, const struct order *orders, int from,
+	   int to)
+{
+	const char *argv[2 + 256];
+	char ids[256][24];
+	int n = 0;
+
+	argv[0] = cmd;
+	argv[1] = key;
+	for (int i = from; i < to; i++) {
+		snprintf(ids[n], sizeof(ids[n]), "%" PRId64, orders[i].id);
+		argv[2 + n] = ids[n];
+		n++;
+	}
+	return kv_appendargv(kv, 2 + n, argv, NULL);
+}
+
+static int
+same_item(const struct order *a, const struct order *b)
+{
+	return a->activity_id == b->activity_id && a->item_id == b->item_id;
+}
+
+int
+kv_sale_announce(struct kv *kv, const struct order *orders, int n)
+{
+	int queued = 0, rc = FS_OK, any_release = 0;
+
+	for (int i = 0; i < n; i++)
+		if (!order_status_live(orders[i].status))
+			any_release = 1;
+	if (kv_script_load(kv, &order_put_script) != FS_OK ||
+	    (any_release && kv_script_load(kv, &release_script) != FS_OK))
+		return FS_ERR;
+	for (int i = 0; i < n; i++) {
+		struct order_put_args a;
+		int ok;
+
+		if (!order_status_live(orders[i].status)) {
+			char keys[4][KV_KEY_MAX], oid[24], uid[24], qty[24], keep[24];
+			const char *argv[8] = {keys[0], keys[1], keys[2], keys[3], oid, uid, qty, keep};
+
+			kv_item_key(keys[0], orders[i].activity_id, orders[i].item_id, "released");
+			kv_item_key(keys[1], orders[i].activity_id, orders[i].item_id, "stock");
+			kv_item_key(keys[2], orders[i].activity_id, orders[i].item_id, "buyers");
+			kv_item_key(keys[3], orders[i].activity_id, orders[i].item_id, "meta");
+			snprintf(oid, sizeof(oid), "%" PRId64, orders[i].id);
+			snprintf(uid, sizeof(uid), "%" PRId64, orders[i].user_id);
+			snprintf(qty, sizeof(qty), "%" PRId64, orders[i].quantity);
+			snprintf(keep, sizeof(keep), "%d", 24 * 3600 * 1000);
+			if (kv_eval_append(kv, &release_script, 4, 8, argv) != FS_OK)
+				return FS_ERR;
+			queued++;
+		}
+		order_put_args_init(&a, &orders[i]);
+		ok = kv_eval_append(kv, &order_put_script, 2, 7, a.argv);
+		json_object_put(a.json);
+		if (ok != FS_OK)
+			return FS_ERR;
+		queued++;
+	}
+	/* the journal entries go last: only once everything else is queued */
+	for (int i = 0; i < n;) {
+		char journal[KV_KEY_MAX], pending[KV_KEY_MAX];
+		int j = i;
+
+		while (j < n && j - i < 256 && same_item(&orders[i], &orders[j]))
+			j++;
+		kv_item_key(journal, orders[i].activity_id, orders[i].item_id, "journal");
+		kv_item_key(pending, orders[i].activity_id, orders[i].item_id, "pending");
+		if (append_ids(kv, "HDEL", journal, orders, i, j) != FS_OK ||
+		    append_ids(kv, "ZREM", pending, orders, i, j) != FS_OK)
+			return FS_ERR;
+		queued += 2;
+		i = j;
+	}
+	for (int i = 0; i < queued; i++) {
+		redisReply *rep = kv_reply(kv);
+
+		if (rep == NULL)
+			return FS_ERR;
+		if (rep->type == REDIS_REPLY_ERROR) {
+			log_err("announce: %s", rep->str);
 			rc = FS_ERR;
 		}
 		freeReplyObject(rep);

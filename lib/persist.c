@@ -57,9 +57,9 @@ bind_order(struct dbv *a, const struct order *o, int64_t now)
 static int
 insert_unpaid(struct db *d, struct order *orders, int n, int64_t now)
 {
-	static const int shapes[] = {64, 16, 4, 1};
-	static char sql[4][64 * 48 + 256];
-	struct dbv args[64 * (INSERT_ROW_PARAMS - 1)];
+	static const int shapes[] = {256, 64, 16, 4, 1};
+	static char sql[5][256 * 48 + 256];
+	static struct dbv args[256 * (INSERT_ROW_PARAMS - 1)];
 	int done = 0;
 
 	while (done < n) {
@@ -222,6 +222,17 @@ announce(struct kv *kv, const struct order *o)
 		announce_once(kv, o);
 }
 
+/* The whole batch in one Redis pipeline; if any of it failed, order by
+ * order again (all of it is idempotent). */
+static void
+announce_all(struct kv *kv, const struct order *orders, int n)
+{
+	if (kv_sale_announce(kv, orders, n) == FS_OK)
+		return;
+	for (int i = 0; i < n; i++)
+		announce(kv, &orders[i]);
+}
+
 int
 persist_orders(struct db *d, struct kv *kv, struct order *orders, int n, int64_t pay_window_ms,
 	       struct persist_stats *st)
@@ -235,10 +246,9 @@ persist_orders(struct db *d, struct kv *kv, struct order *orders, int n, int64_t
 		orders[i].pay_deadline_ms = orders[i].created_ms + pay_window_ms;
 
 	if (persist_fast(d, orders, n, now, &surprise) == FS_OK) {
-		for (int i = 0; i < n; i++) {
+		for (int i = 0; i < n; i++)
 			orders[i].status = ORDER_UNPAID;
-			announce(kv, &orders[i]);
-		}
+		announce_all(kv, orders, n);
 		st->written += n;
 		return FS_OK;
 	}
@@ -257,7 +267,7 @@ persist_orders(struct db *d, struct kv *kv, struct order *orders, int n, int64_t
 			st->failed++;
 		else
 			st->written++;
-		announce(kv, &orders[i]);
 	}
+	announce_all(kv, orders, n);
 	return FS_OK;
 }

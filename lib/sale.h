@@ -108,6 +108,17 @@ int kv_sale_journal_done(struct kv *kv, const struct order *o);
  * states, so a late writer (a queued record after the handler's, an unpaid
  * one after a cancel) never undoes a newer state. FS_OK or FS_ERR. */
 int kv_order_put(struct kv *kv, const struct order *o);
+/* The same for a new, queued order in one round trip of plain commands
+ * (the hot path): written only if no record exists yet. */
+int kv_order_put_queued(struct kv *kv, const struct order *o);
+
+/* Tells Redis what MySQL now holds for the n orders, in one pipeline: gives
+ * back the units of refused ones (exactly once), writes their status records
+ * and drops their journal entries, which go last. FS_OK, or FS_ERR when
+ * anything failed: every step is idempotent, so the caller may redo any of
+ * them (reconcile does, from the journal). */
+int kv_sale_announce(struct kv *kv, const struct order *orders, int n);
+
 /* Reads the status record of user uid's order id: 1 found, 0 absent (or
  * not uid's), FS_ERR down. */
 int kv_order_get(struct kv *kv, int64_t uid, int64_t id, struct order *o);
