@@ -61,7 +61,7 @@ say "starting the stack in $D"
 scripts/flashctl init "$D" --free-ports >/dev/null 2>&1
 echo "reconcile_age_ms = 1000" >> "$D/flashsale.conf"
 # BENCH_PROCS=N: N processes for each hot endpoint instead of the default
-[ -n "${BENCH_PROCS:-}" ] && echo "procs_hot = $BENCH_PROCS" >> "$D/flashsale.conf"
+[ -n "${BENCH_PROCS:-}" ] && printf 'procs_hot = %s\nprocs_order = %s\n' "$BENCH_PROCS" "$BENCH_PROCS" >> "$D/flashsale.conf"
 conf() { awk -F' *= *' -v k="$1" '$1 == k { v = $2 } END { print v }' "$D/flashsale.conf"; }
 PORT=$(conf http_port)
 if ! scripts/flashctl start "$D" > "$OUT/stack.log" 2>&1; then
@@ -304,7 +304,7 @@ row() { # key name expected-status
 echo "flashsale bench, $(date -u '+%Y-%m-%d %H:%M UTC'), build $(basename "$BUILD"), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "wrk $THREADS threads, $CONNS connections, ${WARM} s warm-up + ${DUR} s per run, on the same machine as the stack;"
-echo "$(conf procs_hot) FastCGI processes for each hot endpoint (detail, order, trivial)"
+echo "$(conf procs_hot) FastCGI processes for detail and trivial, $(conf procs_order) for place-order"
 echo
 awk -F'|' '
 function ratio(r, d) { return d > 0 ? sprintf("%.2f", r / d) : "-" }
