@@ -40,6 +40,9 @@ struct meta_slot {
 static struct meta_slot meta_cache[META_SLOTS];
 static const char *order_key;
 static int rate_limit;
+/* on a Redis Cluster the status record (user's slot) cannot be written by
+ * the reservation script (item's slot): one more round trip */
+static int redis_cluster;
 
 static struct meta_slot *
 meta_slot(int64_t aid, int64_t iid)
@@ -183,7 +186,7 @@ post_order(struct req *r)
 	o.created_ms = now;
 	o.status = ORDER_QUEUED;
 
-	res = kv_sale_reserve(r->kv, &o, rate_limit, &left);
+	res = kv_sale_reserve(r->kv, &o, rate_limit, !redis_cluster, &left);
 	if (res == RESERVE_NOT_WARM) {
 		/* live but not (or no longer) in Redis: load it, then decide */
 		struct sale_meta fresh;
@@ -193,7 +196,7 @@ post_order(struct req *r)
 			reply_error(r, rc == 0 ? FS_E_NOT_FOUND : FS_E_UNAVAILABLE);
 			goto out;
 		}
-		res = kv_sale_reserve(r->kv, &o, rate_limit, &left);
+		res = kv_sale_reserve(r->kv, &o, rate_limit, !redis_cluster, &left);
 	}
 	switch (res) {
 	case RESERVE_OK:
@@ -217,7 +220,7 @@ post_order(struct req *r)
 	/* Reserved and journaled: from here the order exists, whatever fails.
 	 * The status record makes it readable at once; the push is best effort
 	 * (reconcile replays the journal if the queue cannot take it now). */
-	if (kv_order_put_queued(r->kv, &o) != FS_OK)
+	if (redis_cluster && kv_order_put_queued(r->kv, &o) != FS_OK)
 		log_warn("order %" PRId64 ": status record not written (%s)", o.id, r->kv->errstr);
 	{
 		char line[ORDER_LINE_MAX];
@@ -246,6 +249,7 @@ place_order_init(struct req *proto)
 {
 	order_key = conf_str("order_secret", "");
 	rate_limit = (int)conf_int("rate_order_per_user", 5);
+	redis_cluster = conf_int("redis_cluster", 0) != 0;
 	if (*order_key == '\0')
 		log_warn("order_secret is empty: every order will be refused as bad_secret");
 	(void)proto;

@@ -16,9 +16,11 @@
 
 #define ORDER_RECORD_TTL_S (2 * 24 * 3600)
 
-/* KEYS: meta stock buyers banned journal pending rate
- * ARGV: uid qty order_id order_line rate_limit grace_ms
- * Returns the units left after the reservation, or a negative refusal. */
+/* KEYS: meta stock buyers banned journal pending rate [record userlist]
+ * ARGV: uid qty order_id order_line rate_limit grace_ms [record_json ttl_s created_ms]
+ * Returns the units left after the reservation, or a negative refusal.
+ * With the two optional keys (one Redis, not a Cluster: they are in the
+ * user's slot) it also writes the queued status record in the same trip. */
 static struct kv_script reserve_script = {"reserve",
 	"local rl = tonumber(ARGV[5])\n"
 	"if rl > 0 then\n"
@@ -44,6 +46,11 @@ static struct kv_script reserve_script = {"reserve",
 	"redis.call('PEXPIREAT', KEYS[3], tonumber(m[2]) + tonumber(ARGV[6]))\n"
 	"redis.call('HSET', KEYS[5], ARGV[3], ARGV[4])\n"
 	"redis.call('ZADD', KEYS[6], now, ARGV[3])\n"
+	"if #KEYS >= 9 then\n"
+	"  redis.call('SET', KEYS[8], ARGV[7], 'NX', 'EX', ARGV[8])\n"
+	"  redis.call('ZADD', KEYS[9], ARGV[9], ARGV[3])\n"
+	"  redis.call('EXPIRE', KEYS[9], ARGV[8])\n"
+	"end\n"
 	"return s - q\n",
 	""};
 
@@ -63,6 +70,39 @@ static struct kv_script release_script = {"release",
 	"if redis.call('HGET', KEYS[3], ARGV[2]) == ARGV[1] then redis.call('HDEL', KEYS[3], ARGV[2]) end\n"
 	"return 1\n",
 	""};
+
+static int
+order_rank(enum order_status s)
+{
+	return s == ORDER_QUEUED ? 0 : s == ORDER_UNPAID ? 1 : 2;
+}
+
+/* The arguments of order_put_script for o, in bufs that the caller keeps
+ * alive while argv is used. */
+struct order_put_args {
+	char key[64], ukey[64], rank[8], ttl[16], oid[24], created[24];
+	json_object *json;
+	const char *argv[7];
+};
+
+static void
+order_put_args_init(struct order_put_args *a, const struct order *o)
+{
+	a->json = order_to_json(o);
+	snprintf(a->key, sizeof(a->key), "fs:o:{%" PRId64 "}:%" PRId64, o->user_id, o->id);
+	snprintf(a->ukey, sizeof(a->ukey), "fs:u:{%" PRId64 "}:orders", o->user_id);
+	snprintf(a->rank, sizeof(a->rank), "%d", order_rank(o->status));
+	snprintf(a->ttl, sizeof(a->ttl), "%d", ORDER_RECORD_TTL_S);
+	snprintf(a->oid, sizeof(a->oid), "%" PRId64, o->id);
+	snprintf(a->created, sizeof(a->created), "%" PRId64, o->created_ms);
+	a->argv[0] = a->key;
+	a->argv[1] = a->ukey;
+	a->argv[2] = json_object_to_json_string_ext(a->json, JSON_C_TO_STRING_PLAIN);
+	a->argv[3] = a->rank;
+	a->argv[4] = a->ttl;
+	a->argv[5] = a->oid;
+	a->argv[6] = a->created;
+}
 
 static int
 reply_int(redisReply *rep, long long *out)
@@ -115,15 +155,18 @@ kv_sale_meta(struct kv *kv, int64_t aid, int64_t iid, struct sale_meta *m)
 }
 
 enum reserve_result
-kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int64_t *remaining)
+kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_record,
+		int64_t *remaining)
 {
 	char keys[7][KV_KEY_MAX], uid[24], qty[24], oid[24], rl[16], grace[24], rate[48];
 	char line[ORDER_LINE_MAX];
-	const char *argv[13];
-	size_t lens[13];
+	const char *argv[18];
+	size_t lens[18];
+	struct order_put_args rec;
 	redisReply *rep;
 	long long v;
 	enum reserve_result res;
+	int nkeys = 7, argc = 13;
 
 	kv_item_key(keys[0], o->activity_id, o->item_id, "meta");
 	kv_item_key(keys[1], o->activity_id, o->item_id, "stock");
@@ -141,16 +184,30 @@ kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int64_t *r
 	order_encode(o, line);
 	for (int i = 0; i < 7; i++)
 		argv[i] = keys[i];
-	argv[7] = uid;
-	argv[8] = qty;
-	argv[9] = oid;
-	argv[10] = line;
-	argv[11] = rl;
-	argv[12] = grace;
-	for (int i = 0; i < 13; i++)
+	if (with_record) {
+		order_put_args_init(&rec, o);
+		argv[7] = rec.key;
+		argv[8] = rec.ukey;
+		nkeys = 9;
+	}
+	argv[nkeys] = uid;
+	argv[nkeys + 1] = qty;
+	argv[nkeys + 2] = oid;
+	argv[nkeys + 3] = line;
+	argv[nkeys + 4] = rl;
+	argv[nkeys + 5] = grace;
+	argc = nkeys + 6;
+	if (with_record) {
+		argv[argc++] = rec.argv[2];
+		argv[argc++] = rec.ttl;
+		argv[argc++] = rec.created;
+	}
+	for (int i = 0; i < argc; i++)
 		lens[i] = strlen(argv[i]);
 
-	rep = kv_eval(kv, &reserve_script, 7, 13, argv, lens);
+	rep = kv_eval(kv, &reserve_script, nkeys, argc, argv, lens);
+	if (with_record)
+		json_object_put(rec.json);
 	if (rep == NULL)
 		return RESERVE_DOWN;
 	if (reply_int(rep, &v) != FS_OK) {
@@ -251,38 +308,6 @@ static struct kv_script order_put_script = {"order_put",
 	"return 1\n",
 	""};
 
-static int
-order_rank(enum order_status s)
-{
-	return s == ORDER_QUEUED ? 0 : s == ORDER_UNPAID ? 1 : 2;
-}
-
-/* The arguments of order_put_script for o, in bufs that the caller keeps
- * alive while argv is used. */
-struct order_put_args {
-	char key[64], ukey[64], rank[8], ttl[16], oid[24], created[24];
-	json_object *json;
-	const char *argv[7];
-};
-
-static void
-order_put_args_init(struct order_put_args *a, const struct order *o)
-{
-	a->json = order_to_json(o);
-	snprintf(a->key, sizeof(a->key), "fs:o:{%" PRId64 "}:%" PRId64, o->user_id, o->id);
-	snprintf(a->ukey, sizeof(a->ukey), "fs:u:{%" PRId64 "}:orders", o->user_id);
-	snprintf(a->rank, sizeof(a->rank), "%d", order_rank(o->status));
-	snprintf(a->ttl, sizeof(a->ttl), "%d", ORDER_RECORD_TTL_S);
-	snprintf(a->oid, sizeof(a->oid), "%" PRId64, o->id);
-	snprintf(a->created, sizeof(a->created), "%" PRId64, o->created_ms);
-	a->argv[0] = a->key;
-	a->argv[1] = a->ukey;
-	a->argv[2] = json_object_to_json_string_ext(a->json, JSON_C_TO_STRING_PLAIN);
-	a->argv[3] = a->rank;
-	a->argv[4] = a->ttl;
-	a->argv[5] = a->oid;
-	a->argv[6] = a->created;
-}
 
 int
 kv_order_put(struct kv *kv, const struct order *o)

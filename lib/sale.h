@@ -90,11 +90,14 @@ enum reserve_result {
 
 /* The hot-path decision, one Redis round trip: checks the window (Redis
  * clock), the ban list, the buyers hash and the stock; then takes o->quantity
- * units, records the buyer and journals the order line. rate_limit > 0 also
+ * units, records the buyer and journals the order line; with_record also
+ * writes the queued status record (kv_order_put_queued) in the same round
+ * trip, which only a single Redis allows: the record is in the user's slot,
+ * not the item's, so on a Cluster pass 0 and write it separately. rate_limit > 0 also
  * counts the user's attempts on this item per second and refuses past it.
  * *remaining gets the units left after a success. */
 enum reserve_result kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit,
-				    int64_t *remaining);
+				    int with_record, int64_t *remaining);
 
 /* Gives o's units back to Redis exactly once (however often it is called)
  * and frees the user's buyer slot if it still names o. FS_OK or FS_ERR. */
