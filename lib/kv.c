@@ -185,6 +185,25 @@ kv_append(struct kv *kv, const char *fmt, ...)
 }
 
 int
+kv_replies(struct kv *kv, int n, const char *what)
+{
+	int rc = FS_OK;
+
+	for (int i = 0; i < n; i++) {
+		redisReply *rep = kv_reply(kv);
+
+		if (rep == NULL)
+			return FS_ERR;
+		if (rep->type == REDIS_REPLY_ERROR) {
+			log_err("%s: %s", what, rep->str);
+			rc = FS_ERR;
+		}
+		freeReplyObject(rep);
+	}
+	return rc;
+}
+
+int
 kv_appendargv(struct kv *kv, int argc, const char **argv, const size_t *lens)
 {
 	if (kv_pipeline_ready(kv) != FS_OK)

@@ -63,6 +63,10 @@ redisReply *kv_reply(struct kv *kv);
 redisReply *kv_eval(struct kv *kv, struct kv_script *script, int nkeys, int argc,
 		    const char **argv, const size_t *lens);
 
+/* Reads the n replies of a pipeline. FS_OK when all came and none was an
+ * error (errors are logged under what). */
+int kv_replies(struct kv *kv, int n, const char *what);
+
 /* Pipelining argv commands and scripts: kv_appendargv queues one command,
  * kv_eval_append queues an EVALSHA of script (its SHA computed locally; call
  * kv_script_load first, a NOSCRIPT reply comes back as an error otherwise).

@@ -271,23 +271,16 @@ int
 kv_sale_journal_done(struct kv *kv, const struct order *o)
 {
 	char journal[KV_KEY_MAX], pending[KV_KEY_MAX];
-	redisReply *rep;
-	int rc = FS_OK;
 
 	kv_item_key(journal, o->activity_id, o->item_id, "journal");
 	kv_item_key(pending, o->activity_id, o->item_id, "pending");
-	if (kv_append(kv, "HDEL %s %" PRId64, journal, o->id) != FS_OK ||
-	    kv_append(kv, "ZREM %s %" PRId64, pending, o->id) != FS_OK)
+	if (kv_append(kv, "HDEL %s %" PRId64, journal, o->id) != FS_OK)
 		return FS_ERR;
-	for (int i = 0; i < 2; i++) {
-		rep = kv_reply(kv);
-		if (rep == NULL)
-			return FS_ERR;
-		if (rep->type == REDIS_REPLY_ERROR)
-			rc = FS_ERR;
-		freeReplyObject(rep);
+	if (kv_append(kv, "ZREM %s %" PRId64, pending, o->id) != FS_OK) {
+		kv_replies(kv, 1, "journal done");
+		return FS_ERR;
 	}
-	return rc;
+	return kv_replies(kv, 2, "journal done");
 }
 
 /* KEYS: record list  ARGV: json rank ttl_s order_id created_ms
@@ -333,7 +326,6 @@ int
 kv_order_put_queued(struct kv *kv, const struct order *o)
 {
 	struct order_put_args a;
-	redisReply *rep;
 	int rc = FS_OK, sent = 0;
 
 	/* plain commands, one round trip: a new order has no record yet, and
@@ -344,17 +336,8 @@ kv_order_put_queued(struct kv *kv, const struct order *o)
 	    ++sent && kv_append(kv, "EXPIRE %s %d", a.ukey, ORDER_RECORD_TTL_S) == FS_OK)
 		++sent;
 	json_object_put(a.json);
-	if (sent < 3)
-		rc = FS_ERR;
-	for (int i = 0; i < sent; i++) {
-		rep = kv_reply(kv);
-		if (rep == NULL)
-			return FS_ERR;
-		if (rep->type == REDIS_REPLY_ERROR)
-			rc = FS_ERR;
-		freeReplyObject(rep);
-	}
-	return rc;
+	rc = kv_replies(kv, sent, "queued record");
+	return sent < 3 ? FS_ERR : rc;
 }
 
 int
@@ -455,7 +438,7 @@ same_item(const struct order *a, const struct order *b)
 int
 kv_sale_announce(struct kv *kv, const struct order *orders, int n)
 {
-	int queued = 0, rc = FS_OK, any_release = 0;
+	int queued = 0, any_release = 0;
 
 	for (int i = 0; i < n; i++)
 		if (!order_status_live(orders[i].status))
@@ -505,16 +488,5 @@ kv_sale_announce(struct kv *kv, const struct order *orders, int n)
 		queued += 2;
 		i = j;
 	}
-	for (int i = 0; i < queued; i++) {
-		redisReply *rep = kv_reply(kv);
-
-		if (rep == NULL)
-			return FS_ERR;
-		if (rep->type == REDIS_REPLY_ERROR) {
-			log_err("announce: %s", rep->str);
-			rc = FS_ERR;
-		}
-		freeReplyObject(rep);
-	}
-	return rc;
+	return kv_replies(kv, queued, "announce");
 }

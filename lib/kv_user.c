@@ -57,26 +57,6 @@ fam_keys(const char *fam, char famkey[KV_KEY_MAX], char usedkey[KV_KEY_MAX])
 	snprintf(usedkey, KV_KEY_MAX, "fs:{rf:%s}:used", fam);
 }
 
-/* Reads n pipelined replies; FS_OK when none failed. */
-static int
-drain(struct kv *kv, int n, const char *what)
-{
-	int rc = FS_OK;
-
-	for (int i = 0; i < n; i++) {
-		redisReply *rep = kv_reply(kv);
-
-		if (rep == NULL)
-			return FS_ERR;
-		if (rep->type == REDIS_REPLY_ERROR) {
-			log_err("%s: %s", what, rep->str);
-			rc = FS_ERR;
-		}
-		freeReplyObject(rep);
-	}
-	return rc;
-}
-
 int
 kv_session_open(struct kv *kv, const char *fam, int64_t uid, const char *hash, int64_t ttl_ms)
 {
@@ -91,7 +71,7 @@ kv_session_open(struct kv *kv, const char *fam, int64_t uid, const char *hash, i
 	    kv_append(kv, "SADD %s %s", ukey, fam) != FS_OK ||
 	    kv_append(kv, "PEXPIRE %s %lld", ukey, (long long)ttl_ms) != FS_OK)
 		return FS_ERR;
-	return drain(kv, 4, "session open");
+	return kv_replies(kv, 4, "session open");
 }
 
 enum kv_rotate
