@@ -41,11 +41,10 @@ order_find(struct req *r, int64_t id, struct order *o)
 	 * the Redis record in *o untouched */
 	if (in_kv == 1)
 		return 1;
-	if (in_kv == FS_ERR && in_db == FS_ERR)
-		return FS_ERR;
-	/* one store answered "no such order" and the other is down: a queued
-	 * order lives only in Redis, so "no" is certain only if Redis said it */
-	if (in_kv == FS_ERR)
+	/* "no such order" is certain only when both stores said so: a queued
+	 * order lives only in Redis, an old one (its record expired) only in
+	 * MySQL */
+	if (in_kv == FS_ERR || in_db == FS_ERR)
 		return FS_ERR;
 	return 0;
 }
@@ -85,10 +84,11 @@ get_by_item(struct req *r, int64_t aid, int64_t iid)
 	redisReply *rep;
 	struct order o;
 	int64_t oid = 0;
-	int rc = 0;
+	int rc = 0, kv_ok;
 
 	kv_item_key(key, aid, iid, "buyers");
 	rep = kv_cmd(r->kv, "HGET %s %" PRId64, key, r->user_id);
+	kv_ok = rep != NULL;
 	if (rep != NULL && rep->type == REDIS_REPLY_STRING)
 		fs_parse_u63(rep->str, &oid);
 	if (rep)
@@ -99,6 +99,9 @@ get_by_item(struct req *r, int64_t aid, int64_t iid)
 		struct dbv a[] = {DBI(r->user_id), DBI(aid), DBI(iid)};
 
 		rc = db_order_query(r->db, sql_user_item, a, 3, &o);
+		/* with Redis down a queued order may exist that MySQL lacks */
+		if (rc == 0 && !kv_ok)
+			rc = FS_ERR;
 	}
 	if (rc == FS_ERR)
 		reply_error(r, FS_E_UNAVAILABLE);

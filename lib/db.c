@@ -10,6 +10,7 @@
 #include <mysql.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #define DB_CACHE 128
 #define DB_RETRY_MS 200
@@ -201,24 +202,32 @@ static MYSQL_STMT *
 db_run(struct db *d, const char *sql, const struct dbv *args, int nargs)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
+		/* read before a failure resets it: a statement inside a
+		 * transaction must never be rerun alone on a new connection */
+		int in_tx = d->in_tx;
 		MYSQL_STMT *st = db_prepare(d, sql);
 		unsigned e;
 
 		if (st == NULL) {
-			if (attempt == 0 && d->err == CR_SERVER_GONE_ERROR && !d->in_tx)
-				continue;
-			return NULL;
+			e = d->err;
+		} else {
+			if (db_bind(d, st, args, nargs, sql) != FS_OK)
+				return NULL;
+			if (mysql_stmt_execute(st) == 0) {
+				d->err = 0;
+				return st;
+			}
+			e = mysql_stmt_errno(st);
+			db_seterr(d, e, mysql_stmt_error(st), sql);
 		}
-		if (db_bind(d, st, args, nargs, sql) != FS_OK)
+		/* the server went away while we were idle (a restart): the
+		 * statement never reached it, so one more try on a new
+		 * connection, at once */
+		if (attempt > 0 || in_tx ||
+		    !(e == CR_SERVER_GONE_ERROR ||
+		      (e == CR_SERVER_LOST && strncasecmp(sql, "SELECT", 6) == 0)))
 			return NULL;
-		if (mysql_stmt_execute(st) == 0) {
-			d->err = 0;
-			return st;
-		}
-		e = mysql_stmt_errno(st);
-		db_seterr(d, e, mysql_stmt_error(st), sql);
-		if (!(attempt == 0 && e == CR_SERVER_GONE_ERROR && !d->in_tx))
-			return NULL;
+		d->retry_ms = 0;
 	}
 	return NULL;
 }

@@ -47,9 +47,16 @@ kv_close(struct kv *kv)
 	free(kv);
 }
 
-static void
+/* Returns 1 when the failure was the server closing the connection (a
+ * restart): the command then never ran on the new server and may be sent
+ * again. A timeout is not such a failure: the command may have run. */
+static int
 kv_fail(struct kv *kv, const char *what)
 {
+	int closed = kv->c != NULL && (kv->c->err == REDIS_ERR_EOF ||
+				       (kv->c->err == REDIS_ERR_IO &&
+					(errno == ECONNRESET || errno == EPIPE)));
+
 	kv->err = 1;
 	snprintf(kv->errstr, sizeof(kv->errstr), "%s: %s", what,
 		 kv->c && kv->c->errstr[0] ? kv->c->errstr : "no connection");
@@ -62,6 +69,7 @@ kv_fail(struct kv *kv, const char *what)
 	 * is worth one immediate reconnect on the next call */
 	kv->retry_ms = strcmp(what, "connect") == 0 ? fs_now_ms() + KV_RETRY_MS : 0;
 	log_warn("redis %s:%d %s", kv->host, kv->port, kv->errstr);
+	return closed;
 }
 
 static int
@@ -112,11 +120,8 @@ kv_cmd(struct kv *kv, const char *fmt, ...)
 		va_start(ap, fmt);
 		reply = redisvCommand(kv->c, fmt, ap);
 		va_end(ap);
-		if (reply == NULL) {
-			kv_fail(kv, "command");
-			if (!stale)
-				break;
-		}
+		if (reply == NULL && !(kv_fail(kv, "command") && stale))
+			break;
 	}
 	if (reply != NULL)
 		kv->served++;
@@ -135,11 +140,8 @@ kv_cmdargv(struct kv *kv, int argc, const char **argv, const size_t *lens)
 			return NULL;
 		stale = kv_was_alive(kv);
 		reply = redisCommandArgv(kv->c, argc, argv, lens);
-		if (reply == NULL) {
-			kv_fail(kv, "command");
-			if (!stale)
-				break;
-		}
+		if (reply == NULL && !(kv_fail(kv, "command") && stale))
+			break;
 	}
 	if (reply != NULL)
 		kv->served++;
@@ -181,7 +183,13 @@ kv_append(struct kv *kv, const char *fmt, ...)
 	va_start(ap, fmt);
 	rc = redisvAppendCommand(kv->c, fmt, ap);
 	va_end(ap);
-	return rc == REDIS_OK ? FS_OK : FS_ERR;
+	if (rc != REDIS_OK) {
+		/* commands queued before this one would have their replies read
+		 * by whoever comes next: drop the connection with them */
+		kv_fail(kv, "append");
+		return FS_ERR;
+	}
+	return FS_OK;
 }
 
 int
@@ -208,7 +216,11 @@ kv_appendargv(struct kv *kv, int argc, const char **argv, const size_t *lens)
 {
 	if (kv_pipeline_ready(kv) != FS_OK)
 		return FS_ERR;
-	return redisAppendCommandArgv(kv->c, argc, argv, lens) == REDIS_OK ? FS_OK : FS_ERR;
+	if (redisAppendCommandArgv(kv->c, argc, argv, lens) != REDIS_OK) {
+		kv_fail(kv, "append");
+		return FS_ERR;
+	}
+	return FS_OK;
 }
 
 redisReply *

@@ -22,6 +22,9 @@
  * With the two optional keys (one Redis, not a Cluster: they are in the
  * user's slot) it also writes the queued status record in the same trip. */
 static struct kv_script reserve_script = {"reserve",
+	/* the same order again (a resend after a lost reply): already done */
+	"local b = redis.call('HGET', KEYS[3], ARGV[1])\n"
+	"if b == ARGV[3] then return tonumber(redis.call('GET', KEYS[2]) or '0') end\n"
 	"local rl = tonumber(ARGV[5])\n"
 	"if rl > 0 then\n"
 	"  local n = redis.call('INCR', KEYS[7])\n"
@@ -35,7 +38,7 @@ static struct kv_script reserve_script = {"reserve",
 	"if now < tonumber(m[1]) then return -1 end\n"
 	"if now >= tonumber(m[2]) or m[3] == 'ended' then return -2 end\n"
 	"if redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 1 then return -3 end\n"
-	"if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return -4 end\n"
+	"if b then return -4 end\n"
 	"local s = redis.call('GET', KEYS[2])\n"
 	"if not s then return -6 end\n"
 	"s = tonumber(s)\n"

@@ -3,6 +3,7 @@
 // Redis/MySQL stock figures agreeing afterwards.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import {
   get, post, jwt, newUserId, makeSale, secretFor, order, burst, statusCounts, redisRaw,
   sqlValue, sql, waitFor, sleep, request,
@@ -31,6 +32,16 @@ test('order-1.1 no oversell: 2,000 users at once on stock 100', async () => {
   const ids = results.filter((r) => r.status === 202).map((r) => r.json.order_id);
   assert.equal(new Set(ids).size, 100, 'order ids are distinct');
   for (const id of ids) assert.match(id, /^[1-9][0-9]{10,19}$/, 'order ids are decimal strings');
+  // each snowflake worker id of these orders is leased to one live place-order process
+  const workers = new Set(ids.map((id) => Number((BigInt(id) >> 12n) & 1023n)));
+  const pids = new Set();
+  for (const w of workers) {
+    const pid = redisRaw('GET', `fs:snowflake:w:${w}`);
+    assert.match(pid, /^[0-9]+$/, `worker ${w} is leased`);
+    assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /place_order/);
+    pids.add(pid);
+  }
+  assert.equal(pids.size, workers.size, 'one process per worker id');
   // within a few seconds MySQL has all of them as unpaid
   const unpaid = await waitFor(async () => (await mysqlOrders(aid, iid, 'unpaid')) === 100, 15000);
   assert.ok(unpaid, `MySQL unpaid orders: ${await mysqlOrders(aid, iid, 'unpaid')}`);
