@@ -897,7 +897,7 @@ int
 main(void)
 {
 	static const struct app app = {"admin", routes, FS_ARRAY_LEN(routes), APP_KV | APP_DB,
-				       admin_init};
+				       admin_init, NULL, NULL};
 
 	return app_main(&app);
 }

@@ -178,7 +178,8 @@ static const struct route routes[] = {
 int
 main(void)
 {
-	static const struct app app = {"ops", routes, FS_ARRAY_LEN(routes), APP_KV | APP_DB, NULL};
+	static const struct app app = {"ops", routes, FS_ARRAY_LEN(routes), APP_KV | APP_DB, NULL,
+				       NULL, NULL};
 
 	return app_main(&app);
 }

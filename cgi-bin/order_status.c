@@ -203,7 +203,7 @@ int
 main(void)
 {
 	static const struct app app = {"order-status", routes, FS_ARRAY_LEN(routes),
-				       APP_KV | APP_DB, NULL};
+				       APP_KV | APP_DB, NULL, NULL, NULL};
 
 	return app_main(&app);
 }

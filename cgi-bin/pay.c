@@ -231,7 +231,7 @@ int
 main(void)
 {
 	static const struct app app = {"pay", routes, FS_ARRAY_LEN(routes), APP_KV | APP_DB,
-				       pay_init};
+				       pay_init, NULL, NULL};
 
 	return app_main(&app);
 }

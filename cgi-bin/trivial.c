@@ -20,7 +20,8 @@ static const struct route routes[] = {
 int
 main(void)
 {
-	static const struct app app = {"trivial", routes, FS_ARRAY_LEN(routes), 0, NULL};
+	static const struct app app = {"trivial", routes, FS_ARRAY_LEN(routes), 0, NULL,
+				       NULL, NULL};
 
 	return app_main(&app);
 }

@@ -386,7 +386,7 @@ int
 main(void)
 {
 	static const struct app app = {"user", routes, FS_ARRAY_LEN(routes), APP_KV | APP_DB,
-				       user_init};
+				       user_init, NULL, NULL};
 
 	return app_main(&app);
 }

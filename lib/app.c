@@ -11,6 +11,7 @@
 #include "orderq.h"
 #include "ratelimit.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,16 @@ app_main(const struct app *app)
 		log_err("FCGX_Init failed");
 		return 1;
 	}
-	while (!app_stop && FCGX_Accept_r(&fcgi) >= 0) {
+	for (;;) {
+		/* deferred work goes out as soon as no request is waiting */
+		if (app->idle_pending != NULL && app->idle_pending()) {
+			struct pollfd pfd = {0, POLLIN, 0};
+
+			if (poll(&pfd, 1, APP_IDLE_WAIT_MS) == 0)
+				app->idle_flush(&proto);
+		}
+		if (app_stop || FCGX_Accept_r(&fcgi) < 0)
+			break;
 		struct req r;
 
 		if (req_init(&r, &fcgi) == FS_OK) {
@@ -85,6 +95,8 @@ app_main(const struct app *app)
 		req_cleanup(&r);
 		FCGX_Finish_r(&fcgi);
 	}
+	if (app->idle_pending != NULL && app->idle_pending())
+		app->idle_flush(&proto);
 	FCGX_Free(&fcgi, 1);
 	orderq_close(proto.q);
 	db_close(proto.db);

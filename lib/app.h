@@ -28,7 +28,14 @@ struct app {
 	unsigned needs;
 	/* run once after the connections are open; FS_ERR stops the program */
 	int (*init)(struct req *proto);
+	/* work deferred past the answers (may be NULL): while idle_pending()
+	 * says there is some, the loop waits at most IDLE_WAIT_MS for the next
+	 * request and otherwise calls idle_flush(); also called at exit */
+	int (*idle_pending)(void);
+	void (*idle_flush)(struct req *proto);
 };
+
+#define APP_IDLE_WAIT_MS 1
 
 /* Finds the route for r and calls it; answers 404, 405 or 400 itself when
  * no route fits or a captured id is malformed. */

@@ -17,6 +17,8 @@ struct orderq *orderq_open_push(const char *endpoint);
 struct orderq *orderq_open_pull(const char *endpoint);
 void orderq_close(struct orderq *q);
 
+/* A message carries one order line, or several separated by newlines. */
+
 /* Sends one message without waiting. FS_OK, or FS_ERR when the queue cannot
  * take it now (no handler and the buffer full). */
 int orderq_push(struct orderq *q, const char *msg, size_t len);

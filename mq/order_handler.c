@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #define BATCH_MAX 1000
+/* the most order lines one message may carry (place-order sends up to 64) */
+#define PUSH_LINES_MAX 128
 /* after the first order of a batch, wait at most this long for more */
 #define BATCH_WAIT_MS 2
 
@@ -51,6 +53,35 @@ heartbeat(struct kv *kv, int64_t *next_ms)
 	rep = kv_cmd(kv, "SET fs:handler:alive %d PX 3000", (int)getpid());
 	if (rep)
 		freeReplyObject(rep);
+}
+
+/* Decodes the order lines of one message into batch from index n, at most
+ * PUSH_LINES_MAX of them (the caller leaves that much room). Returns the
+ * new count. */
+static int
+batch_add(struct order *batch, int n, const char *msg, size_t len)
+{
+	const char *p = msg, *end = msg + len;
+	int cap = n + PUSH_LINES_MAX;
+
+	while (p < end) {
+		if (n == cap) {
+			log_err("order message with more than %d lines: the rest is dropped "
+				"(the journal keeps it)", PUSH_LINES_MAX);
+			break;
+		}
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (l > 0) {
+			if (order_decode(p, l, &batch[n]) == FS_OK)
+				n++;
+			else
+				log_err("undecodable order line dropped (the journal keeps it): %.80s", p);
+		}
+		p += l + 1;
+	}
+	return n;
 }
 
 /* Writes the batch, retrying while MySQL is down: the orders are already
@@ -93,7 +124,8 @@ int
 main(int argc, char **argv)
 {
 	static struct order batch[BATCH_MAX];
-	char msg[ORDER_LINE_MAX + 64], endpoint[256];
+	static char msg[PUSH_LINES_MAX * ORDER_LINE_MAX];
+	char endpoint[256];
 	struct persist_stats st = {0, 0, 0};
 	struct sigaction sa;
 	struct orderq *q;
@@ -130,11 +162,8 @@ main(int argc, char **argv)
 			goto report;
 		deadline = fs_now_ms() + BATCH_WAIT_MS;
 		do {
-			if (order_decode(msg, (size_t)len, &batch[n]) == FS_OK)
-				n++;
-			else
-				log_err("undecodable order message dropped: %.80s", msg);
-			if (n == BATCH_MAX)
+			n = batch_add(batch, n, msg, (size_t)len);
+			if (n > BATCH_MAX - PUSH_LINES_MAX)
 				break;
 			len = orderq_pull(q, msg, sizeof(msg), 0);
 			if (len == 0 && fs_now_ms() < deadline)
