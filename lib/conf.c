@@ -7,6 +7,7 @@
 #include "log.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,17 @@ struct conf_entry {
 
 static struct conf_entry *entries;
 static size_t nentries;
+
+/* The environment and the file are fixed once loaded, so each key is looked
+ * up once and remembered by the address of its name: callers pass string
+ * literals, so a request-path lookup (jwt_secret on every token) costs one
+ * pointer compare instead of getenv and a scan. */
+#define CONF_MEMO 64
+
+static struct {
+	const char *key;
+	const char *value; /* NULL: not set */
+} memo[CONF_MEMO];
 
 static char *
 trim(char *s)
@@ -60,11 +72,12 @@ conf_load(const char *path)
 		nentries++;
 	}
 	fclose(f);
+	memset(memo, 0, sizeof(memo)); /* a second load answers anew */
 	return FS_OK;
 }
 
-const char *
-conf_str(const char *key, const char *def)
+static const char *
+conf_lookup(const char *key)
 {
 	char env[128] = "FLASH_";
 	const char *v;
@@ -79,7 +92,21 @@ conf_str(const char *key, const char *def)
 	for (i = nentries; i-- > 0;)
 		if (strcmp(entries[i].key, key) == 0)
 			return entries[i].value;
-	return def;
+	return NULL;
+}
+
+const char *
+conf_str(const char *key, const char *def)
+{
+	size_t h = ((uintptr_t)key >> 3) % CONF_MEMO;
+	const char *v;
+
+	if (memo[h].key == key)
+		return memo[h].value ? memo[h].value : def;
+	v = conf_lookup(key);
+	memo[h].key = key;
+	memo[h].value = v;
+	return v ? v : def;
 }
 
 int64_t
@@ -109,4 +136,5 @@ conf_free(void)
 	free(entries);
 	entries = NULL;
 	nentries = 0;
+	memset(memo, 0, sizeof(memo));
 }

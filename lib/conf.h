@@ -12,7 +12,9 @@
  * A missing file is FS_ERR; the environment still answers afterwards. */
 int conf_load(const char *path);
 
-/* The value of key, or def when unset. The string is owned by conf. */
+/* The value of key, or def when unset. The string is owned by conf. key
+ * must live as long as the program (a string literal): lookups are
+ * remembered by its address. */
 const char *conf_str(const char *key, const char *def);
 /* The value of key as an integer, or def when unset or not a number. */
 int64_t conf_int(const char *key, int64_t def);

@@ -8,9 +8,11 @@
 
 #include <errmsg.h>
 #include <mysql.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #define DB_CACHE 128
 #define DB_RETRY_MS 200
@@ -198,9 +200,26 @@ db_bind(struct db *d, MYSQL_STMT *st, const struct dbv *args, int nargs, const c
 
 /* Prepares, binds and executes; retries once when the connection had gone
  * away while idle (the statement was not run then). */
+/* 1 when the server has closed this connection while it was idle (a
+ * MariaDB restart): the socket then reads as end-of-file. One non-blocking
+ * peek, no round trip; a statement is then never sent into a dead socket. */
+static int
+db_conn_dropped(struct db *d)
+{
+	char b;
+	ssize_t n;
+
+	if (d->m == NULL || d->in_tx)
+		return 0;
+	n = recv((int)mysql_get_socket(d->m), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 static MYSQL_STMT *
 db_run(struct db *d, const char *sql, const struct dbv *args, int nargs)
 {
+	if (db_conn_dropped(d))
+		db_disconnect(d);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		/* read before a failure resets it: a statement inside a
 		 * transaction must never be rerun alone on a new connection */
@@ -362,6 +381,8 @@ db_rows_free(struct db_rows *rows)
 int
 db_begin(struct db *d)
 {
+	if (db_conn_dropped(d))
+		db_disconnect(d);
 	if (db_connect(d) != FS_OK)
 		return FS_ERR;
 	if (mysql_autocommit(d->m, 0) != 0) {

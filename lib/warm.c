@@ -21,34 +21,33 @@ sale_item_cleanup(struct sale_item *si)
 	si->detail_json = NULL;
 }
 
-/* Reads the n queued replies of a MULTI pipeline plus its EXEC. FS_OK when
- * every one arrived and none is an error. */
+/* Reads the n replies of a MULTI pipeline, the last being its EXEC. FS_OK
+ * when every one arrived and neither a queued command nor EXEC failed. */
 static int
 multi_replies(struct kv *kv, int n, const char *what)
 {
-	int rc = FS_OK;
+	redisReply *exec;
+	int rc = kv_replies(kv, n - 1, what);
 
-	for (int i = 0; i < n; i++) {
-		redisReply *rep = kv_reply(kv);
-
-		if (rep == NULL)
-			return FS_ERR;
-		if (rep->type == REDIS_REPLY_ERROR) {
-			log_err("%s: %s", what, rep->str);
-			rc = FS_ERR;
-		} else if (i == n - 1 && rep->type == REDIS_REPLY_ARRAY) {
-			/* EXEC: errors of the queued commands show up in here */
-			for (size_t k = 0; k < rep->elements; k++)
-				if (rep->element[k]->type == REDIS_REPLY_ERROR) {
-					log_err("%s: %s", what, rep->element[k]->str);
-					rc = FS_ERR;
-				}
-		} else if (i == n - 1) {
-			log_err("%s: transaction aborted", what);
-			rc = FS_ERR;
-		}
-		freeReplyObject(rep);
+	if (rc != FS_OK && kv_down(kv))
+		return FS_ERR;
+	exec = kv_reply(kv);
+	if (exec == NULL)
+		return FS_ERR;
+	if (exec->type == REDIS_REPLY_ARRAY) {
+		/* errors of the queued commands show up in here */
+		for (size_t k = 0; k < exec->elements; k++)
+			if (exec->element[k]->type == REDIS_REPLY_ERROR) {
+				log_err("%s: %s", what, exec->element[k]->str);
+				rc = FS_ERR;
+			}
+	} else {
+		log_err("%s: transaction aborted%s%s", what,
+			exec->type == REDIS_REPLY_ERROR ? ": " : "",
+			exec->type == REDIS_REPLY_ERROR ? exec->str : "");
+		rc = FS_ERR;
 	}
+	freeReplyObject(exec);
 	return rc;
 }
 
