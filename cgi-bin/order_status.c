@@ -1,9 +1,11 @@
 /*
  * order-status: GET /api/order-status/{id}, ?activity_id=&item_id=, and the
  * user's order list. Owner only: another user's order is 404, as if it did
- * not exist. Redis first (a queued order exists nowhere else), MySQL when
- * Redis has nothing or only "queued" (the handler may have written it while
- * its Redis record lagged).
+ * not exist. Redis first: a queued order exists nowhere else, and while
+ * Redis says queued the poll stays cheap. Any other answer comes from MySQL,
+ * the truth (one primary-key read): the Redis record of a written order is
+ * only a hint, left stale when the Redis write after a pay, cancel or close
+ * failed.
  */
 #include "app.h"
 #include "db.h"
@@ -32,14 +34,13 @@ order_find(struct req *r, int64_t id, struct order *o)
 	int in_kv = kv_order_get(r->kv, r->user_id, id, o);
 	int in_db;
 
-	if (in_kv == 1 && o->status != ORDER_QUEUED)
-		return 1;
 	in_db = db_order_load(r->db, id, o);
 	if (in_db == 1)
 		return 1;
-	/* MySQL has not got it yet (or is down): queued it is; db_order left
-	 * the Redis record in *o untouched */
-	if (in_kv == 1)
+	/* MySQL has not got it yet: queued it is (db_order_load left the
+	 * Redis record in *o untouched). A record past queued is answered
+	 * only with MySQL's word, never from the possibly stale record */
+	if (in_kv == 1 && (o->status == ORDER_QUEUED || in_db == 0))
 		return 1;
 	/* "no such order" is certain only when both stores said so: a queued
 	 * order lives only in Redis, an old one (its record expired) only in

@@ -2,9 +2,11 @@
  * pay: payments (API.md "Payment").
  *   POST /api/pay/{order_id}            the owner starts paying an unpaid order
  *   POST /api/pay/notify                the provider's signed callback
- *   POST /api/pay/sandbox/{payment_id}  the sandbox provider's buttons: builds
- *        and signs a notify with pay_secret and applies it through the very
- *        path /api/pay/notify takes. On unless pay_sandbox = 0 (production).
+ *   POST /api/pay/sandbox/{payment_id}  the sandbox provider's buttons, for
+ *        the payment's owner only (user token): builds and signs a notify
+ *        with pay_secret and applies it through the very path
+ *        /api/pay/notify takes. Off (404) unless pay_sandbox = 1: the demo
+ *        stack turns it on, production leaves it off.
  * The state changes themselves are lifecycle.c's.
  */
 #include "app.h"
@@ -26,7 +28,8 @@
 static const char sql_payment_insert[] =
 	"INSERT INTO payments (id, order_id, user_id, amount_cents, status, created_ms, updated_ms) "
 	"VALUES (?, ?, ?, ?, 'created', ?, ?)";
-static const char sql_payment[] = "SELECT order_id, amount_cents FROM payments WHERE id = ?";
+static const char sql_payment[] =
+	"SELECT order_id, amount_cents, user_id FROM payments WHERE id = ?";
 
 static const char *pay_secret;
 static const char *pay_page;
@@ -154,8 +157,9 @@ post_notify(struct req *r)
 }
 
 /* The sandbox provider: what a real provider does after the shopper paid
- * (or failed to), signed with the shop's pay_secret. No token: it stands for
- * the provider's own page, and production turns it off. */
+ * (or failed to), signed with the shop's pay_secret. A real provider lets
+ * only the payer settle a payment: here that is the owner's token, and a
+ * payment of anyone else is not found (payment ids are guessable). */
 static void
 post_sandbox(struct req *r)
 {
@@ -167,9 +171,11 @@ post_sandbox(struct req *r)
 	int found;
 
 	if (!sandbox_on) {
-		reply_error_msg(r, FS_E_NOT_FOUND, "the sandbox provider is off (pay_sandbox = 0)");
+		reply_error_msg(r, FS_E_NOT_FOUND, "the sandbox payment provider is off");
 		return;
 	}
+	if (req_user_or_reply(r) != FS_OK)
+		return;
 	if (req_json_or_reply(r, 0, &body) != FS_OK)
 		return;
 	if (jx_str(body, "status", 16, &status) != FS_OK ||
@@ -181,7 +187,7 @@ post_sandbox(struct req *r)
 		reply_error(r, FS_E_UNAVAILABLE);
 		goto out;
 	}
-	found = rows.nrows == 1;
+	found = rows.nrows == 1 && db_cell_int(&rows, 0, 2) == r->user_id;
 	memset(&n, 0, sizeof(n));
 	if (found) {
 		n.payment_id = r->ids[0];
@@ -209,9 +215,10 @@ pay_init(struct req *proto)
 {
 	pay_secret = conf_str("pay_secret", "");
 	pay_page = conf_str("pay_page", "/pay.html");
-	/* missing means on, so a development stack pays out of the box;
-	 * production configs set pay_sandbox = 0 */
-	sandbox_on = conf_int("pay_sandbox", 1) != 0;
+	/* missing means off: the sandbox settles payments with no money
+	 * moving, so a shop that forgot it would give its stock away;
+	 * `make run` writes pay_sandbox = 1 for the demo */
+	sandbox_on = conf_int("pay_sandbox", 0) != 0;
 	if (*pay_secret == '\0')
 		log_warn("pay_secret is empty: every notify will be refused as unauthorized");
 	if (sandbox_on)

@@ -8,7 +8,9 @@
  *     rest: kv_sale_release is exactly once);
  *  3. marks published activities past end_ms `ended` in MySQL and in the
  *     status field of their Redis meta hashes (the keys expire by TTL);
- *  4. bans again in Redis the users MySQL says are banned (lifecycle.h).
+ *  4. bans again in Redis the users MySQL says are banned (lifecycle.h);
+ *  5. applies the cancels recorded for queued orders that their writer did
+ *     not apply (lifecycle_cancels_sweep: a Redis failure after its commit).
  * Prints one summary line. Exit status 0, or 1 when a step failed (the next
  * run retries: every step is idempotent).
  */
@@ -41,7 +43,7 @@ static const char sql_end[] =
 	"UPDATE activities SET status = 'ended', updated_ms = ? WHERE id = ? AND status = 'published'";
 
 struct tally {
-	int closed, lost, ended, bans, swept, errors;
+	int closed, lost, ended, bans, swept, cancels, errors;
 };
 
 /* Closes overdue unpaid orders, a batch at a time. */
@@ -162,8 +164,15 @@ main(void)
 	else
 		t.bans = n;
 
+	n = lifecycle_cancels_sweep(d, kv, now);
+	if (n == FS_ERR)
+		t.errors++;
+	else
+		t.cancels = n;
+
 	printf("expire: closed %d, lost to payment %d, activities ended %d, released swept %d, "
-	       "bans %d, errors %d\n", t.closed, t.lost, t.ended, t.swept, t.bans, t.errors);
+	       "bans %d, cancels applied %d, errors %d\n", t.closed, t.lost, t.ended, t.swept,
+	       t.bans, t.cancels, t.errors);
 	fflush(stdout);
 	db_close(d);
 	kv_close(kv);

@@ -1,6 +1,8 @@
 /*
  * kv_lifecycle.c: the Redis side of the lifecycle that kv_sale.c does not
- * have: marking a sale ended in its meta hash.
+ * have: marking a sale ended in its meta hash, and the cancels recorded for
+ * queued orders (fs:{A:I}:cancels, a set of order ids, kept a day past the
+ * sale's end or the last cancel, whichever is later).
  */
 #include "lifecycle.h"
 #include "fs.h"
@@ -8,7 +10,12 @@
 #include "log.h"
 
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* how long a recorded cancel is kept at least */
+#define CANCEL_KEEP_MS (24 * 3600 * 1000)
 
 /* KEYS: meta. HSET on a missing hash would make a key without the sale's
  * TTL, so only an existing one is touched. Returns 1 set, 0 absent. */
@@ -36,6 +43,109 @@ kv_sale_mark_ended(struct kv *kv, int64_t aid, int64_t iid)
 	else
 		log_err("EVALSHA mark_ended item=%" PRId64 ":%" PRId64 ": %s", aid, iid,
 			rep->type == REDIS_REPLY_ERROR ? rep->str : "not an integer");
+	freeReplyObject(rep);
+	return rc;
+}
+
+/* KEYS: journal cancels meta  ARGV: order_id keep_ms
+ * The journal entry goes only after MySQL has the order, and its writer
+ * reads the cancels after that: so a cancel recorded here is seen by it.
+ * Returns 1 recorded, 0 not in the journal. */
+static struct kv_script cancel_request_script = {"cancel_request",
+	"if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end\n"
+	"redis.call('SADD', KEYS[2], ARGV[1])\n"
+	"local t = redis.call('TIME')\n"
+	"local keep = tonumber(t[1]) * 1000 + tonumber(ARGV[2])\n"
+	"local e = redis.call('HGET', KEYS[3], 'end')\n"
+	"if e and tonumber(e) + tonumber(ARGV[2]) > keep then keep = tonumber(e) + tonumber(ARGV[2]) end\n"
+	"redis.call('PEXPIREAT', KEYS[2], keep)\n"
+	"return 1\n",
+	""};
+
+int
+kv_sale_cancel_request(struct kv *kv, const struct order *o)
+{
+	char keys[3][KV_KEY_MAX], oid[24], keep[24];
+	const char *argv[5] = {keys[0], keys[1], keys[2], oid, keep};
+	redisReply *rep;
+	int rc = FS_ERR;
+
+	kv_item_key(keys[0], o->activity_id, o->item_id, "journal");
+	kv_item_key(keys[1], o->activity_id, o->item_id, "cancels");
+	kv_item_key(keys[2], o->activity_id, o->item_id, "meta");
+	snprintf(oid, sizeof(oid), "%" PRId64, o->id);
+	snprintf(keep, sizeof(keep), "%d", CANCEL_KEEP_MS);
+	rep = kv_eval(kv, &cancel_request_script, 3, 5, argv, NULL);
+	if (rep == NULL)
+		return FS_ERR;
+	if (rep->type == REDIS_REPLY_INTEGER)
+		rc = rep->integer == 1;
+	else
+		log_err("EVALSHA cancel_request order=%" PRId64 ": %s", o->id,
+			rep->type == REDIS_REPLY_ERROR ? rep->str : "not an integer");
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+kv_sale_cancels(struct kv *kv, int64_t aid, int64_t iid, int64_t **ids, int *n)
+{
+	char key[KV_KEY_MAX];
+	redisReply *rep;
+	int rc = FS_OK;
+
+	*ids = NULL;
+	*n = 0;
+	kv_item_key(key, aid, iid, "cancels");
+	rep = kv_cmd(kv, "SMEMBERS %s", key);
+	if (rep == NULL)
+		return FS_ERR;
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
+		*ids = xcalloc(rep->elements, sizeof(**ids));
+		for (size_t i = 0; i < rep->elements; i++) {
+			int64_t id;
+
+			if (rep->element[i]->type == REDIS_REPLY_STRING &&
+			    fs_parse_u63(rep->element[i]->str, &id) == FS_OK)
+				(*ids)[(*n)++] = id;
+		}
+	} else if (rep->type == REDIS_REPLY_ERROR) {
+		log_err("SMEMBERS %s: %s", key, rep->str);
+		rc = FS_ERR;
+	}
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+kv_sale_cancel_done(struct kv *kv, int64_t aid, int64_t iid, int64_t oid)
+{
+	char key[KV_KEY_MAX];
+	redisReply *rep;
+	int rc;
+
+	kv_item_key(key, aid, iid, "cancels");
+	rep = kv_cmd(kv, "SREM %s %" PRId64, key, oid);
+	if (rep == NULL)
+		return FS_ERR;
+	rc = rep->type == REDIS_REPLY_INTEGER ? FS_OK : FS_ERR;
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+kv_sale_journaled(struct kv *kv, int64_t aid, int64_t iid, int64_t oid)
+{
+	char key[KV_KEY_MAX];
+	redisReply *rep;
+	int rc = FS_ERR;
+
+	kv_item_key(key, aid, iid, "journal");
+	rep = kv_cmd(kv, "HEXISTS %s %" PRId64, key, oid);
+	if (rep == NULL)
+		return FS_ERR;
+	if (rep->type == REDIS_REPLY_INTEGER)
+		rc = rep->integer == 1;
 	freeReplyObject(rep);
 	return rc;
 }

@@ -15,14 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* InnoDB picked this transaction as a deadlock victim, or its lock wait
  * timed out: nothing was changed, so the transaction may simply run again */
 #define DB_ER_LOCK_DEADLOCK 1213
 #define DB_ER_LOCK_WAIT_TIMEOUT 1205
 #define TX_TRIES 3
-#define CANCEL_POLL_MS 50
 
 static const char sql_release[] =
 	"UPDATE orders SET status = ?, live = NULL, updated_ms = ? WHERE id = ? AND status = 'unpaid'";
@@ -40,11 +38,14 @@ static const char sql_released_since[] =
 	"SELECT id, user_id, activity_id, item_id, quantity, amount_cents, status, created_ms, "
 	"pay_deadline_ms FROM orders WHERE status IN ('closed', 'cancelled') AND updated_ms >= ? "
 	"ORDER BY updated_ms LIMIT ?";
+static const char sql_recent_items[] =
+	"SELECT ai.activity_id, ai.item_id FROM activity_items ai "
+	"JOIN activities a ON a.id = ai.activity_id WHERE a.status <> 'draft' AND a.end_ms > ?";
 static const char sql_payment_lock[] =
 	"SELECT order_id, amount_cents, status FROM payments WHERE id = ? FOR UPDATE";
 static const char sql_payment_settle[] =
 	"UPDATE payments SET status = ?, notify_ts_ms = ?, updated_ms = ? WHERE id = ? "
-	"AND status = 'created'";
+	"AND status IN ('created', 'fail')";
 static const char sql_pay_order[] =
 	"UPDATE orders SET status = 'paid', updated_ms = ? WHERE id = ? AND status = 'unpaid'";
 
@@ -54,14 +55,6 @@ tx_retryable(const struct db *d)
 {
 	return !db_down(d) &&
 	       (db_errno(d) == DB_ER_LOCK_DEADLOCK || db_errno(d) == DB_ER_LOCK_WAIT_TIMEOUT);
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
 }
 
 /* One try of the release transaction. */
@@ -212,74 +205,69 @@ lifecycle_release_sweep(struct db *d, struct kv *kv, int64_t since_ms, int max)
 	return n;
 }
 
-/* Waits, until deadline_ms, for the order handler to write order id to
- * MySQL. 1 found (o filled), 0 not in time, FS_ERR MySQL failed. */
-static int
-await_written(struct db *d, int64_t id, int64_t deadline_ms, struct order *o)
-{
-	int rc;
-
-	for (;;) {
-		rc = db_order_load(d, id, o);
-		if (rc != 0 || fs_now_ms() >= deadline_ms)
-			return rc;
-		sleep_ms(CANCEL_POLL_MS);
-	}
-}
-
-/* The order handler announces an order it wrote (kv_order_put "unpaid")
- * just after its commit; a cancel landing in between would see its status
- * record overwritten. So let a record still saying queued settle first
- * (bounded by deadline_ms; MySQL stays the truth either way). */
 static void
-await_announced(struct kv *kv, int64_t uid, int64_t id, int64_t deadline_ms)
-{
-	struct order k;
-
-	while (kv_order_get(kv, uid, id, &k) == 1 && k.status == ORDER_QUEUED &&
-	       fs_now_ms() < deadline_ms)
-		sleep_ms(CANCEL_POLL_MS);
-}
-
-static void
-reply_order(struct req *r, const struct order *o)
+reply_order(struct req *r, const struct order *o, int cancel_pending)
 {
 	json_object *j = order_to_json(o);
 
+	if (cancel_pending)
+		json_object_object_add(j, "cancel", json_object_new_string("pending"));
 	reply_json(r, 200, j);
 	json_object_put(j);
+}
+
+/* The cancel of an order MySQL does not have (yet): owner only, queued
+ * only; recorded for the handler to apply when it writes the order, and
+ * answered at once. Returns 0 when it replied, 1 when the order turned out
+ * to be written meanwhile: *o is then MySQL's, for the caller to cancel. */
+static int
+cancel_queued_or_reply(struct req *r, int64_t order_id, struct order *o)
+{
+	int k = kv_order_get(r->kv, r->user_id, order_id, o);
+
+	if (k == FS_ERR) {
+		reply_error(r, FS_E_UNAVAILABLE);
+		return 0;
+	}
+	if (k == 0 || o->user_id != r->user_id) {
+		reply_error(r, FS_E_NOT_FOUND);
+		return 0;
+	}
+	if (o->status != ORDER_QUEUED) {
+		reply_error_msg(r, FS_E_CONFLICT, "only an unpaid or queued order can be cancelled");
+		return 0;
+	}
+	k = kv_sale_cancel_request(r->kv, o);
+	if (k == FS_ERR) {
+		reply_error(r, FS_E_UNAVAILABLE);
+		return 0;
+	}
+	if (k == 1) {
+		reply_order(r, o, 1);
+		return 0;
+	}
+	/* out of the journal: the handler has just written it */
+	k = db_order_load(r->db, order_id, o);
+	if (k == 0)
+		reply_error_msg(r, FS_E_CONFLICT,
+				"the order is neither queued nor written; try again in a moment");
+	else if (k == FS_ERR)
+		reply_error(r, FS_E_UNAVAILABLE);
+	return k == 1;
 }
 
 void
 lifecycle_cancel_or_reply(struct req *r, int64_t order_id)
 {
-	int64_t deadline = fs_now_ms() + LIFECYCLE_CANCEL_WAIT_MS;
 	struct order o;
 	int rc;
 
 	rc = db_order_load(r->db, order_id, &o);
 	if (rc == 0) {
 		/* not in MySQL: a queued order lives in Redis only */
-		int k = kv_order_get(r->kv, r->user_id, order_id, &o);
-
-		if (k == FS_ERR) {
-			reply_error(r, FS_E_UNAVAILABLE);
+		if (!cancel_queued_or_reply(r, order_id, &o))
 			return;
-		}
-		if (k == 0 || o.user_id != r->user_id) {
-			reply_error(r, FS_E_NOT_FOUND);
-			return;
-		}
-		if (o.status != ORDER_QUEUED) {
-			reply_error_msg(r, FS_E_CONFLICT, "only an unpaid or queued order can be cancelled");
-			return;
-		}
-		rc = await_written(r->db, order_id, deadline, &o);
-		if (rc == 0) {
-			reply_error_msg(r, FS_E_CONFLICT,
-					"the order is still being written; try again in a moment");
-			return;
-		}
+		rc = 1;
 	}
 	if (rc == FS_ERR) {
 		reply_error(r, FS_E_UNAVAILABLE);
@@ -293,10 +281,9 @@ lifecycle_cancel_or_reply(struct req *r, int64_t order_id)
 		reply_error_msg(r, FS_E_CONFLICT, "only an unpaid or queued order can be cancelled");
 		return;
 	}
-	await_announced(r->kv, r->user_id, order_id, deadline);
 	switch (lifecycle_release(r->db, r->kv, &o, ORDER_CANCELLED)) {
 	case LC_OK:
-		reply_order(r, &o);
+		reply_order(r, &o, 0);
 		break;
 	case LC_CONFLICT:
 		reply_error_msg(r, FS_E_CONFLICT, "the order has just been paid, closed or cancelled");
@@ -309,6 +296,118 @@ lifecycle_cancel_or_reply(struct req *r, int64_t order_id)
 		reply_error(r, FS_E_UNAVAILABLE);
 		break;
 	}
+}
+
+/* Applies the recorded cancel of o, as MySQL holds it, and drops the mark;
+ * counts it in *applied (may be NULL) when this call cancelled the order.
+ * FS_OK, or FS_ERR with the mark left for the next sweep. */
+static int
+cancel_recorded(struct db *d, struct kv *kv, const struct order *o, int *applied)
+{
+	struct order c = *o;
+	enum lifecycle_result res = LC_CONFLICT;
+
+	/* paid, closed or failed meanwhile: nothing left to cancel; a
+	 * conflict means another move got there first, which is as good */
+	if (c.status == ORDER_UNPAID)
+		res = lifecycle_release(d, kv, &c, ORDER_CANCELLED);
+	if (res == LC_DOWN || res == LC_NOT_FOUND)
+		return FS_ERR;
+	if (res == LC_OK) {
+		log_info("order %" PRId64 ": recorded cancel applied", c.id);
+		if (applied)
+			(*applied)++;
+	}
+	if (kv_sale_cancel_done(kv, o->activity_id, o->item_id, o->id) != FS_OK) {
+		log_warn("order %" PRId64 ": cancel mark not dropped (%s)", o->id, kv->errstr);
+		return FS_ERR;
+	}
+	return FS_OK;
+}
+
+void
+lifecycle_cancels_apply(struct db *d, struct kv *kv, const struct order *orders, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int64_t *ids;
+		int nids;
+
+		/* once per item (the batch comes sorted by item) */
+		if (i > 0 && orders[i].activity_id == orders[i - 1].activity_id &&
+		    orders[i].item_id == orders[i - 1].item_id)
+			continue;
+		if (kv_sale_cancels(kv, orders[i].activity_id, orders[i].item_id, &ids, &nids) !=
+		    FS_OK) {
+			log_warn("item %" PRId64 ":%" PRId64 ": recorded cancels not read (%s); "
+				 "the expire job applies them", orders[i].activity_id,
+				 orders[i].item_id, kv->errstr);
+			continue;
+		}
+		for (int k = 0; k < nids; k++)
+			for (int j = i; j < n; j++)
+				if (orders[j].id == ids[k] &&
+				    orders[j].activity_id == orders[i].activity_id &&
+				    orders[j].item_id == orders[i].item_id) {
+					cancel_recorded(d, kv, &orders[j], NULL);
+					break;
+				}
+		free(ids);
+	}
+}
+
+/* The sweep of one item's recorded cancels. Adds the orders it cancelled
+ * to *applied. FS_OK or FS_ERR. */
+static int
+cancels_sweep_item(struct db *d, struct kv *kv, int64_t aid, int64_t iid, int *applied)
+{
+	int64_t *ids;
+	int nids, rc = FS_OK;
+
+	if (kv_sale_cancels(kv, aid, iid, &ids, &nids) != FS_OK)
+		return FS_ERR;
+	for (int k = 0; k < nids && rc == FS_OK; k++) {
+		struct order o;
+		int q, found;
+
+		/* journal first: its entry goes only after MySQL has the order,
+		 * so once it is gone MySQL answers for good */
+		q = kv_sale_journaled(kv, aid, iid, ids[k]);
+		if (q == 1)
+			continue; /* still queued: its writer applies the cancel */
+		if (q == FS_ERR) {
+			rc = FS_ERR;
+			break;
+		}
+		found = db_order_load(d, ids[k], &o);
+		if (found == FS_ERR) {
+			rc = FS_ERR;
+		} else if (found == 0) {
+			log_warn("order %" PRId64 ": cancel recorded, but the order is neither queued "
+				 "nor written; mark dropped", ids[k]);
+			rc = kv_sale_cancel_done(kv, aid, iid, ids[k]);
+		} else {
+			rc = cancel_recorded(d, kv, &o, applied);
+		}
+	}
+	free(ids);
+	return rc;
+}
+
+int
+lifecycle_cancels_sweep(struct db *d, struct kv *kv, int64_t now_ms)
+{
+	struct dbv args[] = {DBI(now_ms - 2 * 24 * 3600 * 1000LL)};
+	struct db_rows rows;
+	int applied = 0, rc = FS_OK;
+
+	if (db_query(d, sql_recent_items, args, 1, &rows) != FS_OK)
+		return FS_ERR;
+	for (int i = 0; i < rows.nrows; i++)
+		if (cancels_sweep_item(d, kv, db_cell_int(&rows, i, 0), db_cell_int(&rows, i, 1),
+				       &applied) != FS_OK)
+			rc = FS_ERR;
+	db_rows_free(&rows);
+	return rc == FS_OK ? applied : FS_ERR;
 }
 
 /* One try of the notify transaction. */
@@ -333,10 +432,14 @@ pay_tx(struct db *d, const struct paynotify *n, int64_t now)
 		res = PAY_ORDER_MISMATCH;
 	else if (db_cell_int(&rows, 0, 1) != n->amount_cents)
 		res = PAY_AMOUNT_MISMATCH;
-	else if (strcmp(db_cell(&rows, 0, 2), "created") != 0)
-		res = PAY_REPLAY;
-	else
+	else if (strcmp(db_cell(&rows, 0, 2), "created") == 0)
 		res = n->success ? PAY_PAID : PAY_FAILED;
+	/* a failed attempt is not final: the shopper may pay after all, and
+	 * money that came must be applied (paid, or late for a refund) */
+	else if (strcmp(db_cell(&rows, 0, 2), "fail") == 0 && n->success)
+		res = PAY_PAID;
+	else
+		res = PAY_REPLAY;
 	db_rows_free(&rows);
 	if (res != PAY_PAID && res != PAY_FAILED) {
 		db_rollback(d);

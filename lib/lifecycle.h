@@ -48,11 +48,31 @@ enum lifecycle_result {
 enum lifecycle_result lifecycle_release(struct db *d, struct kv *kv, struct order *o,
 					enum order_status to);
 
-/* POST /api/order/{id}/cancel for r->user_id: owner only (404), unpaid or
- * queued (waits up to LIFECYCLE_CANCEL_WAIT_MS for the order handler to
- * write it, else 409), anything else 409. Answers 200 with the order. */
-#define LIFECYCLE_CANCEL_WAIT_MS 2000
+/* POST /api/order/{id}/cancel for r->user_id: owner only (404); an unpaid
+ * order is cancelled now (200 with the order); a queued one gets its cancel
+ * recorded (kv_sale_cancel_request) and answers 200 at once with the order,
+ * still "queued", and "cancel":"pending": the order handler applies it as
+ * soon as it writes the order. Never waits for the handler. Anything else
+ * 409. */
 void lifecycle_cancel_or_reply(struct req *r, int64_t order_id);
+
+/* Cancels of queued orders. A cancel is recorded in the item's set
+ * fs:{A:I}:cancels only while the order's journal entry exists, so either
+ * the writer of the order (which drops the entry after its commit, then
+ * reads the set) sees it, or the cancel finds the order in MySQL and
+ * cancels it itself. */
+
+/* For the n orders just written (their status as MySQL holds it): cancels
+ * those with a recorded cancel (unpaid -> cancelled, as a user's cancel
+ * would) and drops the marks. A failure leaves the mark for the expire
+ * job's sweep. */
+void lifecycle_cancels_apply(struct db *d, struct kv *kv, const struct order *orders, int n);
+
+/* The expire job's sweep of recorded cancels of every item whose sale ended
+ * less than 2 days before now_ms (or not yet): applies those whose order
+ * MySQL has, keeps those still queued. Returns how many it cancelled, or
+ * FS_ERR. */
+int lifecycle_cancels_sweep(struct db *d, struct kv *kv, int64_t now_ms);
 
 /* 1 and bans uid from every item of activity aid when the user has
  * LIFECYCLE_BAN_LAPSES closed or cancelled orders there; 0 not (yet);
@@ -73,7 +93,8 @@ enum pay_outcome {
 	PAY_PAID,           /* success: the order moved unpaid -> paid */
 	PAY_LATE,           /* success, but the order had left unpaid: refund it */
 	PAY_FAILED,         /* fail recorded; the order stays unpaid */
-	PAY_REPLAY,         /* the payment was already settled: no effect */
+	PAY_REPLAY,         /* settled already (a fail after a fail, anything after
+	                     * success or late): no effect */
 	PAY_NOT_FOUND,      /* no such payment */
 	PAY_ORDER_MISMATCH, /* the payment belongs to another order */
 	PAY_AMOUNT_MISMATCH,
@@ -81,11 +102,29 @@ enum pay_outcome {
 };
 
 /* Applies a notify whose signature was verified: in one transaction, the
- * payment row from created to success/late/fail, and on success the order
- * unpaid -> paid (conditional). Then the order's status record in Redis. */
+ * payment row from created to success/late/fail (or from fail to
+ * success/late: a success after a failed attempt is applied, never taken
+ * for a duplicate), and on success the order unpaid -> paid (conditional).
+ * Then the order's status record in Redis. */
 enum pay_outcome lifecycle_pay_apply(struct db *d, struct kv *kv, const struct paynotify *n);
 
 /* --- kv_lifecycle.c --- */
+
+/* Records a cancel of queued order o (its id, activity and item) if the
+ * order is still in its item's journal. 1 recorded, 0 not in the journal
+ * (MySQL has it by now, or it is unknown), FS_ERR Redis down. */
+int kv_sale_cancel_request(struct kv *kv, const struct order *o);
+
+/* The order ids with a recorded cancel in item (aid, iid): *ids (caller
+ * frees; NULL when none) and *n. FS_OK or FS_ERR. */
+int kv_sale_cancels(struct kv *kv, int64_t aid, int64_t iid, int64_t **ids, int *n);
+
+/* Drops the recorded cancel of order oid. FS_OK or FS_ERR. */
+int kv_sale_cancel_done(struct kv *kv, int64_t aid, int64_t iid, int64_t oid);
+
+/* 1 when order oid is in its item's journal (not yet confirmed by MySQL),
+ * 0 not, FS_ERR Redis down. */
+int kv_sale_journaled(struct kv *kv, int64_t aid, int64_t iid, int64_t oid);
 
 /* Sets the status field of (aid, iid)'s meta hash to "ended", only if the
  * hash exists (a key without its TTL must never be made). 1 set, 0 absent,

@@ -5,6 +5,7 @@
 #include "db.h"
 #include "fs.h"
 #include "kv.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "sale.h"
 
@@ -242,13 +243,17 @@ persist_orders(struct db *d, struct kv *kv, struct order *orders, int n, int64_t
 
 	if (n <= 0)
 		return FS_OK;
+	/* the window opens when the order becomes payable, that is now, when
+	 * MySQL gets it: an order written late (the handler or MySQL was down)
+	 * must not be born overdue, closed at once and counted as a lapse */
 	for (int i = 0; i < n; i++)
-		orders[i].pay_deadline_ms = orders[i].created_ms + pay_window_ms;
+		orders[i].pay_deadline_ms = now + pay_window_ms;
 
 	if (persist_fast(d, orders, n, now, &surprise) == FS_OK) {
 		for (int i = 0; i < n; i++)
 			orders[i].status = ORDER_UNPAID;
 		announce_all(kv, orders, n);
+		lifecycle_cancels_apply(d, kv, orders, n);
 		st->written += n;
 		return FS_OK;
 	}
@@ -269,5 +274,8 @@ persist_orders(struct db *d, struct kv *kv, struct order *orders, int n, int64_t
 			st->written++;
 	}
 	announce_all(kv, orders, n);
+	/* after the journal entries went: a cancel recorded until then is
+	 * in the set now (lifecycle.h) */
+	lifecycle_cancels_apply(d, kv, orders, n);
 	return FS_OK;
 }

@@ -22,8 +22,9 @@ struct persist_stats {
  * optimistic stock decrement per item and multi-row inserts; any surprise
  * (not enough stock, a duplicate) falls back to one order at a time. After
  * the commit, each order's status record goes to Redis, refused orders give
- * their stock back, and the journal entries are dropped. pay_window_ms sets
- * the pay deadline. FS_OK when MySQL has every order (Redis bookkeeping that
+ * their stock back, and the journal entries are dropped; cancels recorded
+ * while an order was queued are applied (lifecycle_cancels_apply). The pay
+ * deadline is the time of the write plus pay_window_ms. FS_OK when MySQL has every order (Redis bookkeeping that
  * failed is redone by reconcile), FS_ERR when MySQL failed: nothing was
  * acknowledged and the caller tries again later. */
 int persist_orders(struct db *d, struct kv *kv, struct order *orders, int n,

@@ -81,8 +81,10 @@ async function act(ev) {
       say($('#msg'), 'Payment page opened; this list updates when the payment arrives.', 'info');
     } else {
       armed.delete(id);
-      await post(`/api/order/${id}/cancel`, {}, { auth: 'user' });
-      say($('#msg'), `Order ${id} cancelled.`, 'ok');
+      const r = await post(`/api/order/${id}/cancel`, {}, { auth: 'user' });
+      // a queued order is cancelled as soon as it is written (moments later)
+      say($('#msg'), r && r.cancel === 'pending' ? `Order ${id} will be cancelled in a moment.`
+        : `Order ${id} cancelled.`, 'ok');
     }
   } catch (e) {
     if (e.status === 401) { location.href = loginUrl(); return; }

@@ -1,7 +1,8 @@
 // pay.js: the sandbox payment provider's page (pay.html?payment_id=&order_id=
 // &amount_cents=, the pay_url of POST /api/pay/{order_id}). "Pay" and "Fail"
-// ask POST /api/pay/sandbox/{payment_id}, which signs a provider notify and
-// applies it exactly as /api/pay/notify would; the page then shows the result.
+// ask POST /api/pay/sandbox/{payment_id} with the shopper's token (only the
+// payment's owner may settle it), which signs a provider notify and applies
+// it exactly as /api/pay/notify would; the page then shows the result.
 import { post, messageFor } from './api.js';
 import { $, initNav, money, say } from './ui.js';
 
@@ -24,7 +25,7 @@ async function settle(p, status, buttons, box) {
   for (const b of buttons) b.disabled = true;
   say(box, status === 'success' ? 'Paying...' : 'Failing the payment...', 'info');
   try {
-    const r = await post(`/api/pay/sandbox/${p.payment}`, { status });
+    const r = await post(`/api/pay/sandbox/${p.payment}`, { status }, { auth: 'user' });
     const [text, kind] = RESULTS[r.result] || ['Done.', 'info'];
     say(box, text, kind);
     document.body.dataset.result = r.result || 'done';

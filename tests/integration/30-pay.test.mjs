@@ -66,7 +66,7 @@ test('pay-1.1 pay flow through the sandbox provider: unpaid -> paid', async () =
   assert.doesNotMatch(page.text, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
   assert.doesNotMatch(page.text, /<style|style=/, 'no inline style');
 
-  const s = await post(`/api/pay/sandbox/${p.payment_id}`, { status: 'success' });
+  const s = await post(`/api/pay/sandbox/${p.payment_id}`, { status: 'success' }, { token: o.token });
   assert.equal(s.status, 200, s.text);
   assert.equal(s.json.ok, true);
   assert.equal(s.json.result, 'paid');
@@ -182,19 +182,19 @@ test('pay-2.3 fail: payment failed, order stays unpaid and can be paid again', a
   const { aid, iid } = await makeSale({ stock: 5 });
   const o = await unpaidOrder(aid, iid);
   const p1 = await startPay(o);
-  const f = await post(`/api/pay/sandbox/${p1.payment_id}`, { status: 'fail' });
+  const f = await post(`/api/pay/sandbox/${p1.payment_id}`, { status: 'fail' }, { token: o.token });
   assert.equal(f.status, 200, f.text);
   assert.equal(f.json.result, 'failed');
   assert.equal(paymentRow(p1.payment_id).status, 'fail');
   assert.equal(orderStatus(o.oid), 'unpaid');
   const p2 = await startPay(o);
   assert.notEqual(p2.payment_id, p1.payment_id);
-  const s = await post(`/api/pay/sandbox/${p2.payment_id}`, { status: 'success' });
+  const s = await post(`/api/pay/sandbox/${p2.payment_id}`, { status: 'success' }, { token: o.token });
   assert.equal(s.json.result, 'paid');
   assert.equal(orderStatus(o.oid), 'paid');
   // the sandbox takes only success or fail, and only payments that exist
-  assert.equal((await post(`/api/pay/sandbox/${p2.payment_id}`, { status: 'ok' })).status, 400);
-  assert.equal((await post('/api/pay/sandbox/999999999999', { status: 'success' })).status, 404);
+  assert.equal((await post(`/api/pay/sandbox/${p2.payment_id}`, { status: 'ok' }, { token: o.token })).status, 400);
+  assert.equal((await post('/api/pay/sandbox/999999999999', { status: 'success' }, { token: o.token })).status, 404);
 });
 
 test('pay-2.4 a success notify after a cancel is recorded late; the order stays cancelled', async () => {
