@@ -213,8 +213,8 @@ test('harden-10.3 the sandbox provider is off unless the configuration turns it 
   } finally {
     writeFileSync(confPath, original);
     restartWeb();
+    await sleep(200);
   }
-  await sleep(200);
   const q = await unpaidOrder(aid, iid);
   const pq = await startPay(q);
   const r = await post(`/api/pay/sandbox/${pq.payment_id}`, { status: 'success' }, { token: q.token });
@@ -244,13 +244,13 @@ test('harden-11.1 cancels of queued orders answer at once while the handler is h
     other = await cancel(buyers[0].oid, jwt(newUserId()));
     for (const c of cancels) {
       assert.equal(c.status, 200, c.text);
-      assert.ok(c.ms < 1000, `cancel answered in ${c.ms} ms`);
+      assert.ok(c.ms < 1200, `cancel answered in ${c.ms} ms`);
       assert.equal(c.json.status, 'queued');
       assert.equal(c.json.cancel, 'pending');
     }
     for (const r of others) {
       assert.equal(r.status, 202, r.text);
-      assert.ok(r.ms < 1000, `order answered in ${r.ms} ms beside the cancels`);
+      assert.ok(r.ms < 1200, `order answered in ${r.ms} ms beside the cancels`);
     }
     assert.equal(other.status, 404, 'another user\'s queued order');
     // a cancel asked twice is still one cancel
