@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
-import { root, outDir } from '../lib/flash.mjs';
+import { root, outDir, sleep } from '../lib/flash.mjs';
 
 const dirs = [];
 const children = [];
@@ -165,7 +165,8 @@ test('flashctl-3.1 kill -9 of Redis, its pid file left naming a live stranger: s
   const stranger = spawn('sleep', ['120'], { stdio: 'ignore' });
   children.push(stranger);
   writeFileSync(`${main}/redis.pid`, `${stranger.pid}\n`);
-  assert.notEqual(redisPing(c.redis_port), 'PONG');
+  for (let i = 0; i < 50 && redisPing(c.redis_port) === 'PONG'; i++) await sleep(100);
+  assert.notEqual(redisPing(c.redis_port), 'PONG', 'Redis is down');
 
   const r = flashctl('start', main);
   assert.equal(r.status, 0, r.out);
