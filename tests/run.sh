@@ -8,6 +8,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-build/san}" && pwd)
 cd "$ROOT"
 export FLASH_BIN=$BUILD/bin
+# the test stack takes free ports: ports a developer's shell exports for
+# `make run` would be written into its config by flashctl start
+unset FLASH_HTTP_PORT FLASH_REDIS_PORT FLASH_MYSQL_PORT
 D=$(mktemp -d /tmp/fs.XXXXXX)
 # one output folder per build folder, so runs of several builds at once
 # (developers side by side) do not clobber each other's reports
