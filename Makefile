@@ -54,6 +54,8 @@ LIB_SRC += lib/db_order.c
 LIB_SRC += lib/paynotify.c
 LIB_SRC += lib/lifecycle.c
 LIB_SRC += lib/kv_lifecycle.c
+LIB_SRC += lib/kv_journal.c
+LIB_SRC += lib/rebuild.c
 # the FastCGI endpoints, one program each (cgi-bin/NAME.c)
 CGI     := detail admin place_order order_status pay user ops trivial
 # daemons and cron jobs

@@ -1,16 +1,34 @@
 /*
- * reconcile: run by cron every minute, or by hand. For every item of a
- * recent sale it
+ * reconcile: run by cron every minute, or by hand. For every item of a sale
+ * that is live, upcoming or not yet known to be drained (see the watermark
+ * below) it
  *   1. replays journal entries older than reconcile_age_ms that no handler
  *      confirmed, writing them to MySQL itself (lib/persist.c: a replay of
  *      an order MySQL already has is a no-op), so an order survives a lost
- *      ZeroMQ message, a crashed handler or none running at all;
- *   2. gives back to Redis, exactly once, the units of closed, cancelled and
- *      failed orders whose release a crash may have cut short;
- *   3. checks the stock invariants and reports drift:
- *        Redis:  remaining + queued + live orders (unpaid, paid) = allocated
- *        MySQL:  stock + live orders                             = allocated
- * Prints one line per item checked; exit status 1 when it found drift.
+ *      ZeroMQ message, a crashed handler or none running at all, however
+ *      old it is;
+ *   2. rebuilds the item's Redis state from MySQL and the journal, MySQL's
+ *      row of the item locked meanwhile (lib/rebuild.h): journal entries
+ *      MySQL already has are dropped whatever their age (their status
+ *      records written from MySQL), Redis stock = MySQL stock - the units
+ *      the journal still holds, returned orders marked released (MySQL
+ *      counted them back already), and after a Redis restart or failover
+ *      the buyers hash refilled. After a crash that lost Redis's last
+ *      writes, one pass puts everything back; with no crash it changes
+ *      nothing;
+ *   3. checks the stock invariants and reports drift it cannot repair:
+ *        MySQL:  stock + live orders (unpaid, paid)             = allocated
+ *        Redis:  remaining >= 0 (else it took more than MySQL had)
+ *   4. gives every key of a sale that ended and is drained a TTL.
+ * The watermark (Redis) is the end time before which every sale has been
+ * drained by a complete pass: a reservation is only ever made before its
+ * sale's end, so such a sale can never get a new journal entry. A pass
+ * moves it up to its own start (less the keys' grace and the replay age),
+ * but never past a sale it could not drain: no order is left behind by
+ * age, and old sales are not read again and again. Lost with a Redis
+ * crash, it starts from zero: one pass over every sale.
+ * Prints one line per item checked; exit status 1 when it found drift or a
+ * store failed.
  */
 #include "conf.h"
 #include "db.h"
@@ -19,6 +37,7 @@
 #include "log.h"
 #include "order.h"
 #include "persist.h"
+#include "rebuild.h"
 #include "sale.h"
 
 #include <inttypes.h>
@@ -29,15 +48,12 @@
 #define REPLAY_BATCH 500
 
 static const char sql_items[] =
-	"SELECT ai.activity_id, ai.item_id, ai.alloc_stock, ai.stock FROM activity_items ai "
-	"JOIN activities a ON a.id = ai.activity_id "
-	"WHERE a.status IN ('published', 'ended') AND a.end_ms > ? ORDER BY ai.activity_id, ai.item_id";
-static const char sql_live[] =
-	"SELECT COALESCE(SUM(quantity), 0) FROM orders "
-	"WHERE activity_id = ? AND item_id = ? AND status IN ('unpaid', 'paid')";
-static const char sql_returned[] =
-	"SELECT id, user_id, quantity FROM orders "
-	"WHERE activity_id = ? AND item_id = ? AND status IN ('closed', 'cancelled', 'failed')";
+	"SELECT ai.activity_id, ai.item_id, a.end_ms, a.warmed_ms IS NOT NULL "
+	"FROM activity_items ai JOIN activities a ON a.id = ai.activity_id "
+	"WHERE a.status IN ('published', 'ended') AND a.end_ms > ? "
+	"ORDER BY ai.activity_id, ai.item_id";
+/* clocks of the hosts may differ by this much */
+#define SKEW_MS 60000
 
 /* Replays the item's unconfirmed journal entries. Returns how many were
  * handed to MySQL, or FS_ERR when a store failed. */
@@ -98,54 +114,37 @@ replay_item(struct kv *kv, struct db *d, int64_t aid, int64_t iid, int64_t age_m
 	}
 }
 
-/* Releases the units of orders that no longer hold stock (idempotent). */
+/* One line about the item: what the stores hold and what was repaired.
+ * Returns 1 when it found drift no rebuild can repair. */
 static int
-release_item(struct kv *kv, struct db *d, int64_t aid, int64_t iid)
+report(const struct rebuild_item *it, const struct rebuild_report *r, long replayed)
 {
-	struct dbv a[] = {DBI(aid), DBI(iid)};
-	struct db_rows rows;
-	int rc = FS_OK;
+	int db_ok = r->mysql_stock + r->mysql_live == r->alloc;
+	/* a counter below zero: Redis took more than MySQL had (those orders
+	 * end failed); never after a rebuild unless MySQL itself is short */
+	int kv_ok = !r->have_stock || !r->live || r->stock >= 0;
 
-	if (db_query(d, sql_returned, a, 2, &rows) != FS_OK)
-		return FS_ERR;
-	for (int i = 0; i < rows.nrows && rc == FS_OK; i++) {
-		struct order o;
-
-		memset(&o, 0, sizeof(o));
-		o.id = db_cell_int(&rows, i, 0);
-		o.user_id = db_cell_int(&rows, i, 1);
-		o.quantity = db_cell_int(&rows, i, 2);
-		o.activity_id = aid;
-		o.item_id = iid;
-		rc = kv_sale_release(kv, &o);
-	}
-	db_rows_free(&rows);
-	return rc;
-}
-
-/* Counts the units reserved in the journal that MySQL does not hold yet. */
-static int
-queued_units(struct kv *kv, int64_t aid, int64_t iid, int64_t *units)
-{
-	char journal[KV_KEY_MAX];
-	redisReply *rep;
-
-	kv_item_key(journal, aid, iid, "journal");
-	rep = kv_cmd(kv, "HVALS %s", journal);
-	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
-		if (rep)
-			freeReplyObject(rep);
-		return FS_ERR;
-	}
-	*units = 0;
-	for (size_t i = 0; i < rep->elements; i++) {
-		struct order o;
-
-		if (order_decode(rep->element[i]->str, rep->element[i]->len, &o) == FS_OK)
-			*units += o.quantity;
-	}
-	freeReplyObject(rep);
-	return FS_OK;
+	printf("item %" PRId64 ":%" PRId64 " alloc=%" PRId64 " mysql_stock=%" PRId64 " live=%" PRId64
+	       " redis_remaining=%s%" PRId64 " queued=%" PRId64 " replayed=%ld",
+	       it->aid, it->iid, r->alloc, r->mysql_stock, r->mysql_live,
+	       r->have_stock ? "" : "(cold)", r->have_stock ? r->stock : 0, r->pending_units,
+	       replayed);
+	if (r->confirmed > 0)
+		printf(" dropped_confirmed=%" PRId64, r->confirmed);
+	if (r->had_stock && r->have_stock && r->stock_before != r->stock)
+		printf(" repaired_remaining=%" PRId64 "->%" PRId64, r->stock_before, r->stock);
+	if (r->buyers >= 0)
+		printf(" buyers_refilled=%ld", r->buyers);
+	if (r->junk > 0)
+		printf(" junk_lines=%" PRId64, r->junk);
+	printf(" %s\n", db_ok && kv_ok ? "ok" : "DRIFT");
+	if (r->had_stock && r->have_stock && r->stock_before != r->stock)
+		log_warn("item %" PRId64 ":%" PRId64 ": Redis stock %" PRId64 " rebuilt to %" PRId64
+			 " (MySQL %" PRId64 ", journal %" PRId64 ")", it->aid, it->iid, r->stock_before,
+			 r->stock, r->mysql_stock, r->pending_units);
+	if (!(db_ok && kv_ok))
+		log_warn("stock drift on item %" PRId64 ":%" PRId64, it->aid, it->iid);
+	return !(db_ok && kv_ok);
 }
 
 int
@@ -155,8 +154,8 @@ main(int argc, char **argv)
 	struct db_rows items;
 	struct kv *kv;
 	struct db *d;
-	int64_t age, window;
-	int drift = 0, failed = 0;
+	int64_t age, window, t0 = fs_now_ms(), mark = 0, next_mark, undrained = INT64_MAX;
+	int drift = 0, failed = 0, wm;
 
 	(void)argv;
 	if (argc > 1) {
@@ -170,57 +169,50 @@ main(int argc, char **argv)
 	kv = kv_open_conf();
 	d = db_open_conf();
 
-	struct dbv since[] = {DBI(fs_now_ms() - 24LL * 3600 * 1000)};
-	if (db_query(d, sql_items, since, 1, &items) != FS_OK) {
-		log_err("reconcile: cannot list sale items: %s", db_errstr(d));
+	wm = kv_journal_watermark_get(kv, &mark);
+	if (wm == FS_ERR || db_query(d, sql_items, (struct dbv[]){DBI(wm == 1 ? mark : 0)}, 1,
+				     &items) != FS_OK) {
+		printf("reconcile: %s is down\n", wm == FS_ERR ? "Redis" : "MySQL");
+		log_err("reconcile: cannot list sale items: %s",
+			wm == FS_ERR ? kv->errstr : db_errstr(d));
 		db_close(d);
 		kv_close(kv);
 		conf_free();
 		return 1;
 	}
 	for (int i = 0; i < items.nrows; i++) {
-		int64_t aid = db_cell_int(&items, i, 0), iid = db_cell_int(&items, i, 1);
-		int64_t alloc = db_cell_int(&items, i, 2), db_stock, live, left = 0, queued = 0;
-		struct dbv a[] = {DBI(aid), DBI(iid)};
-		struct db_rows rows;
+		struct rebuild_item it = {db_cell_int(&items, i, 0), db_cell_int(&items, i, 1),
+					  db_cell_int(&items, i, 2), (int)db_cell_int(&items, i, 3)};
+		struct rebuild_report r;
 		long replayed;
-		int warm;
 
-		replayed = replay_item(kv, d, aid, iid, age, window, &st);
-		if (replayed == FS_ERR || release_item(kv, d, aid, iid) != FS_OK) {
-			printf("item %" PRId64 ":%" PRId64 " skipped: a store is down\n", aid, iid);
+		replayed = replay_item(kv, d, it.aid, it.iid, age, window, &st);
+		if (replayed == FS_ERR || rebuild_item(kv, d, &it, &r) != FS_OK) {
+			printf("item %" PRId64 ":%" PRId64 " skipped: a store is down\n", it.aid, it.iid);
 			failed = 1;
+			if (it.end_ms < undrained)
+				undrained = it.end_ms;
 			continue;
 		}
-		/* re-read after the replay wrote to MySQL */
-		if (db_query(d, "SELECT stock FROM activity_items WHERE activity_id = ? AND item_id = ?",
-			     a, 2, &rows) != FS_OK)
+		drift |= report(&it, &r, replayed);
+		if (r.live)
 			continue;
-		db_stock = db_cell_int(&rows, 0, 0);
-		db_rows_free(&rows);
-		if (db_query(d, sql_live, a, 2, &rows) != FS_OK)
-			continue;
-		live = db_cell_int(&rows, 0, 0);
-		db_rows_free(&rows);
-		warm = kv_sale_stock(kv, aid, iid, &left);
-		if (warm == FS_ERR || queued_units(kv, aid, iid, &queued) != FS_OK) {
-			failed = 1;
-			continue;
-		}
-		int db_ok = db_stock + live == alloc;
-		/* an order both in the journal and in MySQL (confirmed a moment
-		 * ago) counts twice; such drift clears on the next run */
-		int kv_ok = warm != 1 || left + queued + live == alloc;
-		printf("item %" PRId64 ":%" PRId64 " alloc=%" PRId64 " mysql_stock=%" PRId64
-		       " live=%" PRId64 " redis_remaining=%s%" PRId64 " queued=%" PRId64
-		       " replayed=%ld %s\n",
-		       aid, iid, alloc, db_stock, live, warm == 1 ? "" : "(cold)", left, queued,
-		       replayed, db_ok && kv_ok ? "ok" : "DRIFT");
-		if (!(db_ok && kv_ok)) {
-			drift = 1;
-			log_warn("stock drift on item %" PRId64 ":%" PRId64, aid, iid);
+		/* over, its keys' grace past: drained, its keys may go */
+		if (r.pending > 0 || kv_journal_expire(kv, it.aid, it.iid, REBUILD_ENDED_KEEP_MS) != FS_OK) {
+			if (r.pending > 0)
+				log_err("item %" PRId64 ":%" PRId64 ": sale over, %" PRId64
+					" journal entries not in MySQL yet", it.aid, it.iid, r.pending);
+			if (it.end_ms < undrained)
+				undrained = it.end_ms;
 		}
 	}
+	/* every sale ending before next_mark is drained now, unless one that
+	 * could not be is older */
+	next_mark = t0 - SALE_KEY_GRACE_MS - age - SKEW_MS;
+	if (undrained != INT64_MAX && undrained - 1 < next_mark)
+		next_mark = undrained - 1;
+	if (next_mark > mark && kv_journal_watermark_set(kv, next_mark) != FS_OK)
+		failed = 1;
 	printf("reconcile: %d items, orders written %ld, failed %ld, replayed %ld%s\n",
 	       items.nrows, st.written, st.failed, st.replayed, drift ? ", DRIFT found" : "");
 	db_rows_free(&items);

@@ -13,6 +13,9 @@
  *   fs:{A:I}:pending  zset   order id by reservation time, same life as journal
  *   fs:{A:I}:released set    order ids whose unit went back (exactly once)
  *   fs:{A:I}:rl:UID   string per-user order rate counter
+ *   fs:{A:I}:rebuilt  string run_id of the Redis server that last rebuilt the
+ *                     item from MySQL (rebuild.h)                  TTL end+5 min
+ * reconcile's fs:reconcile:watermark (rebuild.h) has no tag.
  * and the keys of one user share the hash tag {UID}:
  *   fs:o:{UID}:OID    string order status JSON for the status poll      TTL 2 days
  *   fs:u:{UID}:orders zset   the user's order ids by creation time       TTL 2 days
