@@ -229,10 +229,6 @@ post_order(struct req *r)
 		return;
 	if (req_user_or_reply(r) != FS_OK)
 		return;
-	/* the per-user limit first (API.md: the limiter answers first), in
-	 * memory: a user's flood costs no Redis call */
-	if (ratelimit_local_or_reply(r, &order_rl, rate_limit) != FS_OK)
-		return;
 	if (req_json_or_reply(r, 0, &body) != FS_OK)
 		return;
 	if (jx_id(body, "activity_id", &aid) != FS_OK || jx_id(body, "item_id", &iid) != FS_OK ||
@@ -263,13 +259,18 @@ post_order(struct req *r)
 		reply_error(r, FS_E_BAD_SECRET);
 		goto out;
 	}
+	/* The per-user limit, before anything that asks the store (API.md: a
+	 * 429 may stand in for the refusal that would follow). First in
+	 * memory: a user's flood, on a sold-out item too, costs no Redis call.
+	 * Then the exact count across processes: a single Redis keeps it in
+	 * the reservation script (same round trip); a Cluster cannot (the
+	 * user's counter is in another slot) and pays a call of its own. */
+	if (ratelimit_local_or_reply(r, &order_rl, rate_limit) != FS_OK)
+		goto out;
 	if (now < s->sold_out_until_ms) {
 		reply_error(r, FS_E_SOLD_OUT);
 		goto out;
 	}
-	/* the exact count across processes: a single Redis keeps it in the
-	 * reservation script (same round trip); a Cluster cannot (the user's
-	 * counter is in another slot) and pays a call of its own */
 	if (redis_cluster && ratelimit_user_or_reply(r, "order", rate_limit) != FS_OK)
 		goto out;
 	memset(&o, 0, sizeof(o));
