@@ -114,7 +114,7 @@ kv_conn_dropped(const struct kv *kv)
 static int
 kv_ready(struct kv *kv)
 {
-	if (kv->c != NULL && kv->served > 0 && sdslen(kv->c->obuf) == 0 && kv_conn_dropped(kv)) {
+	if (kv->c != NULL && sdslen(kv->c->obuf) == 0 && kv_conn_dropped(kv)) {
 		redisFree(kv->c);
 		kv->c = NULL;
 	}

@@ -20,9 +20,6 @@ import {
 
 // --- helpers ----------------------------------------------------------------
 
-const only = process.env.HARD_ONLY ? new RegExp(process.env.HARD_ONLY) : null; // SCRATCH
-const t = (name, o, fn) => (only && !only.test(name) ? test.skip(name, o, fn) : test(name, o, fn)); // SCRATCH
-
 // The order secret as the shop computes it (secret.c), here from the test
 // stack's configuration: lets a test order many items without taking a
 // secret for each (the secret has a per-user limit of its own).
@@ -186,7 +183,7 @@ const buyerOf = (aid, iid, uid) => redisRaw('HGET', `fs:{${aid}:${iid}}:buyers`,
 
 // --- 6. the push batch is flushed by age, whatever the process is doing --------
 
-t('hard-6.1 an accepted order amid a flood of refusals reaches MySQL within a second', { timeout: 60000 }, async () => {
+test('hard-6.1 an accepted order amid a flood of refusals reaches MySQL within a second', { timeout: 60000 }, async () => {
   // through the proxy each Redis call of the flood takes a little longer, so
   // the process always has requests waiting: it never idles to flush
   const proxy = await redisProxy();
@@ -246,7 +243,7 @@ const isReserve = (aid, iid) => (s) => s.includes('EVALSHA') && s.includes(`fs:{
 const isLookup = (aid, iid) => (s) => s.includes('EVALSHA') && s.includes(`fs:{${aid}:${iid}}:void`) &&
   !s.includes(`fs:{${aid}:${iid}}:stock`);
 
-t('hard-7.1 the reply of a reservation that ran comes too late: 202, not 503', { timeout: 60000 }, async () => {
+test('hard-7.1 the reply of a reservation that ran comes too late: 202, not 503', { timeout: 60000 }, async () => {
   const proxy = await redisProxy();
   const node = await sideNode({ settings: { redis_port: proxy.port, redis_timeout_ms: 400 } });
   try {
@@ -274,7 +271,7 @@ t('hard-7.1 the reply of a reservation that ran comes too late: 202, not 503', {
   }
 });
 
-t('hard-7.2 the reservation reaches Redis after the caller gave up: 503 and no effect, ever', { timeout: 60000 }, async () => {
+test('hard-7.2 the reservation reaches Redis after the caller gave up: 503 and no effect, ever', { timeout: 60000 }, async () => {
   const proxy = await redisProxy();
   const node = await sideNode({ settings: { redis_port: proxy.port, redis_timeout_ms: 400 } });
   try {
@@ -301,7 +298,7 @@ t('hard-7.2 the reservation reaches Redis after the caller gave up: 503 and no e
   }
 });
 
-t('hard-7.3 neither the reservation nor the look-up answers: 503 outcome unknown, then the retry tells', { timeout: 60000 }, async () => {
+test('hard-7.3 neither the reservation nor the look-up answers: 503 outcome unknown, then the retry tells', { timeout: 60000 }, async () => {
   const proxy = await redisProxy();
   const node = await sideNode({ settings: { redis_port: proxy.port, redis_timeout_ms: 400 } });
   try {
@@ -333,7 +330,7 @@ t('hard-7.3 neither the reservation nor the look-up answers: 503 outcome unknown
 const windowStart = () => sleep(1000 - (Date.now() % 1000) + 20);
 const userLimit = Number(conf.rate_order_per_user || 5);
 
-t('hard-12.1 one user ordering many items at once: at most the per-user limit gets through', { timeout: 60000 }, async () => {
+test('hard-12.1 one user ordering many items at once: at most the per-user limit gets through', { timeout: 60000 }, async () => {
   const n = userLimit + 4;
   const sales = [];
   for (let i = 0; i < n; i++) sales.push(await makeSale({ stock: 5 }));
@@ -357,7 +354,7 @@ t('hard-12.1 one user ordering many items at once: at most the per-user limit ge
   assert.equal(r.status, 202, r.text);
 });
 
-t('hard-12.2 a user hammering a sold-out item is limited before the sale is even looked at', { timeout: 60000 }, async () => {
+test('hard-12.2 a user hammering a sold-out item is limited before the sale is even looked at', { timeout: 60000 }, async () => {
   const { aid, iid } = await makeSale({ stock: 1 });
   const first = newUserId();
   assert.equal((await post('/api/order', orderBody(aid, iid, secretOf(first, aid, iid)), { token: jwt(first) })).status, 202);
@@ -372,7 +369,7 @@ t('hard-12.2 a user hammering a sold-out item is limited before the sale is even
   assert.ok(Number(res.find((x) => x.status === 429).headers['retry-after']) >= 1);
 });
 
-t('hard-12.3 the order secret: per user across items too', { timeout: 60000 }, async () => {
+test('hard-12.3 the order secret: per user across items too', { timeout: 60000 }, async () => {
   const n = userLimit + 4;
   const sales = [];
   for (let i = 0; i < n; i++) sales.push(await makeSale({ stock: 5 }));
@@ -386,7 +383,7 @@ t('hard-12.3 the order secret: per user across items too', { timeout: 60000 }, a
 
 // --- 13. no order secret configured: no secrets, no orders -------------------
 
-t('hard-13.1 an empty order_secret: secret and order answer 503, and the log says why', { timeout: 60000 }, async () => {
+test('hard-13.1 an empty order_secret: secret and order answer 503, and the log says why', { timeout: 60000 }, async () => {
   const node = await sideNode({ env: { FLASH_ORDER_SECRET: '' } });
   try {
     const { aid, iid } = await makeSale({ stock: 5 });
@@ -411,7 +408,7 @@ t('hard-13.1 an empty order_secret: secret and order answer 503, and the log say
 
 const workerOf = (id) => Number((BigInt(id) >> 12n) & 1023n);
 
-t('hard-14.1 a worker id held by another owner (same host and pid) is never shared', { timeout: 60000 }, async () => {
+test('hard-14.1 a worker id held by another owner (same host and pid) is never shared', { timeout: 60000 }, async () => {
   // leases of 2 s, renewed after 1 s, so a renewal falls in the test
   const node = await sideNode({ settings: { idgen_lease_s: 2 } });
   try {
@@ -453,7 +450,7 @@ async function register() {
   return { username, password };
 }
 
-t('hard-15.1 a rotation whose reply was cut: the session survives and the new token works', { timeout: 60000 }, async () => {
+test('hard-15.1 a rotation whose reply was cut: the session survives and the new token works', { timeout: 60000 }, async () => {
   const proxy = await redisProxy();
   const node = await sideNode({ settings: { redis_port: proxy.port } });
   try {
@@ -477,7 +474,7 @@ t('hard-15.1 a rotation whose reply was cut: the session survives and the new to
   }
 });
 
-t('hard-15.2 a refund of a failed login whose reply was cut is not sent twice', { timeout: 60000 }, async () => {
+test('hard-15.2 a refund of a failed login whose reply was cut is not sent twice', { timeout: 60000 }, async () => {
   const proxy = await redisProxy();
   const node = await sideNode({ settings: { redis_port: proxy.port } });
   try {
@@ -505,7 +502,7 @@ t('hard-15.2 a refund of a failed login whose reply was cut is not sent twice', 
 
 // --- 17. the public list pages instead of cutting at 100 ----------------------
 
-t('hard-17.1 GET /api/detail: more than 100 activities are all reachable, page by page', { timeout: 120000 }, async () => {
+test('hard-17.1 GET /api/detail: more than 100 activities are all reachable, page by page', { timeout: 120000 }, async () => {
   const n = 105;
   const item = await admin.post('/api/admin/items', { name: 'many', title: 'many', description: 'paging', price_cents: 100, stock: n + 5, images: [] });
   assert.equal(item.status, 201, item.text);
