@@ -164,7 +164,8 @@ async function sideNode({ settings = {}, env = {} } = {}) {
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await Promise.race([exited, sleep(10000)]);
-      // keep the folder (and its logs) when a sanitizer wrote a report there
+      // sanitizer reports go to the stack's folder (ASAN_OPTIONS log_path),
+      // where tests/run.sh looks for them
       rmSync(dir, { recursive: true, force: true });
     },
   };
