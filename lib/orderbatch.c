@@ -10,6 +10,7 @@
 #include "orderq.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -83,6 +84,7 @@ orderbatch_open(struct orderq *q, int wait_ms)
 {
 	struct orderbatch *b = xcalloc(1, sizeof(*b));
 	pthread_condattr_t ca;
+	sigset_t all, old;
 	int rc;
 
 	b->q = q;
@@ -92,7 +94,12 @@ orderbatch_open(struct orderq *q, int wait_ms)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&b->cond, &ca);
 	pthread_condattr_destroy(&ca);
+	/* the timer takes no signal: SIGTERM must reach the thread blocked in
+	 * accept, or the program would not stop until its next request */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	rc = pthread_create(&b->timer, NULL, batch_timer, b);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0)
 		die("pthread_create (order batch timer): %d", rc);
 	return b;
