@@ -246,19 +246,19 @@ const isLookup = (aid, iid) => (s) => s.includes('EVALSHA') && s.includes(`fs:{$
 
 test('hard-7.1 the reply of a reservation that ran comes too late: 202, not 503', { timeout: 60000 }, async () => {
   const proxy = await redisProxy();
-  const node = await sideNode({ settings: { redis_port: proxy.port, redis_timeout_ms: 400 } });
+  const node = await sideNode({ settings: { redis_port: proxy.port, redis_timeout_ms: 600 } });
   try {
     const { aid, iid } = await makeSale({ stock: 10 });
     // a first order loads the process's worker id, the sale and the script
     assert.equal((await sideOrder(node, aid, iid)).status, 202);
-    const trap = proxy.trap({ match: isReserve(aid, iid), mode: 'delayReply', ms: 1500 });
+    const trap = proxy.trap({ match: isReserve(aid, iid), mode: 'delayReply', ms: 2000 });
     const r = await sideOrder(node, aid, iid);
     assert.ok(trap.done, 'the reply was held back');
     // the script ran: the answer must say so
     assert.equal(buyerOf(aid, iid, r.uid) !== '', true, 'the order was taken');
     assert.equal(r.status, 202, r.text);
     assert.equal(r.json.order_id, buyerOf(aid, iid, r.uid));
-    await sleep(1600);
+    await sleep(2100);
     assert.equal(redisRaw('GET', `fs:{${aid}:${iid}}:stock`), '8');
     // and it is an order like any other: it reaches MySQL
     const s = await waitFor(async () => {
@@ -274,16 +274,16 @@ test('hard-7.1 the reply of a reservation that ran comes too late: 202, not 503'
 
 test('hard-7.2 the reservation reaches Redis after the caller gave up: 503 and no effect, ever', { timeout: 60000 }, async () => {
   const proxy = await redisProxy();
-  const node = await sideNode({ settings: { redis_port: proxy.port, redis_timeout_ms: 400 } });
+  const node = await sideNode({ settings: { redis_port: proxy.port, redis_timeout_ms: 600 } });
   try {
     const { aid, iid } = await makeSale({ stock: 10 });
     assert.equal((await sideOrder(node, aid, iid)).status, 202);
-    const trap = proxy.trap({ match: isReserve(aid, iid), mode: 'delayRequest', ms: 1200 });
+    const trap = proxy.trap({ match: isReserve(aid, iid), mode: 'delayRequest', ms: 1800 });
     const r = await sideOrder(node, aid, iid);
     // Redis gets the reservation only after the caller asked whether it
     // ran: the look-up says no and makes that final, and the late
     // reservation is refused when it comes
-    await waitFor(() => trap.done, 3000, 50);
+    await waitFor(() => trap.done, 4000, 50);
     await sleep(300);
     assert.equal(r.status, 503, r.text);
     assert.equal(r.json.error, 'unavailable');
@@ -301,12 +301,12 @@ test('hard-7.2 the reservation reaches Redis after the caller gave up: 503 and n
 
 test('hard-7.3 neither the reservation nor the look-up answers: 503 outcome unknown, then the retry tells', { timeout: 60000 }, async () => {
   const proxy = await redisProxy();
-  const node = await sideNode({ settings: { redis_port: proxy.port, redis_timeout_ms: 400 } });
+  const node = await sideNode({ settings: { redis_port: proxy.port, redis_timeout_ms: 600 } });
   try {
     const { aid, iid } = await makeSale({ stock: 10 });
     assert.equal((await sideOrder(node, aid, iid)).status, 202);
-    proxy.trap({ match: isReserve(aid, iid), mode: 'delayReply', ms: 2000 });
-    proxy.trap({ match: isLookup(aid, iid), mode: 'delayReply', ms: 2000 });
+    proxy.trap({ match: isReserve(aid, iid), mode: 'delayReply', ms: 3000 });
+    proxy.trap({ match: isLookup(aid, iid), mode: 'delayReply', ms: 3000 });
     const r = await sideOrder(node, aid, iid);
     assert.equal(r.status, 503, r.text);
     assert.equal(r.json.error, 'unavailable');
