@@ -28,12 +28,19 @@ const secretOf = (uid, aid, iid, key = conf.order_secret) =>
 
 const orderBody = (aid, iid, secret, extra = {}) => ({ activity_id: aid, item_id: iid, quantity: 1, secret, ...extra });
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
+// A free port from 20000-31999, below the kernel's ephemeral range (as
+// flashctl picks them), checked by listening on it.
+async function freePort() {
+  for (let i = 0; i < 200; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const free = await new Promise((resolve) => {
+      const s = net.createServer();
+      s.on('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port');
 }
 
 // HTTP on another port than the stack's (node's fetch would do, but one
