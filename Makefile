@@ -39,6 +39,7 @@ LIB_SRC += lib/metrics.c
 LIB_SRC += lib/kv.c
 LIB_SRC += lib/db.c
 LIB_SRC += lib/orderq.c
+LIB_SRC += lib/orderbatch.c
 LIB_SRC += lib/order.c
 LIB_SRC += lib/secret.c
 LIB_SRC += lib/clientip.c

@@ -29,6 +29,8 @@
 #define CACHE_NEG_FRESH_MS 250
 #define ITEM_SLOTS 4096 /* power of two */
 #define ACT_SLOTS 256   /* power of two */
+/* GET /api/detail pages: limit (1..LIST_MAX, default LIST_MAX) activities
+ * a page; "next" is the cursor of the next page, null on the last */
 #define LIST_MAX 100
 #define NO_ERROR FS_E_COUNT
 
@@ -58,12 +60,17 @@ struct act_entry {
 static struct item_entry item_cache[ITEM_SLOTS];
 static struct act_entry act_cache[ACT_SLOTS];
 
-/* The ids of the public activities not ended when last read. */
-static struct {
+/* A page of the public activities not ended, in (start_ms, id) order. The
+ * first page is cached (the one every visitor reads); more pages are read
+ * when asked. */
+struct act_page {
 	int64_t fetched_ms;
-	int64_t aids[LIST_MAX];
-	int n;
-} act_list;
+	int64_t aids[LIST_MAX + 1];
+	int64_t starts[LIST_MAX + 1];
+	int n;    /* ids read: up to LIST_MAX + 1, the last telling there is more */
+};
+
+static struct act_page act_first;
 
 /* The answer being built; reused by every request of the process. */
 static struct {
@@ -436,43 +443,89 @@ out:
 	reply_out_or_error(r, err);
 }
 
-/* Refreshes the list of public activities not ended. FS_OK or FS_ERR. */
+/* Reads into p up to LIST_MAX + 1 public activities not ended, in (start_ms,
+ * id) order, after the cursor (after_start, after_id) when after_id > 0.
+ * FS_OK or FS_ERR. */
 static int
-list_refresh(struct req *r, int64_t now)
+page_read(struct req *r, int64_t now, int64_t after_start, int64_t after_id, struct act_page *p)
 {
-	static const char sql[] =
-		"SELECT id FROM activities WHERE status = 'published' AND end_ms > ?"
-		" ORDER BY start_ms, id LIMIT 100";
-	struct dbv args[] = {DBI(now)};
+	static const char sql_first[] =
+		"SELECT id, start_ms FROM activities WHERE status = 'published' AND end_ms > ?"
+		" ORDER BY start_ms, id LIMIT 101";
+	static const char sql_after[] =
+		"SELECT id, start_ms FROM activities WHERE status = 'published' AND end_ms > ?"
+		" AND (start_ms > ? OR (start_ms = ? AND id > ?)) ORDER BY start_ms, id LIMIT 101";
+	struct dbv args[] = {DBI(now), DBI(after_start), DBI(after_start), DBI(after_id)};
 	struct db_rows rows;
 
-	if (act_list.fetched_ms && now >= act_list.fetched_ms &&
-	    now - act_list.fetched_ms < CACHE_FRESH_MS)
-		return FS_OK;
-	if (db_query(r->db, sql, args, 1, &rows) != FS_OK)
+	if (db_query(r->db, after_id > 0 ? sql_after : sql_first, args, after_id > 0 ? 4 : 1,
+		     &rows) != FS_OK)
 		return FS_ERR;
-	act_list.n = rows.nrows < LIST_MAX ? rows.nrows : LIST_MAX;
-	for (int i = 0; i < act_list.n; i++)
-		act_list.aids[i] = db_cell_int(&rows, i, 0);
-	act_list.fetched_ms = now;
+	p->n = rows.nrows < LIST_MAX + 1 ? rows.nrows : LIST_MAX + 1;
+	for (int i = 0; i < p->n; i++) {
+		p->aids[i] = db_cell_int(&rows, i, 0);
+		p->starts[i] = db_cell_int(&rows, i, 1);
+	}
+	p->fetched_ms = now;
 	db_rows_free(&rows);
 	return FS_OK;
 }
 
-/* GET /api/detail: the published activities that have not ended. */
+/* Reads ?limit= and ?cursor= ("<start_ms>.<id>" of the last activity of
+ * the page before). FS_OK, or FS_ERR after a 400. */
+static int
+paging_or_reply(struct req *r, int64_t *limit, int64_t *after_start, int64_t *after_id)
+{
+	char buf[64], *dot;
+	int rc;
+
+	*limit = LIST_MAX;
+	*after_start = *after_id = 0;
+	rc = req_query(r, "limit", buf, sizeof(buf));
+	if (rc < 0 || (rc == 1 && (fs_parse_id(buf, limit) != FS_OK || *limit > LIST_MAX))) {
+		reply_error_msg(r, FS_E_BAD_REQUEST, "limit must be an integer from 1 to 100");
+		return FS_ERR;
+	}
+	rc = req_query(r, "cursor", buf, sizeof(buf));
+	if (rc == 0)
+		return FS_OK;
+	dot = rc == 1 ? strchr(buf, '.') : NULL;
+	if (dot != NULL)
+		*dot = '\0';
+	if (dot == NULL || fs_parse_id(buf, after_start) != FS_OK ||
+	    fs_parse_id(dot + 1, after_id) != FS_OK) {
+		reply_error_msg(r, FS_E_BAD_REQUEST, "cursor must be the \"next\" of a page");
+		return FS_ERR;
+	}
+	return FS_OK;
+}
+
+/* GET /api/detail[?limit=N&cursor=C]: the published activities that have
+ * not ended, a page at a time (API.md's shape, plus "next"). */
 static void
 get_list(struct req *r)
 {
-	int64_t now = fs_now_ms();
+	int64_t now = fs_now_ms(), limit, after_start, after_id;
+	struct act_page page, *p = &act_first;
 	enum fs_err err = FS_E_UNAVAILABLE;
-	int shown = 0;
+	int shown = 0, n;
 
-	if (list_refresh(r, now) != FS_OK)
+	if (paging_or_reply(r, &limit, &after_start, &after_id) != FS_OK)
+		return;
+	if (after_id > 0) {
+		p = &page;
+		if (page_read(r, now, after_start, after_id, p) != FS_OK)
+			goto out;
+	} else if (!(act_first.fetched_ms && now >= act_first.fetched_ms &&
+		     now - act_first.fetched_ms < CACHE_FRESH_MS) &&
+		   page_read(r, now, 0, 0, &act_first) != FS_OK) {
 		goto out;
+	}
+	n = p->n < limit ? p->n : (int)limit;
 	out.len = 0;
 	out_add("{\"now_ms\":%lld,\"activities\":[", (long long)now);
-	for (int i = 0; i < act_list.n; i++) {
-		struct act_entry *e = act_get(r, act_list.aids[i], now);
+	for (int i = 0; i < n; i++) {
+		struct act_entry *e = act_get(r, p->aids[i], now);
 
 		if (e == NULL)
 			goto out;
@@ -483,10 +536,34 @@ get_list(struct req *r)
 		if (act_render(r, e, now) != FS_OK)
 			goto out;
 	}
-	out_put("]}", 2);
+	if (p->n > n)
+		out_add("],\"next\":\"%lld.%lld\"}", (long long)p->starts[n - 1],
+			(long long)p->aids[n - 1]);
+	else
+		out_add("],\"next\":null}");
 	err = NO_ERROR;
 out:
 	reply_out_or_error(r, err);
+}
+
+/* 503 while no usable order_secret is configured: no secret is handed out
+ * under a key anyone can compute. Said in the log at most once a minute. */
+static int
+secret_ready_or_reply(struct req *r)
+{
+	static int64_t logged_ms;
+	int64_t now;
+
+	if (order_secret_usable(conf_str("order_secret", "")))
+		return FS_OK;
+	now = fs_now_ms();
+	if (now - logged_ms >= 60000) {
+		logged_ms = now;
+		log_err("order_secret is not set (or shorter than %d characters): every order "
+			"secret is refused with 503", ORDER_SECRET_KEY_MIN);
+	}
+	reply_error_msg(r, FS_E_UNAVAILABLE, "ordering is not configured on this server");
+	return FS_ERR;
 }
 
 /* GET /api/detail/{aid}/{iid}/secret: the user's order secret, only while
@@ -499,6 +576,8 @@ get_secret(struct req *r)
 	enum fs_err err = FS_E_UNAVAILABLE;
 	int64_t now;
 
+	if (secret_ready_or_reply(r) != FS_OK)
+		return;
 	if (req_user_or_reply(r) != FS_OK)
 		return;
 	/* per-user limits go here, after the identity and before any lookup */

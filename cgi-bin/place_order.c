@@ -13,12 +13,14 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "order.h"
-#include "orderq.h"
+#include "orderbatch.h"
+#include "ratelimit.h"
 #include "sale.h"
 #include "secret.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define META_SLOTS 256
@@ -40,6 +42,8 @@ struct meta_slot {
 static struct meta_slot meta_cache[META_SLOTS];
 static const char *order_key;
 static int rate_limit;
+/* the in-process tier of the per-user limit (ratelimit.h) */
+static struct ratelimit_local order_rl;
 /* on a Redis Cluster the status record (user's slot) cannot be written by
  * the reservation script (item's slot): one more round trip */
 static int redis_cluster;
@@ -114,46 +118,32 @@ meta_or_reply(struct req *r, int64_t aid, int64_t iid, int64_t now)
 	return s;
 }
 
-/* Orders for the handler, sent as one ZeroMQ message of lines. Sending each
- * on its own wakes ZeroMQ's I/O thread once per order, which costs more than
- * the rest of the request; so under load they go out in batches: when the
- * batch is full, when its first order is PUSH_WAIT_MS old, or as soon as no
- * request is waiting (app.c's idle flush). Nothing is lost by the wait that
- * was not already at risk: the journal holds every order until MySQL does. */
-#define PUSH_BATCH 64
+/* Accepted orders go to the handler in batches (orderbatch.h): when a batch
+ * is full, when its first order is PUSH_WAIT_MS old (a timer sees to that,
+ * whatever the process is busy with), or as soon as no request is waiting
+ * (app.c's idle flush). */
 #define PUSH_WAIT_MS 2
 
-static char push_buf[PUSH_BATCH * ORDER_LINE_MAX];
-static size_t push_len;
-static int push_count;
-static int64_t push_first_ms;
+static struct orderbatch *batch;
 
 static int
 push_pending(void)
 {
-	return push_count > 0;
+	return orderbatch_pending(batch);
 }
 
 static void
 push_flush(struct req *proto)
 {
-	if (push_count == 0)
-		return;
-	orderq_push(proto->q, push_buf, push_len);
-	push_len = 0;
-	push_count = 0;
+	(void)proto;
+	orderbatch_flush(batch);
 }
 
 static void
-push_later(struct req *r, const struct order *o, int64_t now)
+push_close(void)
 {
-	if (push_count == 0)
-		push_first_ms = now;
-	push_len += order_encode(o, push_buf + push_len);
-	push_buf[push_len++] = '\n';
-	push_count++;
-	if (push_count == PUSH_BATCH || now - push_first_ms >= PUSH_WAIT_MS)
-		push_flush(r);
+	orderbatch_close(batch);
+	batch = NULL;
 }
 
 static void
@@ -169,6 +159,62 @@ reply_queued(struct req *r, const struct order *o)
 	json_object_put(j);
 }
 
+/* 409 duplicate with the order the user holds (API.md), when known. */
+static void
+reply_duplicate(struct req *r, int64_t held)
+{
+	const struct fs_errdef *e = errtab_get(FS_E_DUPLICATE);
+	json_object *j = json_object_new_object();
+	char id[24];
+
+	json_object_object_add(j, "error", json_object_new_string(e->code));
+	json_object_object_add(j, "message", json_object_new_string(e->message));
+	if (held > 0) {
+		snprintf(id, sizeof(id), "%" PRId64, held);
+		json_object_object_add(j, "order_id", json_object_new_string(id));
+	}
+	reply_json(r, e->status, j);
+	json_object_put(j);
+}
+
+/* 503 when Redis took the order but its answer was lost and Redis could not
+ * be asked again: the order may exist (API.md: "outcome":"unknown"); a retry
+ * answers 409 duplicate with its id if it does. */
+static void
+reply_outcome_unknown(struct req *r)
+{
+	json_object *j = json_object_new_object();
+
+	json_object_object_add(j, "error", json_object_new_string("unavailable"));
+	json_object_object_add(j, "message",
+			       json_object_new_string("the store failed while deciding; the order may "
+						      "have been taken: retry to learn which"));
+	json_object_object_add(j, "outcome", json_object_new_string("unknown"));
+	reply_json(r, 503, j);
+	json_object_put(j);
+}
+
+/* 503 while no usable order_secret is configured: a secret anyone can
+ * compute (an empty key) guards nothing. Said in the log at start and then
+ * at most once a minute. */
+static int
+secret_ready_or_reply(struct req *r)
+{
+	static int64_t logged_ms;
+	int64_t now;
+
+	if (order_secret_usable(order_key))
+		return FS_OK;
+	now = fs_now_ms();
+	if (now - logged_ms >= 60000) {
+		logged_ms = now;
+		log_err("order_secret is not set (or shorter than %d characters): every order is "
+			"refused with 503", ORDER_SECRET_KEY_MIN);
+	}
+	reply_error_msg(r, FS_E_UNAVAILABLE, "ordering is not configured on this server");
+	return FS_ERR;
+}
+
 static void
 post_order(struct req *r)
 {
@@ -176,9 +222,11 @@ post_order(struct req *r)
 	struct meta_slot *s;
 	struct order o;
 	const char *secret = NULL;
-	int64_t aid, iid, qty = 1, now, left;
+	int64_t aid, iid, qty = 1, now, left = -1, held = 0;
 	enum reserve_result res;
 
+	if (secret_ready_or_reply(r) != FS_OK)
+		return;
 	if (req_user_or_reply(r) != FS_OK)
 		return;
 	if (req_json_or_reply(r, 0, &body) != FS_OK)
@@ -211,10 +259,20 @@ post_order(struct req *r)
 		reply_error(r, FS_E_BAD_SECRET);
 		goto out;
 	}
+	/* The per-user limit, before anything that asks the store (API.md: a
+	 * 429 may stand in for the refusal that would follow). First in
+	 * memory: a user's flood, on a sold-out item too, costs no Redis call.
+	 * Then the exact count across processes: a single Redis keeps it in
+	 * the reservation script (same round trip); a Cluster cannot (the
+	 * user's counter is in another slot) and pays a call of its own. */
+	if (ratelimit_local_or_reply(r, &order_rl, rate_limit) != FS_OK)
+		goto out;
 	if (now < s->sold_out_until_ms) {
 		reply_error(r, FS_E_SOLD_OUT);
 		goto out;
 	}
+	if (redis_cluster && ratelimit_user_or_reply(r, "order", rate_limit) != FS_OK)
+		goto out;
 	memset(&o, 0, sizeof(o));
 	if (idgen_next(r->kv, &o.id) != FS_OK) {
 		reply_error(r, FS_E_UNAVAILABLE);
@@ -228,7 +286,7 @@ post_order(struct req *r)
 	o.created_ms = now;
 	o.status = ORDER_QUEUED;
 
-	res = kv_sale_reserve(r->kv, &o, rate_limit, !redis_cluster, &left);
+	res = kv_sale_reserve(r->kv, &o, rate_limit, !redis_cluster, &left, &held);
 	if (res == RESERVE_NOT_WARM) {
 		/* live but not (or no longer) in Redis: load it, then decide */
 		struct sale_meta fresh;
@@ -238,7 +296,7 @@ post_order(struct req *r)
 			reply_error(r, rc == 0 ? FS_E_NOT_FOUND : FS_E_UNAVAILABLE);
 			goto out;
 		}
-		res = kv_sale_reserve(r->kv, &o, rate_limit, !redis_cluster, &left);
+		res = kv_sale_reserve(r->kv, &o, rate_limit, !redis_cluster, &left, &held);
 	}
 	switch (res) {
 	case RESERVE_OK:
@@ -250,8 +308,9 @@ post_order(struct req *r)
 	case RESERVE_NOT_STARTED: reply_error(r, FS_E_NOT_STARTED); goto out;
 	case RESERVE_ENDED: reply_error(r, FS_E_ENDED); goto out;
 	case RESERVE_BANNED: reply_error(r, FS_E_BANNED); goto out;
-	case RESERVE_DUPLICATE: reply_error(r, FS_E_DUPLICATE); goto out;
+	case RESERVE_DUPLICATE: reply_duplicate(r, held); goto out;
 	case RESERVE_RATE_LIMITED: reply_rate_limited(r, 1); goto out;
+	case RESERVE_UNKNOWN: reply_outcome_unknown(r); goto out;
 	case RESERVE_NOT_WARM:
 	case RESERVE_DOWN:
 	default:
@@ -264,7 +323,7 @@ post_order(struct req *r)
 	 * (reconcile replays the journal if the queue cannot take it now). */
 	if (redis_cluster && kv_order_put_queued(r->kv, &o) != FS_OK)
 		log_warn("order %" PRId64 ": status record not written (%s)", o.id, r->kv->errstr);
-	push_later(r, &o, now);
+	orderbatch_add(batch, &o);
 	if (left == 0)
 		s->sold_out_until_ms = now + SOLD_OUT_MARK_MS;
 	reply_queued(r, &o);
@@ -278,7 +337,7 @@ post_cancel(struct req *r)
 {
 	/* a cancel may wait for the handler to write the order: that order
 	 * may be the one still waiting in this process's push batch */
-	push_flush(r);
+	orderbatch_flush(batch);
 	if (req_user_or_reply(r) != FS_OK)
 		return;
 	lifecycle_cancel_or_reply(r, r->ids[0]);
@@ -290,9 +349,12 @@ place_order_init(struct req *proto)
 	order_key = conf_str("order_secret", "");
 	rate_limit = (int)conf_int("rate_order_per_user", 5);
 	redis_cluster = conf_int("redis_cluster", 0) != 0;
-	if (*order_key == '\0')
-		log_warn("order_secret is empty: every order will be refused as bad_secret");
-	(void)proto;
+	if (!order_secret_usable(order_key))
+		log_err("order_secret is not set (or shorter than %d characters): every order will "
+			"be refused with 503 until it is", ORDER_SECRET_KEY_MIN);
+	batch = orderbatch_open(proto->q, PUSH_WAIT_MS);
+	/* after app_main's last flush: stops the timer, which sends nothing */
+	atexit(push_close);
 	return FS_OK;
 }
 

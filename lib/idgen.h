@@ -14,4 +14,8 @@ struct kv;
  * that succeeds it returns FS_ERR (Redis down: answer 503). */
 int idgen_next(struct kv *kv, int64_t *id);
 
+/* This process's lease owner, "host:pid:nonce" (the nonce random per
+ * process), as the lease keys hold it. */
+const char *idgen_owner(void);
+
 #endif

@@ -96,13 +96,40 @@ kv_connect(struct kv *kv)
 	return FS_OK;
 }
 
-/* A connection that has answered before and now fails was most likely
- * dropped by a Redis restart while idle: the command did not reach the new
- * server, so it is sent once more on a fresh connection. */
+/* 1 when the server has closed this connection (a Redis restart, a CLIENT
+ * KILL): the socket then reads as end-of-file. One non-blocking peek, no
+ * round trip. */
 static int
-kv_was_alive(struct kv *kv)
+kv_conn_dropped(const struct kv *kv)
 {
-	return kv->c != NULL && kv->served > 0;
+	char b;
+	ssize_t n = recv(kv->c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* Connects, and first drops a connection the server closed while it was
+ * idle: a command written to it would fail without telling whether it ran,
+ * while one not yet written goes to a fresh connection without doubt. */
+static int
+kv_ready(struct kv *kv)
+{
+	if (kv->c != NULL && sdslen(kv->c->obuf) == 0 && kv_conn_dropped(kv)) {
+		redisFree(kv->c);
+		kv->c = NULL;
+	}
+	return kv_connect(kv);
+}
+
+/* After a command failed once written: it may have run and only its reply
+ * been lost (kv->maybe_ran). Returns 1 when it may be sent again on a fresh
+ * connection: the server closed this one (not a timeout: the command may
+ * still be running) and resend says running it twice does no harm. */
+static int
+kv_resend_ok(struct kv *kv, int resend)
+{
+	kv->maybe_ran = 1;
+	return kv_fail(kv, "command") && resend;
 }
 
 redisReply *
@@ -111,16 +138,33 @@ kv_cmd(struct kv *kv, const char *fmt, ...)
 	redisReply *reply = NULL;
 	va_list ap;
 
-	for (int attempt = 0; attempt < 2 && reply == NULL; attempt++) {
-		int stale;
-
-		if (kv_connect(kv) != FS_OK)
+	kv->maybe_ran = 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (kv_ready(kv) != FS_OK)
 			return NULL;
-		stale = kv_was_alive(kv);
 		va_start(ap, fmt);
 		reply = redisvCommand(kv->c, fmt, ap);
 		va_end(ap);
-		if (reply == NULL && !(kv_fail(kv, "command") && stale))
+		if (reply != NULL || !kv_resend_ok(kv, 1))
+			break;
+	}
+	if (reply != NULL)
+		kv->served++;
+	return reply;
+}
+
+/* kv_cmdargv, sent a second time after a lost reply only when resend. */
+static redisReply *
+kv_argv(struct kv *kv, int resend, int argc, const char **argv, const size_t *lens)
+{
+	redisReply *reply = NULL;
+
+	kv->maybe_ran = 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (kv_ready(kv) != FS_OK)
+			return NULL;
+		reply = redisCommandArgv(kv->c, argc, argv, lens);
+		if (reply != NULL || !kv_resend_ok(kv, resend))
 			break;
 	}
 	if (reply != NULL)
@@ -131,45 +175,16 @@ kv_cmd(struct kv *kv, const char *fmt, ...)
 redisReply *
 kv_cmdargv(struct kv *kv, int argc, const char **argv, const size_t *lens)
 {
-	redisReply *reply = NULL;
-
-	for (int attempt = 0; attempt < 2 && reply == NULL; attempt++) {
-		int stale;
-
-		if (kv_connect(kv) != FS_OK)
-			return NULL;
-		stale = kv_was_alive(kv);
-		reply = redisCommandArgv(kv->c, argc, argv, lens);
-		if (reply == NULL && !(kv_fail(kv, "command") && stale))
-			break;
-	}
-	if (reply != NULL)
-		kv->served++;
-	return reply;
+	return kv_argv(kv, 1, argc, argv, lens);
 }
 
-/* 1 when the server has closed this connection (a Redis restart): the
- * socket then reads as end-of-file. One non-blocking peek, no round trip. */
-static int
-kv_conn_dropped(const struct kv *kv)
-{
-	char b;
-	ssize_t n = recv(kv->c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-
-	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
-}
-
-/* Connects, and before the first command of a pipeline drops a connection
- * the server has closed meanwhile: a pipeline cannot be resent command by
- * command the way kv_cmd resends one command. */
+/* Before the first command of a pipeline: a pipeline is never resent
+ * command by command, so a connection the server has closed meanwhile is
+ * dropped first. */
 static int
 kv_pipeline_ready(struct kv *kv)
 {
-	if (kv->c != NULL && sdslen(kv->c->obuf) == 0 && kv_conn_dropped(kv)) {
-		redisFree(kv->c);
-		kv->c = NULL;
-	}
-	return kv_connect(kv);
+	return kv_ready(kv);
 }
 
 int
@@ -249,9 +264,9 @@ script_sha(struct kv_script *s)
 	hex_encode(md, SHA_DIGEST_LENGTH, s->sha);
 }
 
-redisReply *
-kv_eval(struct kv *kv, struct kv_script *script, int nkeys, int argc, const char **argv,
-	const size_t *lens)
+static redisReply *
+kv_eval_resend(struct kv *kv, int resend, struct kv_script *script, int nkeys, int argc,
+	       const char **argv, const size_t *lens)
 {
 	const char *av[64];
 	size_t al[64];
@@ -274,7 +289,7 @@ kv_eval(struct kv *kv, struct kv_script *script, int nkeys, int argc, const char
 	al[1] = 40;
 	al[2] = strlen(nk);
 	for (tries = 0; tries < 2; tries++) {
-		reply = kv_cmdargv(kv, argc + 3, av, al);
+		reply = kv_argv(kv, resend, argc + 3, av, al);
 		if (reply == NULL || reply->type != REDIS_REPLY_ERROR ||
 		    strncmp(reply->str, "NOSCRIPT", 8) != 0)
 			return reply;
@@ -287,7 +302,22 @@ kv_eval(struct kv *kv, struct kv_script *script, int nkeys, int argc, const char
 			log_err("SCRIPT LOAD %s: %s", script->name, reply->str);
 		freeReplyObject(reply);
 	}
-	return kv_cmdargv(kv, argc + 3, av, al);
+	/* NOSCRIPT twice: the script did not run either time */
+	return kv_argv(kv, resend, argc + 3, av, al);
+}
+
+redisReply *
+kv_eval(struct kv *kv, struct kv_script *script, int nkeys, int argc, const char **argv,
+	const size_t *lens)
+{
+	return kv_eval_resend(kv, 0, script, nkeys, argc, argv, lens);
+}
+
+redisReply *
+kv_eval_idempotent(struct kv *kv, struct kv_script *script, int nkeys, int argc,
+		   const char **argv, const size_t *lens)
+{
+	return kv_eval_resend(kv, 1, script, nkeys, argc, argv, lens);
 }
 
 int

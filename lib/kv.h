@@ -12,7 +12,11 @@
  *   fs:{A:I}:journal  hash   order id -> order line (order.h), until MySQL has it
  *   fs:{A:I}:pending  zset   order id by reservation time, same life as journal
  *   fs:{A:I}:released set    order ids whose unit went back (exactly once)
- *   fs:{A:I}:rl:UID   string per-user order rate counter
+ *   fs:{A:I}:void     set    order ids whose reservation was given up after a
+ *                            lost reply: never reserved              TTL end+5 min
+ *   fs:{A:I}:rl:UID   string unused (a Cluster's placeholder for the rate key)
+ *   fs:rl:order:UID   string the user's orders this second, across items (a
+ *                            single Redis counts it in the reservation script)
  *   fs:{A:I}:rebuilt  string run_id of the Redis server that last rebuilt the
  *                     item from MySQL (rebuild.h)                  TTL end+5 min
  * reconcile's fs:reconcile:watermark (rebuild.h) has no tag.
@@ -36,6 +40,8 @@ struct kv {
 	char errstr[256];
 	int64_t retry_ms; /* no reconnect attempt before this time */
 	long served;      /* replies read on this connection */
+	int maybe_ran;    /* the last kv_cmd/kv_cmdargv/kv_eval failed after its
+			   * command was written: it may have run */
 };
 
 struct kv_script {
@@ -51,8 +57,12 @@ struct kv *kv_open_conf(void);
 void kv_close(struct kv *kv);
 
 /* Runs one command. Returns the reply (caller frees with freeReplyObject),
- * or NULL on a transport failure: kv->errstr says why, and the next call
- * reconnects. A REDIS_REPLY_ERROR reply is returned as is. */
+ * or NULL on a transport failure: kv->errstr says why, kv->maybe_ran whether
+ * the command may have run all the same, and the next call reconnects. A
+ * REDIS_REPLY_ERROR reply is returned as is. A connection Redis closed while
+ * idle is replaced before the command is written; one that breaks under the
+ * command gets it once more on a fresh connection, so give these two only
+ * commands that may run twice (reads, SET, HSET, DEL...). */
 redisReply *kv_cmd(struct kv *kv, const char *fmt, ...);
 redisReply *kv_cmdargv(struct kv *kv, int argc, const char **argv, const size_t *lens);
 
@@ -62,9 +72,17 @@ int kv_append(struct kv *kv, const char *fmt, ...);
 redisReply *kv_reply(struct kv *kv);
 
 /* EVALSHA of script with nkeys keys followed by the other arguments in argv;
- * on NOSCRIPT loads the script and runs it again. Like kv_cmd otherwise. */
+ * on NOSCRIPT loads the script and runs it again. Like kv_cmd otherwise, but
+ * a script whose reply was lost is never sent again (it may have run):
+ * NULL, with kv->maybe_ran set. */
 redisReply *kv_eval(struct kv *kv, struct kv_script *script, int nkeys, int argc,
 		    const char **argv, const size_t *lens);
+/* kv_eval for a script marked idempotent by its caller: running it twice
+ * with the same arguments has the effect of running it once (the
+ * reservation by its order id, a rotation by its new token), so after a
+ * connection broke under it, it is sent once more on a fresh one. */
+redisReply *kv_eval_idempotent(struct kv *kv, struct kv_script *script, int nkeys, int argc,
+			       const char **argv, const size_t *lens);
 
 /* Reads the n replies of a pipeline. FS_OK when all came and none was an
  * error (errors are logged under what). */

@@ -16,15 +16,22 @@
 
 #define ORDER_RECORD_TTL_S (2 * 24 * 3600)
 
-/* KEYS: meta stock buyers banned journal pending rate [record userlist]
+/* KEYS: meta stock buyers banned journal pending rate void [record userlist]
  * ARGV: uid qty order_id order_line rate_limit grace_ms [record_json ttl_s created_ms]
- * Returns the units left after the reservation, or a negative refusal.
- * With the two optional keys (one Redis, not a Cluster: they are in the
- * user's slot) it also writes the queued status record in the same trip. */
+ * Returns the units left after the reservation, a negative refusal, or
+ * {-4, held order id} for a duplicate. With the two optional keys (one
+ * Redis, not a Cluster: they are in the user's slot) it also writes the
+ * queued status record in the same trip. Idempotent by order id: run again
+ * for the same order it changes nothing and answers as a success. An order
+ * id in the void set (reserve_settle gave it up) is never reserved. The rate
+ * key is the user's counter across items (one Redis) or, on a Cluster, an
+ * unused key of the item (rate_limit 0: place-order counts the user
+ * before). */
 static struct kv_script reserve_script = {"reserve",
 	/* the same order again (a resend after a lost reply): already done */
 	"local b = redis.call('HGET', KEYS[3], ARGV[1])\n"
 	"if b == ARGV[3] then return tonumber(redis.call('GET', KEYS[2]) or '0') end\n"
+	"if redis.call('SISMEMBER', KEYS[8], ARGV[3]) == 1 then return -8 end\n"
 	"local rl = tonumber(ARGV[5])\n"
 	"if rl > 0 then\n"
 	"  local n = redis.call('INCR', KEYS[7])\n"
@@ -38,7 +45,7 @@ static struct kv_script reserve_script = {"reserve",
 	"if now < tonumber(m[1]) then return -1 end\n"
 	"if now >= tonumber(m[2]) or m[3] == 'ended' then return -2 end\n"
 	"if redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 1 then return -3 end\n"
-	"if b then return -4 end\n"
+	"if b then return {-4, b} end\n"
 	"local s = redis.call('GET', KEYS[2])\n"
 	"if not s then return -6 end\n"
 	"s = tonumber(s)\n"
@@ -49,12 +56,29 @@ static struct kv_script reserve_script = {"reserve",
 	"redis.call('PEXPIREAT', KEYS[3], tonumber(m[2]) + tonumber(ARGV[6]))\n"
 	"redis.call('HSET', KEYS[5], ARGV[3], ARGV[4])\n"
 	"redis.call('ZADD', KEYS[6], now, ARGV[3])\n"
-	"if #KEYS >= 9 then\n"
-	"  redis.call('SET', KEYS[8], ARGV[7], 'NX', 'EX', ARGV[8])\n"
-	"  redis.call('ZADD', KEYS[9], ARGV[9], ARGV[3])\n"
-	"  redis.call('EXPIRE', KEYS[9], ARGV[8])\n"
+	"if #KEYS >= 10 then\n"
+	"  redis.call('SET', KEYS[9], ARGV[7], 'NX', 'EX', ARGV[8])\n"
+	"  redis.call('ZADD', KEYS[10], ARGV[9], ARGV[3])\n"
+	"  redis.call('EXPIRE', KEYS[10], ARGV[8])\n"
 	"end\n"
 	"return s - q\n",
+	""};
+
+/* KEYS: buyers journal released void meta  ARGV: uid order_id grace_ms
+ * After the reply to a reservation was lost: 1 when the order was reserved
+ * (it holds the buyer slot, is journaled, or was reserved and given back
+ * already), else puts the id in the void set, so that the reservation, if it
+ * is still on its way, is refused when it comes: 0 then means it never
+ * will be. Either way the answer holds from now on. */
+static struct kv_script settle_script = {"reserve_settle",
+	"if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] or\n"
+	"   redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 or\n"
+	"   redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 1 then return 1 end\n"
+	"redis.call('SADD', KEYS[4], ARGV[2])\n"
+	"local e = redis.call('HGET', KEYS[5], 'end')\n"
+	"if e then redis.call('PEXPIREAT', KEYS[4], tonumber(e) + tonumber(ARGV[3]))\n"
+	"else redis.call('PEXPIRE', KEYS[4], 86400000) end\n"
+	"return 0\n",
 	""};
 
 /* KEYS: released stock buyers meta
@@ -157,19 +181,55 @@ kv_sale_meta(struct kv *kv, int64_t aid, int64_t iid, struct sale_meta *m)
 	return rc;
 }
 
+/* The reply to o's reservation was lost after it was sent: asks Redis
+ * whether it ran, and makes sure that a "no" stays true. */
+static enum reserve_result
+reserve_settle(struct kv *kv, const struct order *o, int64_t *remaining)
+{
+	char keys[5][KV_KEY_MAX], uid[24], oid[24], grace[24];
+	const char *argv[8] = {keys[0], keys[1], keys[2], keys[3], keys[4], uid, oid, grace};
+	redisReply *rep;
+	long long v;
+	enum reserve_result res = RESERVE_UNKNOWN;
+
+	kv_item_key(keys[0], o->activity_id, o->item_id, "buyers");
+	kv_item_key(keys[1], o->activity_id, o->item_id, "journal");
+	kv_item_key(keys[2], o->activity_id, o->item_id, "released");
+	kv_item_key(keys[3], o->activity_id, o->item_id, "void");
+	kv_item_key(keys[4], o->activity_id, o->item_id, "meta");
+	snprintf(uid, sizeof(uid), "%" PRId64, o->user_id);
+	snprintf(oid, sizeof(oid), "%" PRId64, o->id);
+	snprintf(grace, sizeof(grace), "%d", SALE_KEY_GRACE_MS);
+	rep = kv_eval_idempotent(kv, &settle_script, 5, 8, argv, NULL);
+	if (reply_int(rep, &v) == FS_OK) {
+		res = v == 1 ? RESERVE_OK : RESERVE_DOWN;
+		if (remaining)
+			*remaining = -1;
+	} else if (rep != NULL) {
+		log_err("EVALSHA reserve_settle order=%" PRId64 ": %s", o->id,
+			rep->type == REDIS_REPLY_ERROR ? rep->str : "not an integer");
+	}
+	if (rep)
+		freeReplyObject(rep);
+	log_warn("order %" PRId64 ": reply to the reservation lost; %s", o->id,
+		 res == RESERVE_OK ? "it was taken" : res == RESERVE_DOWN ? "it was not, and never will be" :
+		 "whether it was taken is unknown");
+	return res;
+}
+
 enum reserve_result
 kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_record,
-		int64_t *remaining)
+		int64_t *remaining, int64_t *held)
 {
-	char keys[7][KV_KEY_MAX], uid[24], qty[24], oid[24], rl[16], grace[24], rate[48];
+	char keys[8][KV_KEY_MAX], uid[24], qty[24], oid[24], rl[16], grace[24], rate[48];
 	char line[ORDER_LINE_MAX];
-	const char *argv[18];
-	size_t lens[18];
+	const char *argv[20];
+	size_t lens[20];
 	struct order_put_args rec;
 	redisReply *rep;
 	long long v;
 	enum reserve_result res;
-	int nkeys = 7, argc = 13;
+	int nkeys = 8, argc;
 
 	kv_item_key(keys[0], o->activity_id, o->item_id, "meta");
 	kv_item_key(keys[1], o->activity_id, o->item_id, "stock");
@@ -177,21 +237,29 @@ kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_r
 	kv_item_key(keys[3], o->activity_id, o->item_id, "banned");
 	kv_item_key(keys[4], o->activity_id, o->item_id, "journal");
 	kv_item_key(keys[5], o->activity_id, o->item_id, "pending");
-	snprintf(rate, sizeof(rate), "rl:%" PRId64, o->user_id);
-	kv_item_key(keys[6], o->activity_id, o->item_id, rate);
+	/* the user's counter across items lives outside the item's slot: only
+	 * a single Redis (with_record) lets the script count it */
+	if (with_record && rate_limit > 0) {
+		snprintf(keys[6], KV_KEY_MAX, "fs:rl:order:%" PRId64, o->user_id);
+	} else {
+		rate_limit = 0;
+		snprintf(rate, sizeof(rate), "rl:%" PRId64, o->user_id);
+		kv_item_key(keys[6], o->activity_id, o->item_id, rate);
+	}
+	kv_item_key(keys[7], o->activity_id, o->item_id, "void");
 	snprintf(uid, sizeof(uid), "%" PRId64, o->user_id);
 	snprintf(qty, sizeof(qty), "%" PRId64, o->quantity);
 	snprintf(oid, sizeof(oid), "%" PRId64, o->id);
 	snprintf(rl, sizeof(rl), "%d", rate_limit);
 	snprintf(grace, sizeof(grace), "%d", SALE_KEY_GRACE_MS);
 	order_encode(o, line);
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < 8; i++)
 		argv[i] = keys[i];
 	if (with_record) {
 		order_put_args_init(&rec, o);
-		argv[7] = rec.key;
-		argv[8] = rec.ukey;
-		nkeys = 9;
+		argv[8] = rec.key;
+		argv[9] = rec.ukey;
+		nkeys = 10;
 	}
 	argv[nkeys] = uid;
 	argv[nkeys + 1] = qty;
@@ -208,11 +276,21 @@ kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_r
 	for (int i = 0; i < argc; i++)
 		lens[i] = strlen(argv[i]);
 
-	rep = kv_eval(kv, &reserve_script, nkeys, argc, argv, lens);
+	/* idempotent by order id: a resend after a broken connection is safe */
+	rep = kv_eval_idempotent(kv, &reserve_script, nkeys, argc, argv, lens);
 	if (with_record)
 		json_object_put(rec.json);
 	if (rep == NULL)
-		return RESERVE_DOWN;
+		/* sent, and the reply lost (a timeout): it may have run */
+		return kv->maybe_ran ? reserve_settle(kv, o, remaining) : RESERVE_DOWN;
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+	    rep->element[0]->type == REDIS_REPLY_INTEGER && rep->element[0]->integer == -4) {
+		if (held)
+			*held = rep->element[1]->type == REDIS_REPLY_STRING ?
+					strtoll(rep->element[1]->str, NULL, 10) : 0;
+		freeReplyObject(rep);
+		return RESERVE_DUPLICATE;
+	}
 	if (reply_int(rep, &v) != FS_OK) {
 		log_err("EVALSHA reserve item=%" PRId64 ":%" PRId64 ": %s", o->activity_id,
 			o->item_id, rep->type == REDIS_REPLY_ERROR ? rep->str : "not an integer");
@@ -224,13 +302,15 @@ kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_r
 	case -1: res = RESERVE_NOT_STARTED; break;
 	case -2: res = RESERVE_ENDED; break;
 	case -3: res = RESERVE_BANNED; break;
-	case -4: res = RESERVE_DUPLICATE; break;
 	case -5: res = RESERVE_SOLD_OUT; break;
 	case -6: res = RESERVE_NOT_WARM; break;
 	case -7: res = RESERVE_RATE_LIMITED; break;
+	/* -8, given up by reserve_settle: only a late copy of a command
+	 * whose caller has gone meets it; nothing was reserved */
+	case -8: res = RESERVE_DOWN; break;
 	default:
-		res = RESERVE_OK;
-		if (remaining)
+		res = v < 0 ? RESERVE_DOWN : RESERVE_OK;
+		if (res == RESERVE_OK && remaining)
 			*remaining = v;
 	}
 	return res;
@@ -260,7 +340,7 @@ kv_sale_release(struct kv *kv, const struct order *o)
 	argv[5] = uid;
 	argv[6] = qty;
 	argv[7] = keep;
-	rep = kv_eval(kv, &release_script, 4, 8, argv, NULL);
+	rep = kv_eval_idempotent(kv, &release_script, 4, 8, argv, NULL);
 	rc = reply_int(rep, &v);
 	if (rep != NULL && rc != FS_OK)
 		log_err("EVALSHA release order=%" PRId64 ": %s", o->id,
@@ -313,7 +393,7 @@ kv_order_put(struct kv *kv, const struct order *o)
 	int rc = FS_OK;
 
 	order_put_args_init(&a, o);
-	rep = kv_eval(kv, &order_put_script, 2, 7, a.argv, NULL);
+	rep = kv_eval_idempotent(kv, &order_put_script, 2, 7, a.argv, NULL);
 	json_object_put(a.json);
 	if (rep == NULL)
 		return FS_ERR;
@@ -401,7 +481,7 @@ kv_sale_ban(struct kv *kv, int64_t aid, const int64_t *iids, int n, int64_t uid)
 
 		kv_item_key(banned, aid, iids[i], "banned");
 		kv_item_key(meta, aid, iids[i], "meta");
-		rep = kv_eval(kv, &ban_script, 2, 4, argv, NULL);
+		rep = kv_eval_idempotent(kv, &ban_script, 2, 4, argv, NULL);
 		if (rep == NULL)
 			return FS_ERR;
 		if (rep->type == REDIS_REPLY_ERROR) {

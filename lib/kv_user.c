@@ -11,11 +11,17 @@
 #include <string.h>
 
 /* KEYS[1] family, KEYS[2] used set; ARGV[1] old hash, ARGV[2] new hash,
- * ARGV[3] ttl ms. Returns {1, uid}, {0} unknown, {-1} reuse (revoked). */
+ * ARGV[3] ttl ms. Returns {1, uid}, {0} unknown, {-1} reuse (revoked).
+ * Idempotent: the new hash is this call's own random, so finding it current
+ * means this very rotation ran already (its reply was lost): the same
+ * answer again, not a reuse that would revoke a good session. */
 static struct kv_script rotate_script = {
 	"session_rotate",
 	"local cur = redis.call('HGET', KEYS[1], 'cur')\n"
 	"if not cur then return {0} end\n"
+	"if cur == ARGV[2] and redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then\n"
+	"  return {1, tonumber(redis.call('HGET', KEYS[1], 'uid'))}\n"
+	"end\n"
 	"if cur == ARGV[1] then\n"
 	"  redis.call('HSET', KEYS[1], 'cur', ARGV[2])\n"
 	"  redis.call('SADD', KEYS[2], ARGV[1])\n"
@@ -41,7 +47,8 @@ static struct kv_script close_script = {
 };
 
 /* KEYS[1] failure counter. Never creates the key (a DECR would, without
- * an expiry). */
+ * an expiry). Not idempotent: each run takes one back, so kv_eval never
+ * sends it twice (a lost reply leaves the count one too high at worst). */
 static struct kv_script refund_script = {
 	"login_refund",
 	"local n = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
@@ -90,7 +97,7 @@ kv_session_rotate(struct kv *kv, const char *fam, const char *old_hash, const ch
 	argv[2] = old_hash;
 	argv[3] = new_hash;
 	argv[4] = ttl;
-	rep = kv_eval(kv, &rotate_script, 2, 5, argv, NULL);
+	rep = kv_eval_idempotent(kv, &rotate_script, 2, 5, argv, NULL);
 	if (rep == NULL)
 		return KV_ROTATE_DOWN;
 	if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 &&
@@ -127,7 +134,7 @@ kv_session_close(struct kv *kv, const char *fam, int64_t uid)
 	argv[0] = famkey;
 	argv[1] = usedkey;
 	argv[2] = u;
-	rep = kv_eval(kv, &close_script, 2, 3, argv, NULL);
+	rep = kv_eval_idempotent(kv, &close_script, 2, 3, argv, NULL);
 	if (rep == NULL)
 		return FS_ERR;
 	if (rep->type == REDIS_REPLY_INTEGER)

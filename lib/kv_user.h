@@ -25,7 +25,8 @@ enum kv_rotate {
 	KV_ROTATE_OK,       /* *uid set; the old token is now used */
 	KV_ROTATE_UNKNOWN,  /* no such live session or token */
 	KV_ROTATE_REUSED,   /* a rotated-out token came back: session revoked */
-	KV_ROTATE_DOWN,     /* Redis failed: nothing changed */
+	KV_ROTATE_DOWN,     /* Redis failed: nothing changed, unless a timeout hid
+			     * that the rotation ran */
 };
 
 /* Opens session fam for uid whose live token hashes to hash. FS_OK/FS_ERR. */

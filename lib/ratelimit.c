@@ -160,7 +160,45 @@ ratelimit_user_or_reply(struct req *r, const char *name, int64_t limit)
 }
 
 int
+ratelimit_local_hit(struct ratelimit_local *t, int64_t uid, int64_t limit, int64_t now_ms,
+		    int *retry_after_s)
+{
+	uint64_t h = (uint64_t)uid * 0x9E3779B97F4A7C15ULL;
+	int64_t second = now_ms / 1000;
+	size_t i = (size_t)(h >> 32) % RATELIMIT_LOCAL_SLOTS;
+
+	if (limit <= 0)
+		return 1;
+	if (t->slot[i].uid != uid || t->slot[i].second != second) {
+		t->slot[i].uid = uid;
+		t->slot[i].second = second;
+		t->slot[i].count = 0;
+	}
+	if (++t->slot[i].count <= limit)
+		return 1;
+	if (retry_after_s != NULL)
+		*retry_after_s = 1;
+	return 0;
+}
+
+int
+ratelimit_local_or_reply(struct req *r, struct ratelimit_local *t, int64_t limit)
+{
+	int retry = 1;
+
+	if (r->user_id <= 0 || ratelimit_local_hit(t, r->user_id, limit, fs_now_ms(), &retry))
+		return FS_OK;
+	reply_rate_limited(r, retry);
+	return FS_ERR;
+}
+
+int
 ratelimit_secret_or_reply(struct req *r)
 {
-	return ratelimit_user_or_reply(r, "secret", conf_int("rate_order_per_user", 5));
+	static struct ratelimit_local secret_rl;
+	int64_t limit = conf_int("rate_order_per_user", 5);
+
+	if (ratelimit_local_or_reply(r, &secret_rl, limit) != FS_OK)
+		return FS_ERR;
+	return ratelimit_user_or_reply(r, "secret", limit);
 }

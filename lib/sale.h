@@ -85,7 +85,9 @@ enum reserve_result {
 	RESERVE_SOLD_OUT,
 	RESERVE_NOT_WARM,     /* meta or stock counter missing: warm, then retry */
 	RESERVE_RATE_LIMITED,
-	RESERVE_DOWN,         /* Redis unreachable: nothing reserved */
+	RESERVE_DOWN,         /* Redis unreachable: nothing reserved, nor will be */
+	RESERVE_UNKNOWN,      /* the reply was lost and Redis could not be asked:
+			       * reserved or not, a retry tells (duplicate) */
 };
 
 /* The hot-path decision, one Redis round trip: checks the window (Redis
@@ -93,11 +95,17 @@ enum reserve_result {
  * units, records the buyer and journals the order line; with_record also
  * writes the queued status record (kv_order_put_queued) in the same round
  * trip, which only a single Redis allows: the record is in the user's slot,
- * not the item's, so on a Cluster pass 0 and write it separately. rate_limit > 0 also
- * counts the user's attempts on this item per second and refuses past it.
- * *remaining gets the units left after a success. */
+ * not the item's, so on a Cluster pass 0 and write it separately. With
+ * with_record, rate_limit > 0 also counts the user's attempts across items
+ * (fs:rl:order:UID, the key ratelimit_user_or_reply(r, "order", ...) uses on
+ * a Cluster) and refuses past rate_limit a second. *remaining gets the units
+ * left after a success (-1: not known), *held (may be NULL) the order id the
+ * user already holds after RESERVE_DUPLICATE. When the reply is lost after
+ * the script was sent (a timeout), Redis is asked whether it ran: RESERVE_OK
+ * or RESERVE_DOWN then say so for good, RESERVE_UNKNOWN when Redis could not
+ * be asked either. */
 enum reserve_result kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit,
-				    int with_record, int64_t *remaining);
+				    int with_record, int64_t *remaining, int64_t *held);
 
 /* Gives o's units back to Redis exactly once (however often it is called)
  * and frees the user's buyer slot if it still names o. FS_OK or FS_ERR. */

@@ -31,3 +31,9 @@ order_secret_check(const char *key, int64_t uid, int64_t aid, int64_t iid, const
 	order_secret_make(key, uid, aid, iid, want);
 	return ct_equal(want, SECRET_LEN, given, len);
 }
+
+int
+order_secret_usable(const char *key)
+{
+	return key != NULL && strlen(key) >= ORDER_SECRET_KEY_MIN;
+}

@@ -36,8 +36,10 @@ test('order-1.1 no oversell: 2,000 users at once on stock 100', async () => {
   const workers = new Set(ids.map((id) => Number((BigInt(id) >> 12n) & 1023n)));
   const pids = new Set();
   for (const w of workers) {
-    const pid = redisRaw('GET', `fs:snowflake:w:${w}`);
-    assert.match(pid, /^[0-9]+$/, `worker ${w} is leased`);
+    // the lease owner is host:pid:nonce (idgen.c)
+    const owner = redisRaw('GET', `fs:snowflake:w:${w}`);
+    assert.match(owner, /^[^:]+:[0-9]+:[0-9a-f]{16}$/, `worker ${w} is leased`);
+    const pid = owner.split(':')[1];
     assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /place_order/);
     pids.add(pid);
   }

@@ -1,0 +1,37 @@
+/*
+ * orderbatch.h: accepted orders on their way to the order handler, sent in
+ * batches (one ZeroMQ message of order lines). Sending each order on its own
+ * wakes ZeroMQ's I/O thread once per order, which costs more than the rest
+ * of the request; so under load they go out together: when the batch is
+ * full, or when its first order is wait_ms old, whatever the process is
+ * doing meanwhile (a timer thread sends a batch that nobody else does, e.g.
+ * while every request of a flood is refused or the process waits in
+ * accept), or earlier, when the caller flushes (an idle moment). Nothing is
+ * lost by the wait that was not already at risk: the Redis journal holds
+ * every order until MySQL does.
+ */
+#ifndef FS_ORDERBATCH_H
+#define FS_ORDERBATCH_H
+
+#include "order.h"
+
+struct orderq;
+struct orderbatch;
+
+/* Orders per batch at most. */
+#define ORDERBATCH_MAX 64
+
+/* A batch sending to q (borrowed; may be NULL: sends then fail and the
+ * journal keeps the orders), with its timer thread. Never NULL. */
+struct orderbatch *orderbatch_open(struct orderq *q, int wait_ms);
+/* Adds o; sends the batch at once when it is full or its first order is
+ * wait_ms old. */
+void orderbatch_add(struct orderbatch *b, const struct order *o);
+/* Sends what the batch holds now, if anything. */
+void orderbatch_flush(struct orderbatch *b);
+/* 1 when the batch holds orders not sent yet. */
+int orderbatch_pending(struct orderbatch *b);
+/* Sends what is left, stops the timer and frees b (NULL is fine). */
+void orderbatch_close(struct orderbatch *b);
+
+#endif
