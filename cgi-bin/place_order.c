@@ -14,6 +14,7 @@
 #include "log.h"
 #include "order.h"
 #include "orderq.h"
+#include "pub.h"
 #include "sale.h"
 #include "secret.h"
 
@@ -131,12 +132,13 @@ static int64_t push_first_ms;
 static int
 push_pending(void)
 {
-	return push_count > 0;
+	return push_count > 0 || pub_pending(); /* push events: lib/pub.h */
 }
 
 static void
 push_flush(struct req *proto)
 {
+	pub_flush(); /* push events: lib/pub.h */
 	if (push_count == 0)
 		return;
 	orderq_push(proto->q, push_buf, push_len);
@@ -268,6 +270,7 @@ post_order(struct req *r)
 	if (left == 0)
 		s->sold_out_until_ms = now + SOLD_OUT_MARK_MS;
 	reply_queued(r, &o);
+	pub_order_later(&o); /* push event "queued": lib/pub.h */
 out:
 	json_object_put(body);
 }

@@ -6,6 +6,7 @@
 #include "fs.h"
 #include "kv.h"
 #include "log.h"
+#include "pub.h"
 #include "sale.h"
 
 #include <inttypes.h>
@@ -227,6 +228,7 @@ announce(struct kv *kv, const struct order *o)
 static void
 announce_all(struct kv *kv, const struct order *orders, int n)
 {
+	pub_orders(orders, n); /* push events "unpaid"/"failed": lib/pub.h */
 	if (kv_sale_announce(kv, orders, n) == FS_OK)
 		return;
 	for (int i = 0; i < n; i++)
