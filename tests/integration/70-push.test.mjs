@@ -2,14 +2,16 @@
 // mod_wstunnel to the push hub. Auth by the first message, a user's order
 // changes within a second each (and never another user's), the operator's
 // stats stream, hostile clients, and a hub killed and started again.
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
   jwt, adminToken, makeSale, order, post, get, sql, runProgram, flashctl, state, waitFor,
   newUserId, sleep,
 } from '../lib/flash.mjs';
-import { wsConnect, wsAuth } from '../lib/ws.mjs';
+import { wsConnect, wsAuth, wsCloseAll } from '../lib/ws.mjs';
+
+after(wsCloseAll);
 
 const isOrder = (oid, status) => (m) => m.type === 'order' && m.order_id === oid &&
   (status === undefined || m.status === status);

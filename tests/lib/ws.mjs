@@ -9,6 +9,14 @@ import { conf } from './flash.mjs';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
+// Every socket opened, so that a test file can end them all in after():
+// a failed assertion must not leave a socket holding the runner open.
+const open = new Set();
+export function wsCloseAll() {
+  for (const s of open) s.destroy();
+  open.clear();
+}
+
 export class WsClient {
   constructor(sock) {
     this.sock = sock;
@@ -132,6 +140,8 @@ export function wsConnect(path = '/api/push', { port = conf.http_port, timeoutMs
   return new Promise((resolve, reject) => {
     const key = randomBytes(16).toString('base64');
     const sock = net.connect({ host: '127.0.0.1', port: Number(port) });
+    open.add(sock);
+    sock.on('close', () => open.delete(sock));
     let head = Buffer.alloc(0);
     const timer = setTimeout(() => { sock.destroy(); reject(new Error('ws connect timeout')); }, timeoutMs);
     const onData = (d) => {
