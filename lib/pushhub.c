@@ -201,10 +201,15 @@ fds_limit(void)
 {
 	struct rlimit rl;
 
-	/* as many sockets as the system lets this process have */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max > FDS_MAX ? FDS_MAX : rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+	/* as many sockets as the system lets this process have: FDS_MAX when
+	 * allowed to raise the hard limit (root), else up to the hard limit */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < FDS_MAX) {
+		struct rlimit want = {FDS_MAX, rl.rlim_max > FDS_MAX ? rl.rlim_max : FDS_MAX};
+
+		if (setrlimit(RLIMIT_NOFILE, &want) != 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max > FDS_MAX ? FDS_MAX : rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	return rl.rlim_cur > FDS_MAX ? FDS_MAX : (int)rl.rlim_cur;

@@ -375,4 +375,7 @@ for r in "${CPU_ROWS[@]}"; do
 done
 } > "$OUT/table.txt"
 cat "$OUT/table.txt"
+# --- the push channel (tests/bench/push.mjs) ---------------------------------
+say "push channel: ${BENCH_PUSH_SOCKETS:-10000} sockets, then a rush of orders"
+FLASH_STATE=$D FLASH_ROOT=$ROOT node "$BENCH/push.mjs" | tee -a "$OUT/table.txt"
 say "done in ${SECONDS} s; raw wrk outputs in $OUT"

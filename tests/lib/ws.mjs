@@ -23,6 +23,7 @@ export class WsClient {
     this.buf = Buffer.alloc(0);
     this.text = '';
     this.messages = [];   // parsed JSON values, in order
+    this.arrivals = [];   // Date.now() when each of them arrived
     this.bad = [];        // lines that were not JSON
     this.cursor = 0;      // next() looks from here
     this.closed = false;
@@ -49,7 +50,7 @@ export class WsClient {
           const line = this.text.slice(0, nl);
           this.text = this.text.slice(nl + 1);
           if (!line.trim()) continue;
-          try { this.messages.push(JSON.parse(line)); } catch { this.bad.push(line); }
+          try { this.messages.push(JSON.parse(line)); this.arrivals.push(Date.now()); } catch { this.bad.push(line); }
         }
       }
     }
