@@ -6,7 +6,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { base, conf, jwt, newUserId, makeSale, outDir, order, burst, sleep } from '../lib/flash.mjs';
+import { base, conf, jwt, newUserId, makeSale, outDir, order, burst, sleep, flashctl, waitFor } from '../lib/flash.mjs';
+import { wsAuth } from '../lib/ws.mjs';
 
 let browser;
 before(async () => {
@@ -67,6 +68,38 @@ test('page-push-1.1 the item page shows the result from the push, with polling c
   await b.shot('page-push-1.1-unpaid');
   console.log(`# the push told unpaid ${dt} ms after the click`);
   await b.close();
+});
+
+test('page-push-1.2 with the hub killed, the item page falls back to polling', async () => {
+  const s = await makeSale({ startInMs: -1000, stock: 3, name: 'Polled kettle' });
+  flashctl('hub-kill');
+  try {
+    // the browser logs the refused WebSocket: expected here
+    const b = await open({ token: jwt(newUserId()), allow: [/WebSocket|Failed to load resource/] });
+    const { page } = b;
+    let polls = 0;
+    page.on('request', (r) => { if (new URL(r.url()).pathname.startsWith('/api/order-status/')) polls++; });
+    await page.goto(`/item.html?aid=${s.aid}&iid=${s.iid}`);
+    await ready(page);
+    await page.locator('#buy:enabled').waitFor();
+    await page.click('#buy');
+    await page.locator('#order[data-status="unpaid"]').waitFor({ timeout: 10000 });
+    assert.ok(polls >= 1, 'the status was polled');
+    assert.match(await page.textContent('#order-state'), /Reserved for you/);
+    await b.close();
+  } finally {
+    flashctl('hub-start');
+    // lighttpd holds a backend that failed as down for a moment: wait until
+    // a socket works again, so the next test's page sees a clean console
+    const back = await waitFor(async () => {
+      try {
+        const r = await wsAuth(jwt(newUserId()));
+        r.ws.destroy();
+        return r.ready?.type === 'ready';
+      } catch { return false; }
+    }, 10000, 300);
+    assert.ok(back, 'the hub is back');
+  }
 });
 
 test('page-push-2.1 the live dashboard draws its charts and its numbers move during a small rush', async () => {

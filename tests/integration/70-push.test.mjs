@@ -304,7 +304,17 @@ test('push-5.1 kill -9 the hub: pages poll meanwhile, health says push down, fla
   assert.ok(await again.ws.next(isOrder(again.oid, 'unpaid'), 2000), 'events flow again');
   assert.equal((await get('/api/health')).json.push, 'ok');
   back.ws.close(); again.ws.close();
-  // leave the usual hub for the tests after this one
+  // leave the usual hub for the tests after this one, and wait until
+  // lighttpd takes sockets for it again (it holds a failed backend down for
+  // a moment; a page would log the 503)
   flashctl('hub-stop');
   flashctl('hub-start');
+  const usual = await waitFor(async () => {
+    try {
+      const r = await wsAuth(jwt(newUserId()));
+      r.ws.destroy();
+      return r.ready?.type === 'ready';
+    } catch { return false; }
+  }, 10000, 300);
+  assert.ok(usual, 'the usual hub serves');
 });
