@@ -21,7 +21,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  += $(OPT) -g $(WARN) $(DEFS) $(SANFLAGS) -Ilib $(PKG_CFLAGS) -MMD -MP
 LDFLAGS += $(SANFLAGS)
-LDLIBS  += $(PKG_LIBS) -lm
+LDLIBS  += $(PKG_LIBS) -lm -pthread
 
 # the shared core, one file a line (several people add to it)
 LIB_SRC :=
@@ -57,10 +57,17 @@ LIB_SRC += lib/lifecycle.c
 LIB_SRC += lib/kv_lifecycle.c
 LIB_SRC += lib/kv_journal.c
 LIB_SRC += lib/rebuild.c
+LIB_SRC += lib/stats.c
+LIB_SRC += lib/pub.c
+LIB_SRC += lib/pushhub.c
+LIB_SRC += lib/pushhub_conn.c
+LIB_SRC += lib/pushhub_msg.c
+LIB_SRC += lib/pushhub_users.c
+LIB_SRC += lib/pushhub_stats.c
 # the FastCGI endpoints, one program each (cgi-bin/NAME.c)
 CGI     := detail admin place_order order_status pay user ops trivial
 # daemons and cron jobs
-MQ      := order_handler
+MQ      := order_handler push_hub
 CRON    := warmup expire reconcile
 UNIT    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 

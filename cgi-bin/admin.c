@@ -13,6 +13,7 @@
 #include "log.h"
 #include "render.h"
 #include "sale.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <openssl/sha.h>
@@ -770,101 +771,34 @@ out:
 	json_object_put(res);
 }
 
-static const char *const stat_states[] = {"unpaid", "paid", "closed", "cancelled", "failed"};
-
-/* Reads the Redis side of one item's stats: the stock counter and the
- * reservations not yet in MySQL, in one round trip. FS_ERR: Redis down. */
-static int
-item_kv_stats(struct kv *kv, int64_t aid, int64_t iid, int *warm, int64_t *left, int64_t *queued)
-{
-	char stock[KV_KEY_MAX], pending[KV_KEY_MAX];
-	redisReply *a, *b;
-	int rc = FS_ERR;
-
-	kv_item_key(stock, aid, iid, "stock");
-	kv_item_key(pending, aid, iid, "pending");
-	if (kv_append(kv, "GET %s", stock) != FS_OK || kv_append(kv, "ZCARD %s", pending) != FS_OK)
-		return FS_ERR;
-	a = kv_reply(kv);
-	b = a ? kv_reply(kv) : NULL;
-	if (a && b && b->type == REDIS_REPLY_INTEGER) {
-		*warm = a->type == REDIS_REPLY_STRING;
-		*left = *warm ? strtoll(a->str, NULL, 10) : 0;
-		*queued = b->integer;
-		rc = FS_OK;
-	}
-	if (a)
-		freeReplyObject(a);
-	if (b)
-		freeReplyObject(b);
-	return rc;
-}
-
 /* GET /api/admin/activities/{aid}/stats: per item, the units allocated,
- * left in Redis, queued there, and in MySQL orders by state (units, so that
- * remaining + queued + unpaid + paid = stock holds for any quantity). */
+ * left in Redis, queued there, and in MySQL orders by state (stats.c, which
+ * the push hub's operator stream shares). */
 static void
 get_stats(struct req *r)
 {
-	static const char sql_items[] =
-		"SELECT item_id, alloc_stock, stock FROM activity_items WHERE activity_id = ?"
-		" ORDER BY item_id";
-	static const char sql_orders[] =
-		"SELECT item_id, status, SUM(quantity), COUNT(*) FROM orders WHERE activity_id = ?"
-		" GROUP BY item_id, status";
-	struct dbv args[] = {DBI(r->ids[0])};
-	struct db_rows items = {0}, orders = {0};
 	json_object *res = NULL, *arr;
 	char status[16];
+	int rc;
 
 	if (req_admin_or_reply(r) != FS_OK)
 		goto out;
 	if (activity_status_or_reply(r, r->ids[0], status, sizeof(status), NULL) != 1)
 		goto out;
-	if (db_query(r->db, sql_items, args, 1, &items) != FS_OK ||
-	    db_query(r->db, sql_orders, args, 1, &orders) != FS_OK) {
-		db_fail(r, "stats");
-		goto out;
-	}
 	res = json_object_new_object();
 	arr = json_object_new_array();
 	json_object_object_add(res, "activity_id", json_object_new_int64(r->ids[0]));
 	json_object_object_add(res, "status", json_object_new_string(status));
 	json_object_object_add(res, "items", arr);
-	for (int i = 0; i < items.nrows; i++) {
-		int64_t iid = db_cell_int(&items, i, 0), left, queued;
-		int64_t units[FS_ARRAY_LEN(stat_states)] = {0};
-		json_object *it = json_object_new_object();
-		int warm;
-
-		json_object_array_add(arr, it);
-		if (item_kv_stats(r->kv, r->ids[0], iid, &warm, &left, &queued) != FS_OK) {
-			reply_error(r, FS_E_UNAVAILABLE);
-			goto out;
-		}
-		for (int k = 0; k < orders.nrows; k++) {
-			if (db_cell_int(&orders, k, 0) != iid)
-				continue;
-			for (size_t s = 0; s < FS_ARRAY_LEN(stat_states); s++)
-				if (strcmp(db_cell(&orders, k, 1), stat_states[s]) == 0)
-					units[s] += db_cell_int(&orders, k, 2);
-		}
-		json_object_object_add(it, "item_id", json_object_new_int64(iid));
-		json_object_object_add(it, "stock", json_object_new_int64(db_cell_int(&items, i, 1)));
-		/* not warm yet: Redis will start from what MySQL has left */
-		json_object_object_add(it, "remaining",
-				       json_object_new_int64(warm ? left : db_cell_int(&items, i, 2)));
-		json_object_object_add(it, "warm", json_object_new_boolean(warm));
-		json_object_object_add(it, "queued", json_object_new_int64(queued));
-		for (size_t s = 0; s < FS_ARRAY_LEN(stat_states); s++)
-			json_object_object_add(it, stat_states[s], json_object_new_int64(units[s]));
-		json_object_object_add(it, "db_stock", json_object_new_int64(db_cell_int(&items, i, 2)));
-	}
-	reply_json(r, 200, res);
+	rc = stats_items(r->db, r->kv, r->ids[0], arr, NULL);
+	if (rc == STATS_DB_FAILED)
+		db_fail(r, "stats");
+	else if (rc == STATS_KV_FAILED)
+		reply_error(r, FS_E_UNAVAILABLE);
+	else
+		reply_json(r, 200, res);
 out:
 	json_object_put(res);
-	db_rows_free(&items);
-	db_rows_free(&orders);
 }
 
 /* Not const: init() sets the image route's body limit from the config. */

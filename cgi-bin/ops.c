@@ -8,6 +8,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "order.h"
+#include "pub.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,6 +37,8 @@ get_health(struct req *r)
 	json_object_object_add(o, "redis", json_object_new_string(redis_ok ? "ok" : "down"));
 	json_object_object_add(o, "mysql", json_object_new_string(mysql_ok ? "ok" : "down"));
 	json_object_object_add(o, "queue", json_object_new_string(queue_ok ? "ok" : "down"));
+	/* the push hub is reported, not required: without it pages poll */
+	json_object_object_add(o, "push", json_object_new_string(pub_hub_check(200) == FS_OK ? "ok" : "down"));
 	ok = redis_ok && mysql_ok && queue_ok;
 	if (!ok) {
 		json_object_object_add(o, "error", json_object_new_string("unavailable"));

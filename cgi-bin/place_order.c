@@ -14,6 +14,7 @@
 #include "log.h"
 #include "order.h"
 #include "orderbatch.h"
+#include "pub.h"
 #include "ratelimit.h"
 #include "sale.h"
 #include "secret.h"
@@ -129,13 +130,14 @@ static struct orderbatch *batch;
 static int
 push_pending(void)
 {
-	return orderbatch_pending(batch);
+	return orderbatch_pending(batch) || pub_pending(); /* push events: lib/pub.h */
 }
 
 static void
 push_flush(struct req *proto)
 {
 	(void)proto;
+	pub_flush(); /* push events: lib/pub.h */
 	orderbatch_flush(batch);
 }
 
@@ -327,6 +329,7 @@ post_order(struct req *r)
 	if (left == 0)
 		s->sold_out_until_ms = now + SOLD_OUT_MARK_MS;
 	reply_queued(r, &o);
+	pub_order_later(&o); /* push event "queued": lib/pub.h */
 out:
 	json_object_put(body);
 }

@@ -8,6 +8,7 @@
 #include "fs.h"
 #include "kv.h"
 #include "log.h"
+#include "pub.h"
 #include "req.h"
 #include "sale.h"
 
@@ -117,6 +118,7 @@ lifecycle_release(struct db *d, struct kv *kv, struct order *o, enum order_statu
 		log_warn("order %" PRId64 ": stock not yet back in Redis (%s)", o->id, kv->errstr);
 	if (kv_order_put(kv, o) != FS_OK)
 		log_warn("order %" PRId64 ": status record not written (%s)", o->id, kv->errstr);
+	pub_order(o); /* push event "closed"/"cancelled": lib/pub.h */
 	if (lifecycle_ban_check(d, kv, o->user_id, o->activity_id) == FS_ERR)
 		log_warn("user %" PRId64 " activity %" PRId64 ": ban check failed", o->user_id,
 			 o->activity_id);
@@ -491,8 +493,10 @@ lifecycle_pay_apply(struct db *d, struct kv *kv, const struct paynotify *n)
 	if (res == PAY_LATE)
 		log_warn("payment %" PRId64 " for order %" PRId64 " came late: refund %" PRId64
 			 " cents", n->payment_id, n->order_id, n->amount_cents);
-	if (res == PAY_PAID && db_order_load(d, n->order_id, &o) == 1 &&
-	    kv_order_put(kv, &o) != FS_OK)
-		log_warn("order %" PRId64 ": status record not written (%s)", o.id, kv->errstr);
+	if (res == PAY_PAID && db_order_load(d, n->order_id, &o) == 1) {
+		if (kv_order_put(kv, &o) != FS_OK)
+			log_warn("order %" PRId64 ": status record not written (%s)", o.id, kv->errstr);
+		pub_order(&o); /* push event "paid": lib/pub.h */
+	}
 	return res;
 }

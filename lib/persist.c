@@ -7,6 +7,7 @@
 #include "kv.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "pub.h"
 #include "sale.h"
 
 #include <inttypes.h>
@@ -228,6 +229,7 @@ announce(struct kv *kv, const struct order *o)
 static void
 announce_all(struct kv *kv, const struct order *orders, int n)
 {
+	pub_orders(orders, n); /* push events "unpaid"/"failed": lib/pub.h */
 	if (kv_sale_announce(kv, orders, n) == FS_OK)
 		return;
 	for (int i = 0; i < n; i++)

@@ -1,13 +1,18 @@
 // admin.js: the back office: the admin token (sessionStorage), new items and
 // activities, adding items to an activity, publish, warm up, and the stats
-// of an activity, refreshed every 2 s while its sale runs.
+// of an activity: live from the push channel (js/dashboard.js draws it),
+// else refreshed every 2 s while its sale runs.
 import { api, get, post, adminToken, setAdminToken } from './api.js';
 import { $, el, initNav, money, when, say } from './ui.js';
+import { openPush } from './push.js';
+import { Dashboard } from './dashboard.js';
 
 const A = { auth: 'admin' };
 let activities = [];
 let current = null; // the activity open in the panel
 let statsTimer = 0;
+let push = null;      // the push channel, opened with the admin token
+let dash = null;      // the live charts of the open activity
 
 const msg = (text, kind) => say($('#msg'), text, kind);
 
@@ -66,7 +71,37 @@ function openActivity(a) {
   $('#add-submit').disabled = a.status !== 'draft';
   renderActivities();
   loadStats();
+  liveWatch(a.activity_id);
   $('#panel').scrollIntoView({ block: 'nearest' });
+}
+
+function renderStats(items) {
+  const rows = (items || []).map((s) => el('tr', { 'data-iid': s.item_id },
+    ...['item_id', 'stock', 'remaining', 'queued', 'unpaid', 'paid', 'closed', 'cancelled', 'failed']
+      .map((k) => el('td', { class: `n ${k}` }, s[k] ?? '–'))));
+  $('#stats tbody').replaceChildren(...rows);
+}
+
+// The live stream of activity aid: the push channel (opened once with the
+// admin token) is asked for it; every stats value redraws the table and the
+// charts. Without the channel the table falls back to loadStats's polling.
+function liveWatch(aid) {
+  if (!dash) dash = new Dashboard($('#charts'), { rate: $('#live-rate'), backlog: $('#live-backlog'), ticks: $('#live') });
+  if (dash.aid !== aid) dash.reset(aid);
+  if (!push && adminToken()) {
+    push = openPush(adminToken(), (m) => {
+      if (m.type === 'ready' && current) push.send({ type: 'subscribe', activity_id: current.activity_id });
+      if (m.type !== 'stats' || !current || m.activity_id !== current.activity_id) return;
+      renderStats(m.items);
+      $('#stats-note').textContent = `live ${when(m.now_ms)}`;
+      dash.add(m);
+    }, (ready) => {
+      $('#live-state').textContent = ready ? 'live' : 'offline';
+      $('#live-state').className = `badge ${ready ? 'published' : 'ended'}`;
+      if (!ready) loadStats(); // back to polling until it returns
+    });
+  }
+  if (push) push.send({ type: 'subscribe', activity_id: aid });
 }
 
 async function loadStats() {
@@ -76,17 +111,14 @@ async function loadStats() {
   try {
     const r = await get(`/api/admin/activities/${aid}/stats`, A);
     if (!current || current.activity_id !== aid) return;
-    const rows = (r.items || []).map((s) => el('tr', { 'data-iid': s.item_id },
-      ...['item_id', 'stock', 'remaining', 'queued', 'unpaid', 'paid', 'closed', 'cancelled', 'failed']
-        .map((k) => el('td', { class: `n ${k}` }, s[k] ?? '–'))));
-    $('#stats tbody').replaceChildren(...rows);
+    renderStats(r.items);
     $('#stats-note').textContent = `updated ${when(Date.now())}`;
   } catch (e) {
     $('#stats-note').textContent = problem(e);
   }
   const now = Date.now();
-  // refresh every 2 s while the sale runs
-  if (current && current.activity_id === aid && current.status === 'published' &&
+  // refresh every 2 s while the sale runs, unless the push channel streams it
+  if (current && current.activity_id === aid && current.status === 'published' && !(push && push.ready) &&
       current.start_ms <= now + 2000 && now < current.end_ms) {
     statsTimer = setTimeout(loadStats, 2000);
   }

@@ -1,9 +1,12 @@
 // item.js: one activity item: pictures, prices, stock left, and a countdown
 // on the SERVER clock (offset = now_ms of /api/detail minus Date.now() at
 // receipt). The buy button stays disabled until the start and enables itself;
-// buying fetches the order secret, places the order, polls its status about
-// once a second until it is unpaid, then offers the payment.
+// buying fetches the order secret, places the order, and shows its result
+// the moment the push channel brings it (js/push.js), polling its status as
+// the fallback (once a second without the socket, every 5 s with it) until
+// it is unpaid; then it offers the payment.
 import { get, post, serverNow, userToken, ApiError } from './api.js';
+import { openPush } from './push.js';
 import { $, el, initNav, money, duration, when, say, windowState, itemPicture, loginUrl } from './ui.js';
 
 const params = new URLSearchParams(location.search);
@@ -26,6 +29,38 @@ let order = null;        // this user's order of the item: {order_id, status, pa
 let refreshTimer = 0;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const ACTIVE = new Set(['queued', 'unpaid', 'paid']);
+
+// The push channel: the latest state it told of each order (an event may
+// come before the 202 is read), and a wake-up for the waiting poll.
+let push = null;
+const pushed = new Map();
+let wakePoll = null;
+const RANK = { queued: 0, unpaid: 1 }; // the rest are final: 2
+const rank = (st) => RANK[st] ?? 2;
+
+function onPush(m) {
+  if (m.type !== 'order' || typeof m.order_id !== 'string') return;
+  const seen = pushed.get(m.order_id);
+  if (seen && rank(seen.status) > rank(m.status)) return; // a late queued after unpaid
+  const { type, ...o } = m;
+  pushed.set(m.order_id, o);
+  if (pushed.size > 50) pushed.delete(pushed.keys().next().value);
+  if (order && order.order_id === m.order_id && wakePoll) wakePoll();
+}
+
+// Waits ms, or less when the push channel brings news of the order.
+function waitForNews(ms) {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => { wakePoll = null; resolve(); }, ms);
+    wakePoll = () => { clearTimeout(t); wakePoll = null; resolve(); };
+  });
+}
+
+// The pushed state of order, when it is newer than what the page shows.
+function pushedNews() {
+  const p = order && pushed.get(order.order_id);
+  return p && rank(p.status) >= rank(order.status) && p.status !== order.status ? p : null;
+}
 
 function renderStatic(d) {
   document.title = `flashsale: ${d.title || d.name}`;
@@ -146,17 +181,27 @@ function fail(e) {
 // Polls the order about once a second until it leaves queued (or until stop
 // says so); shows each state. Returns the last order seen.
 async function poll(stop = (o) => o.status !== 'queued', maxTries = 180) {
-  for (let i = 0; i < maxTries; i++) {
+  const deadline = Date.now() + maxTries * 1000;
+  while (Date.now() < deadline) {
+    const news = pushedNews();
+    if (news) {
+      order = { ...order, ...news };
+      showOrder(order);
+      if (stop(order)) return order;
+    }
     try {
       const o = await get(`/api/order-status/${order.order_id}`, { auth: 'user' });
-      order = o;
-      showOrder(o);
-      if (stop(o)) return o;
+      // the push channel may already know better than this answer
+      if (rank(o.status) >= rank(order.status)) order = o;
+      showOrder(order);
+      if (stop(order)) return order;
     } catch (e) {
       if (e.status === 401) throw e;
       // a 404 right after the 202 or a 503: try again shortly
     }
-    await sleep(1000);
+    const later = pushedNews();
+    if (later) continue;
+    await waitForNews(push && push.ready ? 5000 : 1000);
   }
   return order;
 }
@@ -245,6 +290,8 @@ async function main() {
   ui.buy.addEventListener('click', buy);
   ui.pay.addEventListener('click', pay);
   setInterval(tick, 200);
+  // listen before any order is placed, so that no event is missed
+  if (userToken()) push = openPush(userToken(), onPush);
   try {
     await loadDetail();
   } catch (e) {

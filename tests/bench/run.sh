@@ -12,7 +12,9 @@
 # was filled while it was stopped. Prints one table; raw outputs and the
 # table go to BUILD/bench/. Environment: BENCH_DURATION (s, default 8),
 # BENCH_WARMUP (s, 2), BENCH_HANDLER_ORDERS (20000), BENCH_PROCS (FastCGI
-# processes of each hot endpoint; default the config's), KEEP=1 keeps the folder.
+# processes of each hot endpoint; default the config's), BENCH_PUSH=0 (no push
+# hub, no push section; BENCH_PUSH_SOCKETS, BENCH_PUSH_ORDERS size that
+# section), KEEP=1 keeps the folder.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "${1:-build/rel}" && pwd) || exit 2
@@ -78,6 +80,9 @@ if ! scripts/flashctl start "$D" > "$OUT/stack.log" 2>&1; then
 	fi
 fi
 export FLASH_CONF=$D/flashsale.conf
+# BENCH_PUSH=0: the push hub stopped for the whole run (the order path's cost
+# of publishing, compared with a run that has it)
+[ "${BENCH_PUSH:-1}" = 0 ] && scripts/flashctl hub-stop "$D" >/dev/null 2>&1
 RPORT=$(conf redis_port)
 URL=http://127.0.0.1:$PORT
 sqlv() { mariadb --no-defaults --socket="$D/mysqld.sock" -uroot flash -N -B -e "$1" 2>/dev/null; }
@@ -405,4 +410,9 @@ for r in "${CPU_ROWS[@]}"; do
 done
 } > "$OUT/table.txt"
 cat "$OUT/table.txt"
+# --- the push channel (tests/bench/push.mjs) ---------------------------------
+if [ "${BENCH_PUSH:-1}" != 0 ]; then
+	say "push channel: ${BENCH_PUSH_SOCKETS:-10000} sockets, then a rush of orders"
+	FLASH_STATE=$D FLASH_ROOT=$ROOT node "$BENCH/push.mjs" | tee -a "$OUT/table.txt"
+fi
 say "done in ${SECONDS} s; raw wrk outputs in $OUT"

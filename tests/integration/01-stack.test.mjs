@@ -49,7 +49,7 @@ test('stack-1.1 start, start again, demo, health, stop: nothing left behind', { 
 
     const h = await getJson(conf.http_port, '/api/health');
     assert.equal(h.status, 200);
-    assert.deepEqual(h.json, { redis: 'ok', mysql: 'ok', queue: 'ok' });
+    assert.deepEqual(h.json, { redis: 'ok', mysql: 'ok', queue: 'ok', push: 'ok' });
 
     // a second start changes nothing and keeps the same processes and secrets
     flashctl('start', dir);

@@ -1,0 +1,99 @@
+/*
+ * stats.c: a sale's numbers per item (stats.h). MySQL counts the orders it
+ * holds by state; Redis the units left and the reservations in flight.
+ */
+#include "stats.h"
+#include "db.h"
+#include "fs.h"
+#include "kv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const stat_states[] = {"unpaid", "paid", "closed", "cancelled", "failed"};
+
+/* Reads the Redis side of one item's stats: the stock counter and the
+ * reservations not yet in MySQL, in one round trip. FS_ERR: Redis down. */
+static int
+item_kv(struct kv *kv, int64_t aid, int64_t iid, int *warm, int64_t *left, int64_t *queued)
+{
+	char stock[KV_KEY_MAX], pending[KV_KEY_MAX];
+	redisReply *a, *b;
+	int rc = FS_ERR;
+
+	kv_item_key(stock, aid, iid, "stock");
+	kv_item_key(pending, aid, iid, "pending");
+	if (kv_append(kv, "GET %s", stock) != FS_OK || kv_append(kv, "ZCARD %s", pending) != FS_OK)
+		return FS_ERR;
+	a = kv_reply(kv);
+	b = a ? kv_reply(kv) : NULL;
+	if (a && b && b->type == REDIS_REPLY_INTEGER) {
+		*warm = a->type == REDIS_REPLY_STRING;
+		*left = *warm ? strtoll(a->str, NULL, 10) : 0;
+		*queued = b->integer;
+		rc = FS_OK;
+	}
+	if (a)
+		freeReplyObject(a);
+	if (b)
+		freeReplyObject(b);
+	return rc;
+}
+
+int
+stats_items(struct db *d, struct kv *kv, int64_t aid, json_object *arr, int64_t *backlog)
+{
+	static const char sql_items[] =
+		"SELECT item_id, alloc_stock, stock FROM activity_items WHERE activity_id = ?"
+		" ORDER BY item_id";
+	static const char sql_orders[] =
+		"SELECT item_id, status, SUM(quantity), COUNT(*) FROM orders WHERE activity_id = ?"
+		" GROUP BY item_id, status";
+	struct dbv args[] = {DBI(aid)};
+	struct db_rows items = {0}, orders = {0};
+	int rc = STATS_DB_FAILED;
+	int64_t sum = 0;
+
+	if (db_query(d, sql_items, args, 1, &items) != FS_OK)
+		goto out;
+	if (db_query(d, sql_orders, args, 1, &orders) != FS_OK)
+		goto out;
+	rc = STATS_OK;
+	for (int i = 0; i < items.nrows; i++) {
+		int64_t iid = db_cell_int(&items, i, 0), left, queued;
+		int64_t units[FS_ARRAY_LEN(stat_states)] = {0};
+		json_object *it;
+		int warm;
+
+		if (item_kv(kv, aid, iid, &warm, &left, &queued) != FS_OK) {
+			rc = STATS_KV_FAILED;
+			goto out;
+		}
+		for (int k = 0; k < orders.nrows; k++) {
+			if (db_cell_int(&orders, k, 0) != iid)
+				continue;
+			for (size_t s = 0; s < FS_ARRAY_LEN(stat_states); s++)
+				if (strcmp(db_cell(&orders, k, 1), stat_states[s]) == 0)
+					units[s] += db_cell_int(&orders, k, 2);
+		}
+		it = json_object_new_object();
+		json_object_array_add(arr, it);
+		json_object_object_add(it, "item_id", json_object_new_int64(iid));
+		json_object_object_add(it, "stock", json_object_new_int64(db_cell_int(&items, i, 1)));
+		/* not warm yet: Redis will start from what MySQL has left */
+		json_object_object_add(it, "remaining",
+				       json_object_new_int64(warm ? left : db_cell_int(&items, i, 2)));
+		json_object_object_add(it, "warm", json_object_new_boolean(warm));
+		json_object_object_add(it, "queued", json_object_new_int64(queued));
+		for (size_t s = 0; s < FS_ARRAY_LEN(stat_states); s++)
+			json_object_object_add(it, stat_states[s], json_object_new_int64(units[s]));
+		json_object_object_add(it, "db_stock", json_object_new_int64(db_cell_int(&items, i, 2)));
+		sum += queued;
+	}
+	if (backlog)
+		*backlog = sum;
+out:
+	db_rows_free(&items);
+	db_rows_free(&orders);
+	return rc;
+}

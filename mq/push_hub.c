@@ -1,0 +1,35 @@
+/*
+ * push_hub: the push channel's daemon (API.md "Push channel", lib/pushhub.h).
+ * Started by scripts/flashctl beside the order handler; lighttpd's
+ * mod_wstunnel connects to its unix socket, one connection per WebSocket.
+ *   push_hub           run until SIGTERM
+ *   push_hub --check   exit 0 when a running hub answers, else 1
+ */
+#include "conf.h"
+#include "fs.h"
+#include "log.h"
+#include "pub.h"
+#include "pushhub.h"
+
+#include <string.h>
+
+int
+main(int argc, char **argv)
+{
+	const char *lvl;
+	int rc;
+
+	log_set_name("push_hub");
+	conf_load(NULL);
+	if (argc > 1 && strcmp(argv[1], "--check") == 0) {
+		rc = pub_hub_check(1000) == FS_OK ? 0 : 1;
+		conf_free();
+		return rc;
+	}
+	lvl = conf_str("log_level", "info");
+	log_threshold = strcmp(lvl, "debug") == 0 ? LOG_LVL_DEBUG :
+			strcmp(lvl, "warn") == 0 ? LOG_LVL_WARN : LOG_LVL_INFO;
+	rc = pushhub_run();
+	conf_free();
+	return rc;
+}
