@@ -130,7 +130,7 @@ test('flashctl-1.1 ports from the environment reach servers and programs on a la
   assert.equal(r.status, 0, r.out);
   const h = await health(hp);
   assert.equal(h.status, 200, `health on the new port ${hp}: ${JSON.stringify(h)}\n${r.out}`);
-  assert.deepEqual(h.json, { redis: 'ok', mysql: 'ok', queue: 'ok' });
+  assert.deepEqual(h.json, { redis: 'ok', mysql: 'ok', queue: 'ok', push: 'ok' });
   // the servers moved: the new ports answer, the old ones are closed, so the
   // programs' healthy answer came through the new ones
   assert.equal(redisPing(rp), 'PONG');
@@ -195,7 +195,7 @@ test('flashctl-3.2 kill -9 of MariaDB, the order handler and lighttpd: start bri
   assert.equal(now.redis, before.redis, 'Redis kept');
   const h = await health(c.http_port);
   assert.equal(h.status, 200, JSON.stringify(h));
-  assert.deepEqual(h.json, { redis: 'ok', mysql: 'ok', queue: 'ok' });
+  assert.deepEqual(h.json, { redis: 'ok', mysql: 'ok', queue: 'ok', push: 'ok' });
 
   const s = flashctl('stop', main);
   assert.equal(s.status, 0, s.out);

@@ -132,7 +132,7 @@ test('push-2.2 cancel, pay and expiry arrive', async () => {
   assert.ok(await p.ws.next(isOrder(p.oid, 'unpaid'), 2000));
   const pay = await post(`/api/pay/${p.oid}`, {}, { token: p.token });
   assert.equal(pay.status, 200, pay.text);
-  const s = await post(`/api/pay/sandbox/${pay.json.payment_id}`, { status: 'success' });
+  const s = await post(`/api/pay/sandbox/${pay.json.payment_id}`, { status: 'success' }, { token: p.token });
   assert.equal(s.status, 200, s.text);
   assert.ok(await p.ws.next(isOrder(p.oid, 'paid'), 1000), 'paid within 1 s');
   // expiry by the expire job (a cron program: its event leaves as it exits)
