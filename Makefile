@@ -37,6 +37,7 @@ LIB_SRC += lib/route.c
 LIB_SRC += lib/app.c
 LIB_SRC += lib/metrics.c
 LIB_SRC += lib/kv.c
+LIB_SRC += lib/kv_slot.c
 LIB_SRC += lib/db.c
 LIB_SRC += lib/orderq.c
 LIB_SRC += lib/order.c
