@@ -33,6 +33,7 @@ struct kv {
 	char errstr[256];
 	int64_t retry_ms; /* no reconnect attempt before this time */
 	long served;      /* replies read on this connection */
+	struct kv_cluster *cl; /* redis_cluster = 1: kv_cluster.c routes every call */
 };
 
 struct kv_script {
