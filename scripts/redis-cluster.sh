@@ -33,9 +33,10 @@ pick_ports() { # prints six ports, one a line
 	fi
 	if [ "${1:-}" = --free-ports ]; then
 		while [ $n -lt 6 ] && [ $tries -lt 500 ]; do
-			p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 10000 ))
+			p=$(( 20000 + RANDOM % 2700 ))
 			tries=$((tries + 1))
-			# the cluster bus listens on port + 10000
+			# the cluster bus listens on port + 10000, kept below the
+			# kernel's ephemeral ports (32768 up) that clients take
 			port_free "$p" && port_free $((p + 10000)) || continue
 			grep -qx "$p" "$DIR/.ports" 2>/dev/null && continue
 			echo "$p" >> "$DIR/.ports"; echo "$p"; n=$((n + 1))
@@ -80,12 +81,19 @@ healthy() { # port...; cluster ok on every node, every replica synced
 }
 
 do_start() {
-	local ports p created=0
-	mapfile -t ports < <(pick_ports "${1:-}")
+	local ports p created=0 try
 	mkdir -p "$RC"
-	[ -f "$RC/ports" ] || printf '%s\n' "${ports[@]}" > "$RC/ports"
-	for p in "${ports[@]}"; do node_start "$p"; done
-	wait_up "${ports[@]}"
+	for try in 1 2 3; do
+		mapfile -t ports < <(pick_ports "${1:-}")
+		[ -f "$RC/ports" ] || printf '%s\n' "${ports[@]}" > "$RC/ports"
+		ok=1
+		for p in "${ports[@]}"; do node_start "$p" || ok=0; done
+		[ $ok = 1 ] && wait_up "${ports[@]}" && break
+		# free ports taken meanwhile by someone else: new ones, once more
+		[ "${1:-}" = --free-ports ] && [ ! -f "$RC/created" ] && [ $try -lt 3 ] || return 1
+		for p in "${ports[@]}"; do node_stop "$p"; done
+		rm -f "$RC/ports"
+	done
 	if [ ! -f "$RC/created" ]; then
 		timeout 60 redis-cli --cluster create $(printf '127.0.0.1:%s ' "${ports[@]}") \
 			--cluster-replicas 1 --cluster-yes > "$RC/create.log" 2>&1 ||
