@@ -121,13 +121,16 @@ redis_wait_replicas = 1
 redis_wait_ms = 200
 CONF
 	fi
+	# (start is idempotent: a second try once, the first failure stays in the log)
 	if grep -q '^redis_cluster = 1' "$D2/flashsale.conf" &&
-		scripts/flashctl start "$D2" >>"$OUT/cluster-stack.log" 2>&1; then
+		{ scripts/flashctl start "$D2" >>"$OUT/cluster-stack.log" 2>&1 ||
+		  { echo "run.sh: stack start failed ($?), once more" >>"$OUT/cluster-stack.log"
+		    scripts/flashctl start "$D2" >>"$OUT/cluster-stack.log" 2>&1; }; }; then
 		export FLASH_CONF=$D2/flashsale.conf FLASH_STATE=$D2
 		node_suite cluster $cluster_files
 		export FLASH_CONF=$D/flashsale.conf FLASH_STATE=$D
 	else
-		tail -30 "$OUT/cluster-stack.log" >&2
+		tail -30 "$OUT/cluster-stack.log" "$D2"/mysqld-init.log "$D2"/mysqld.err >&2 2>/dev/null
 		count "cluster stack start" 0 1
 	fi
 	scripts/flashctl stop "$D2" >/dev/null 2>&1
