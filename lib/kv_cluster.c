@@ -525,8 +525,9 @@ unit_send(struct kv *kv, int i, redisContext *c, struct kvc_cmd *u, int n, int a
 /* Runs unit u (one command, or MULTI..EXEC) on the master of slot,
  * following redirections, within KVC_TRIES and KVC_BUDGET_MS. When first
  * is a node index, u already holds the replies node first gave (a
- * pipeline's first attempt): they are judged first. FS_OK: u[].rep hold the replies; FS_ERR: kv->errstr says
- * why, u[].rep are NULL (the caller answers 503). */
+ * pipeline's first attempt): they are judged first. FS_OK: u[].rep hold
+ * the replies; FS_ERR: kv->errstr says why, u[].rep are NULL (the caller
+ * answers 503). */
 static int
 unit_run(struct kv *kv, struct kvc_cmd *u, int n, int slot, int first)
 {
