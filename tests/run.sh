@@ -70,10 +70,13 @@ node_suite() { # label files...
 	[ $# -gt 0 ] || return 0
 	node --test --test-concurrency=1 --test-reporter=tap --test-timeout=600000 "$@" \
 		> "$OUT/$label.tap" 2>&1
-	local p f
+	local p f c
 	p=$(grep -E '^# pass ' "$OUT/$label.tap" | tail -1 | awk '{print $3}')
 	f=$(grep -E '^# fail ' "$OUT/$label.tap" | tail -1 | awk '{print $3}')
 	[ -n "$p" ] || { p=0; f=1; }
+	# a test cancelled (timed out) is a failure too
+	c=$(grep -E '^# cancelled ' "$OUT/$label.tap" | tail -1 | awk '{print $3}')
+	f=$((f + ${c:-0}))
 	if [ "$f" != 0 ]; then
 		grep -E '^not ok|^# Subtest|error:|expected|actual|message' "$OUT/$label.tap" | head -80 >&2
 	fi
