@@ -69,7 +69,7 @@ BINS    := $(CGI:%=$(BUILD)/bin/%) $(MQ:%=$(BUILD)/bin/%) $(CRON:%=$(BUILD)/bin/
 UNITBINS := $(UNIT:%=$(BUILD)/tests/%)
 
 .SECONDARY:
-.PHONY: all deps run stop test unit bench fuzz clean
+.PHONY: all deps run stop test unit bench bench-cluster fuzz clean
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -135,6 +135,11 @@ test: deps
 bench: deps
 	$(MAKE) all
 	tests/bench/run.sh build/rel
+
+# the bench on one Redis, then on a Redis Cluster, and their ratios
+bench-cluster: deps
+	$(MAKE) all
+	tests/bench/cluster.sh build/rel
 
 clean:
 	rm -rf build

@@ -23,7 +23,7 @@ WARM=${BENCH_WARMUP:-2}
 HN=${BENCH_HANDLER_ORDERS:-20000}
 THREADS=2
 CONNS=64
-OUT=$BUILD/bench
+OUT=${BENCH_OUT:-$BUILD/bench}
 rm -rf "$OUT"; mkdir -p "$OUT"
 D=$(mktemp -d /tmp/fb.XXXXXX)
 wrk_pid=
