@@ -5,9 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
-  conf, state, get, makeSale, order, redisRaw, sqlValue, waitFor, sleep,
+  conf, state, get, post, jwt, newUserId, makeSale, secretFor, order, statusCounts, redisRaw, sqlValue,
+  waitFor, sleep,
 } from '../lib/flash.mjs';
 import { cli, masters, slotOf, ownerOf, migrateSlot, finishSlot, replicaOf } from './cluster.mjs';
 
@@ -165,4 +166,65 @@ test('cluster-5 WAIT: a reservation waits for its replica; a stalled replica cos
   assert.ok(await waitFor(() => sqlValue(`SELECT COUNT(*) FROM orders WHERE id=${r.json.order_id}`) === '1', 15000),
     'the order stands');
   await sleep(100);
+});
+
+// How many of node's slots come before slot: redis-cli --cluster reshard
+// moves a source's slots lowest first.
+const slotsBefore = (node, slot) => node.slots.reduce((n, [a, b]) => n + Math.max(0, Math.min(b, slot - 1) - a + 1), 0);
+
+test('cluster-6 redis-cli --cluster reshard under a rush: MOVED followed, sold out, nothing lost', async () => {
+  const STOCK = 200, USERS = 800;
+  // of a few sales, the one whose slot a reshard reaches soonest (every
+  // master keeps slots: a master left empty would leave two voters, and a
+  // later failover no majority)
+  let sale = null;
+  for (let n = 0; n < 12; n++) {
+    const s = await makeSale({ stock: STOCK });
+    const slot = slotOf(`fs:{${s.aid}:${s.iid}}:stock`);
+    const from = ownerOf(slot);
+    const before = slotsBefore(from, slot);
+    if (sale === null || before < sale.before) sale = { ...s, slot, from, before };
+  }
+  const { aid, iid, slot, from } = sale;
+  const key = `fs:{${aid}:${iid}}:stock`;
+  const to = masters().find((m) => m.id !== from.id);
+  const nslots = sale.before + 1;
+  assert.ok(nslots < from.slots.reduce((n, [a, b]) => n + b - a + 1, 0), 'from keeps some slots');
+  const users = [];
+  for (let i = 0; i < USERS; i++) { const uid = newUserId(); users.push({ uid, token: jwt(uid) }); }
+  for (let i = 0; i < USERS; i += 200) {
+    await Promise.all(users.slice(i, i + 200).map(async (u) => { u.secret = await secretFor(u.token, aid, iid); }));
+  }
+  const results = [];
+  let next = 0;
+  const wave = async (n) => {
+    const batch = users.slice(next, next + n);
+    next += batch.length;
+    results.push(...await Promise.all(batch.map((u) => post('/api/order',
+      { activity_id: aid, item_id: iid, quantity: 1, secret: u.secret }, { token: u.token, timeoutMs: 10000 }))));
+  };
+  await wave(20);
+  // every slot of `from` moves to `to`, the item's among them, while orders go on
+  const reshard = spawn('redis-cli', ['--cluster', 'reshard', `127.0.0.1:${from.port}`, '--cluster-from', from.id,
+    '--cluster-to', to.id, '--cluster-slots', String(nslots), '--cluster-yes'], { stdio: 'ignore' });
+  let exit = null;
+  const done = new Promise((res) => reshard.on('exit', (code) => { exit = code; res(); }));
+  const t0 = Date.now();
+  try {
+    while (exit === null && next < USERS - 100 && Date.now() - t0 < 60000) { await wave(10); await sleep(20); }
+    await Promise.race([done, sleep(Math.max(0, 60000 - (Date.now() - t0)))]);
+  } finally {
+    if (exit === null) reshard.kill();
+  }
+  assert.equal(exit, 0, 'reshard finished');
+  assert.equal(ownerOf(slot).id, to.id, 'the item\'s slot moved');
+  while (next < USERS) await wave(50);
+  const counts = statusCounts(results);
+  for (const s of Object.keys(counts)) assert.ok(['202', '410', '503'].includes(s), JSON.stringify(counts));
+  const ids = results.filter((r) => r.status === 202).map((r) => r.json.order_id);
+  assert.equal(ids.length, STOCK, `sold out exactly: ${JSON.stringify(counts)}`);
+  assert.ok(await waitFor(() => sqlValue(`SELECT COUNT(*) FROM orders WHERE id IN (${ids.join(',')})`) === String(STOCK), 20000),
+    'every 202 is in MySQL');
+  assert.equal(sqlValue(`SELECT stock FROM activity_items WHERE activity_id=${aid} AND item_id=${iid}`), '0', 'none oversold');
+  assert.equal(cli(to.port, 'GET', key), '0');
 });

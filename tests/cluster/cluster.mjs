@@ -36,7 +36,13 @@ export function nodes() {
 }
 
 export const masters = () => nodes().filter((n) => n.master && !n.fail && n.slots.length > 0);
-export const slotOf = (key) => Number(cli(ports()[0], 'CLUSTER', 'KEYSLOT', key));
+// (asked of the first node that answers: a fault test may have killed one)
+export function slotOf(key) {
+  for (const p of ports()) {
+    try { return Number(cli(p, 'CLUSTER', 'KEYSLOT', key)); } catch { /* a dead node */ }
+  }
+  throw new Error('no cluster node answers');
+}
 export const ownerOf = (slot) => masters().find((m) => m.slots.some(([a, b]) => slot >= a && slot <= b));
 export const replicaOf = (master) => nodes().find((n) => !n.master && n.masterId === master.id);
 
