@@ -37,6 +37,8 @@ LIB_SRC += lib/route.c
 LIB_SRC += lib/app.c
 LIB_SRC += lib/metrics.c
 LIB_SRC += lib/kv.c
+LIB_SRC += lib/kv_slot.c
+LIB_SRC += lib/kv_cluster.c
 LIB_SRC += lib/db.c
 LIB_SRC += lib/orderq.c
 LIB_SRC += lib/orderbatch.c
@@ -77,7 +79,7 @@ BINS    := $(CGI:%=$(BUILD)/bin/%) $(MQ:%=$(BUILD)/bin/%) $(CRON:%=$(BUILD)/bin/
 UNITBINS := $(UNIT:%=$(BUILD)/tests/%)
 
 .SECONDARY:
-.PHONY: all deps run stop test unit bench fuzz clean
+.PHONY: all deps run stop test unit bench bench-cluster fuzz clean
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -143,6 +145,11 @@ test: deps
 bench: deps
 	$(MAKE) all
 	tests/bench/run.sh build/rel
+
+# the bench on one Redis, then on a Redis Cluster, and their ratios
+bench-cluster: deps
+	$(MAKE) all
+	tests/bench/cluster.sh build/rel
 
 clean:
 	rm -rf build

@@ -93,6 +93,13 @@ metrics_requests(struct req *r, struct text *t)
 			text_add(t, "flashsale_requests_total{endpoint=\"%s\",status=\"%s\"} %s\n",
 				 ep, st, rep->element[i + 1]->str);
 	}
+	for (size_t i = 0; i + 1 < rep->elements; i += 2)
+		if (strcmp(rep->element[i]->str, "redis_wait_timeouts") == 0)
+			text_add(t, "# HELP flashsale_redis_wait_timeouts_total Reservations answered 202 "
+				    "before redis_wait_replicas replicas acknowledged them.\n"
+				    "# TYPE flashsale_redis_wait_timeouts_total counter\n"
+				    "flashsale_redis_wait_timeouts_total %s\n",
+				 rep->element[i + 1]->str);
 	text_add(t, "# HELP flashsale_request_duration_seconds API latency.\n"
 		    "# TYPE flashsale_request_duration_seconds histogram\n");
 	/* cumulative buckets per endpoint, as Prometheus wants them */

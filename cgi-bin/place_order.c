@@ -10,6 +10,7 @@
 #include "db.h"
 #include "idgen.h"
 #include "kv.h"
+#include "kv_cluster.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "order.h"
@@ -48,6 +49,8 @@ static struct ratelimit_local order_rl;
 /* on a Redis Cluster the status record (user's slot) cannot be written by
  * the reservation script (item's slot): one more round trip */
 static int redis_cluster;
+/* WAIT for this many replicas, at most this long, after a reservation */
+static int wait_replicas, wait_ms;
 
 static struct meta_slot *
 meta_slot(int64_t aid, int64_t iid)
@@ -217,6 +220,29 @@ secret_ready_or_reply(struct req *r)
 	return FS_ERR;
 }
 
+/* Waits for wait_replicas replicas to hold the reservation (WAIT on the
+ * connection it went over), so that a failover cannot lose it. A timeout
+ * does not undo the order: it is journaled and on its way to MySQL, so the
+ * 202 stands (a 503 would falsely say "no effect"); it is counted in the
+ * metric flashsale_redis_wait_timeouts_total instead. */
+static void
+reserve_wait(struct req *r, const struct order *o)
+{
+	char key[KV_KEY_MAX];
+	redisReply *rep;
+	int n;
+
+	kv_item_key(key, o->activity_id, o->item_id, "stock");
+	n = kv_wait(r->kv, key, wait_replicas, wait_ms);
+	if (n >= wait_replicas)
+		return;
+	log_warn("order %" PRId64 ": WAIT %d %d: %d replicas acknowledged", o->id, wait_replicas,
+		 wait_ms, n);
+	rep = kv_cmd(r->kv, "HINCRBY fs:metrics redis_wait_timeouts 1");
+	if (rep)
+		freeReplyObject(rep);
+}
+
 static void
 post_order(struct req *r)
 {
@@ -323,6 +349,8 @@ post_order(struct req *r)
 	/* Reserved and journaled: from here the order exists, whatever fails.
 	 * The status record makes it readable at once; the push is best effort
 	 * (reconcile replays the journal if the queue cannot take it now). */
+	if (wait_replicas > 0)
+		reserve_wait(r, &o);
 	if (redis_cluster && kv_order_put_queued(r->kv, &o) != FS_OK)
 		log_warn("order %" PRId64 ": status record not written (%s)", o.id, r->kv->errstr);
 	orderbatch_add(batch, &o);
@@ -358,6 +386,8 @@ place_order_init(struct req *proto)
 	batch = orderbatch_open(proto->q, PUSH_WAIT_MS);
 	/* after app_main's last flush: stops the timer, which sends nothing */
 	atexit(push_close);
+	wait_replicas = (int)conf_int("redis_wait_replicas", 0);
+	wait_ms = (int)conf_int("redis_wait_ms", 100);
 	return FS_OK;
 }
 

@@ -2,6 +2,7 @@
  * kv.c: Redis connection handling, commands, pipelining and scripts.
  */
 #include "kv.h"
+#include "kv_cluster.h"
 #include "conf.h"
 #include "fs.h"
 #include "hmac.h"
@@ -33,8 +34,20 @@ kv_open(const char *host, int port, int timeout_ms)
 struct kv *
 kv_open_conf(void)
 {
-	return kv_open(conf_str("redis_host", "127.0.0.1"), (int)conf_int("redis_port", 6379),
-		       (int)conf_int("redis_timeout_ms", 1000));
+	struct kv *kv = kv_open(conf_str("redis_host", "127.0.0.1"),
+				(int)conf_int("redis_port", 6379),
+				(int)conf_int("redis_timeout_ms", 1000));
+
+	/* cluster: kv_cluster.c routes every call by slot (seeds: redis_nodes,
+	 * else redis_host:redis_port) */
+	if (conf_int("redis_cluster", 0) != 0) {
+		char seed[96];
+
+		snprintf(seed, sizeof(seed), "%s:%d", kv->host, kv->port);
+		kv->cl = kvc_open(*conf_str("redis_nodes", "") ? conf_str("redis_nodes", "") : seed,
+				  kv->timeout_ms);
+	}
+	return kv;
 }
 
 void
@@ -44,6 +57,7 @@ kv_close(struct kv *kv)
 		return;
 	if (kv->c != NULL)
 		redisFree(kv->c);
+	kvc_close(kv->cl);
 	free(kv);
 }
 
@@ -138,6 +152,12 @@ kv_cmd(struct kv *kv, const char *fmt, ...)
 	redisReply *reply = NULL;
 	va_list ap;
 
+	if (kv->cl != NULL) {
+		va_start(ap, fmt);
+		reply = kvc_vcmd(kv, fmt, ap);
+		va_end(ap);
+		return reply;
+	}
 	kv->maybe_ran = 0;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (kv_ready(kv) != FS_OK)
@@ -160,6 +180,14 @@ kv_argv(struct kv *kv, int resend, int argc, const char **argv, const size_t *le
 	redisReply *reply = NULL;
 
 	kv->maybe_ran = 0;
+	if (kv->cl != NULL) {
+		/* kv_cluster never resends what it sent, and does not tell a
+		 * command lost on its way from a reply lost on its way back: the
+		 * caller must assume it may have run */
+		reply = kvc_cmdargv(kv, argc, argv, lens);
+		kv->maybe_ran = reply == NULL;
+		return reply;
+	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (kv_ready(kv) != FS_OK)
 			return NULL;
@@ -175,6 +203,8 @@ kv_argv(struct kv *kv, int resend, int argc, const char **argv, const size_t *le
 redisReply *
 kv_cmdargv(struct kv *kv, int argc, const char **argv, const size_t *lens)
 {
+	if (kv->cl != NULL)
+		return kvc_cmdargv(kv, argc, argv, lens);
 	return kv_argv(kv, 1, argc, argv, lens);
 }
 
@@ -193,6 +223,12 @@ kv_append(struct kv *kv, const char *fmt, ...)
 	va_list ap;
 	int rc;
 
+	if (kv->cl != NULL) {
+		va_start(ap, fmt);
+		rc = kvc_vappend(kv, fmt, ap);
+		va_end(ap);
+		return rc;
+	}
 	if (kv_pipeline_ready(kv) != FS_OK)
 		return FS_ERR;
 	va_start(ap, fmt);
@@ -229,6 +265,8 @@ kv_replies(struct kv *kv, int n, const char *what)
 int
 kv_appendargv(struct kv *kv, int argc, const char **argv, const size_t *lens)
 {
+	if (kv->cl != NULL)
+		return kvc_appendargv(kv, argc, argv, lens);
 	if (kv_pipeline_ready(kv) != FS_OK)
 		return FS_ERR;
 	if (redisAppendCommandArgv(kv->c, argc, argv, lens) != REDIS_OK) {
@@ -243,6 +281,8 @@ kv_reply(struct kv *kv)
 {
 	void *reply = NULL;
 
+	if (kv->cl != NULL)
+		return kvc_reply(kv);
 	if (kv->c == NULL)
 		return NULL;
 	if (redisGetReply(kv->c, &reply) != REDIS_OK || reply == NULL) {
@@ -277,6 +317,8 @@ kv_eval_resend(struct kv *kv, int resend, struct kv_script *script, int nkeys, i
 	if (argc + 3 > (int)FS_ARRAY_LEN(av))
 		die("script %s: %d arguments is more than kv_eval takes", script->name, argc);
 	script_sha(script);
+	if (kv->cl != NULL)
+		kvc_script(kv, script);
 	snprintf(nk, sizeof(nk), "%d", nkeys);
 	av[0] = "EVALSHA";
 	av[1] = script->sha;
@@ -329,6 +371,8 @@ kv_eval_append(struct kv *kv, struct kv_script *script, int nkeys, int argc, con
 	if (argc + 3 > (int)FS_ARRAY_LEN(av))
 		die("script %s: %d arguments is more than kv_eval_append takes", script->name, argc);
 	script_sha(script);
+	if (kv->cl != NULL)
+		kvc_script(kv, script);
 	snprintf(nk, sizeof(nk), "%d", nkeys);
 	av[0] = "EVALSHA";
 	av[1] = script->sha;
@@ -341,8 +385,15 @@ kv_eval_append(struct kv *kv, struct kv_script *script, int nkeys, int argc, con
 int
 kv_script_load(struct kv *kv, struct kv_script *script)
 {
-	redisReply *rep = kv_cmd(kv, "SCRIPT LOAD %s", script->source);
-	int rc = rep != NULL && rep->type == REDIS_REPLY_STRING ? FS_OK : FS_ERR;
+	redisReply *rep;
+	int rc;
+
+	if (kv->cl != NULL) {
+		script_sha(script);
+		return kvc_script_load(kv, script);
+	}
+	rep = kv_cmd(kv, "SCRIPT LOAD %s", script->source);
+	rc = rep != NULL && rep->type == REDIS_REPLY_STRING ? FS_OK : FS_ERR;
 
 	if (rep != NULL && rc != FS_OK)
 		log_err("SCRIPT LOAD %s: %s", script->name,

@@ -42,6 +42,7 @@ struct kv {
 	long served;      /* replies read on this connection */
 	int maybe_ran;    /* the last kv_cmd/kv_cmdargv/kv_eval failed after its
 			   * command was written: it may have run */
+	struct kv_cluster *cl; /* redis_cluster = 1: kv_cluster.c routes every call */
 };
 
 struct kv_script {

@@ -14,7 +14,8 @@
 # BENCH_WARMUP (s, 2), BENCH_HANDLER_ORDERS (20000), BENCH_PROCS (FastCGI
 # processes of each hot endpoint; default the config's), BENCH_PUSH=0 (no push
 # hub, no push section; BENCH_PUSH_SOCKETS, BENCH_PUSH_ORDERS size that
-# section), KEEP=1 keeps the folder.
+# section), KEEP=1 keeps the folder,
+# BENCH_REDIS_CLUSTER=1 the same on a 3+3 Redis Cluster (BENCH_WAIT_REPLICAS, 1).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "${1:-build/rel}" && pwd) || exit 2
@@ -26,7 +27,7 @@ WARM=${BENCH_WARMUP:-2}
 HN=${BENCH_HANDLER_ORDERS:-20000}
 THREADS=2
 CONNS=64
-OUT=$BUILD/bench
+OUT=${BENCH_OUT:-$BUILD/bench}
 rm -rf "$OUT"; mkdir -p "$OUT"
 D=$(mktemp -d /tmp/fb.XXXXXX)
 wrk_pid=
@@ -64,6 +65,16 @@ export FLASH_BIN=$BUILD/bin
 say "starting the stack in $D"
 scripts/flashctl init "$D" --free-ports >/dev/null 2>&1
 echo "reconcile_age_ms = 1000" >> "$D/flashsale.conf"
+# BENCH_REDIS_CLUSTER=1: the same bench on a 3+3 Redis Cluster (WAIT for one
+# replica), to compare with a run without it; redis-cli follows redirections
+if [ "${BENCH_REDIS_CLUSTER:-0}" = 1 ]; then
+	scripts/redis-cluster.sh start "$D" --free-ports > "$OUT/cluster.log" 2>&1 ||
+		{ cat "$OUT/cluster.log" >&2; say "the Redis Cluster did not start"; exit 1; }
+	printf 'redis_cluster = 1\nredis_nodes = %s\nredis_port = %s\nredis_wait_replicas = %s\nredis_wait_ms = 100\n' \
+		"$(scripts/redis-cluster.sh nodes "$D")" "$(head -1 "$D/redis-cluster/ports")" \
+		"${BENCH_WAIT_REPLICAS:-1}" >> "$D/flashsale.conf"
+	redis-cli() { command redis-cli -c "$@"; }
+fi
 # BENCH_PROCS=N: N processes for each hot endpoint instead of the default
 [ -n "${BENCH_PROCS:-}" ] && printf 'procs_hot = %s\nprocs_order = %s\n' "$BENCH_PROCS" "$BENCH_PROCS" >> "$D/flashsale.conf"
 conf() { awk -F' *= *' -v k="$1" '$1 == k { v = $2 } END { print v }' "$D/flashsale.conf"; }

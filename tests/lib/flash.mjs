@@ -139,13 +139,16 @@ export async function order(aid, iid, o = {}) {
 }
 
 // redis-cli against the stack's Redis; returns stdout without the last newline.
+// On a cluster stack (redis_cluster = 1, redis_port one of its nodes) redis-cli
+// follows MOVED/ASK itself (-c).
+const redisArgs = () => ['-p', conf.redis_port, ...(conf.redis_cluster === '1' ? ['-c'] : [])];
 export function redis(...args) {
-  return execFileSync('redis-cli', ['-p', conf.redis_port, '--no-raw', ...args.map(String)], { encoding: 'utf8' })
+  return execFileSync('redis-cli', [...redisArgs(), '--no-raw', ...args.map(String)], { encoding: 'utf8' })
     .replace(/\n$/, '');
 }
 // The raw value (redis-cli --raw) of one command.
 export function redisRaw(...args) {
-  return execFileSync('redis-cli', ['-p', conf.redis_port, '--raw', ...args.map(String)], { encoding: 'utf8' })
+  return execFileSync('redis-cli', [...redisArgs(), '--raw', ...args.map(String)], { encoding: 'utf8' })
     .replace(/\n$/, '');
 }
 
