@@ -35,8 +35,10 @@ sql_pid=
 declare -A RES NOTE # per run key: its BENCH line; why it was not measured
 
 say() { echo "bench: [${SECONDS} s] $*" >&2; }
+web2_pid=
 cleanup() {
 	if [ -n "$wrk_pid" ]; then kill -TERM "$wrk_pid" 2>/dev/null || true; fi
+	[ -n "$web2_pid" ] && web2_stop
 	if [ -n "$sql_pid" ]; then kill -TERM "$sql_pid" 2>/dev/null || true; fi
 	# this stack's FastCGI backends, by pid: a backend that ignores SIGTERM
 	# would outlive lighttpd (and the folder holding its socket)
@@ -59,6 +61,11 @@ for p in wrk node cc mariadb redis-cli curl; do
 	command -v "$p" >/dev/null || { say "$p is missing (make deps)"; exit 1; }
 done
 [ -x "$BUILD/bin/trivial" ] || { say "no programs in $BUILD/bin (make all)"; exit 1; }
+
+# BENCH_PUSH_PAIRS (default 2): pairs of accepted-orders runs with the push
+# hub on and off, ABBA (on off, off on, ...); 0 skips them
+PAIRS=${BENCH_PUSH_PAIRS:-2}
+[ "${BENCH_PUSH:-1}" = 0 ] && PAIRS=0
 
 # --- the stack --------------------------------------------------------------
 export FLASH_BIN=$BUILD/bin
@@ -132,8 +139,17 @@ if [ $SALES = 1 ]; then
 	gen c-warm.txt "$SOLD_AID" "$SOLD_IID" 3000000 40000
 	gen c.txt "$SOLD_AID" "$SOLD_IID" 4000000 200000
 	gen h.txt "$HND_AID" "$HND_IID" 5000000 "$HN"
+	# the order path with the push hub on and off (PAIRS pairs, below)
+	PUSH_USERS=
+	for k in $(seq "$PAIRS"); do
+		for s in on off; do
+			gen "$s$k-warm.txt" "$BIG_AID" "$BIG_IID" $((8000000 + k * 400000 + ${#s} * 100000)) 40000
+			gen "$s$k.txt" "$BIG_AID" "$BIG_IID" $((8000000 + k * 400000 + ${#s} * 100000 + 40000)) 60000
+			PUSH_USERS="$PUSH_USERS $s$k-warm.txt:40000 $s$k.txt:60000"
+		done
+	done
 	wait
-	for f in b-warm.txt:40000 b.txt:200000 f-warm.txt:40000 f.txt:200000 c-warm.txt:40000 c.txt:200000 h.txt:$HN; do
+	for f in b-warm.txt:40000 b.txt:200000 f-warm.txt:40000 f.txt:200000 c-warm.txt:40000 c.txt:200000 h.txt:$HN $PUSH_USERS; do
 		[ "$(wc -l < "$D/${f%%:*}")" = "${f#*:}" ] || { say "gen_users failed (${f%%:*})"; exit 1; }
 	done
 fi
@@ -319,6 +335,27 @@ if [ $SALES = 1 ]; then
 	measure b "POST /api/order, accepted" /api/order order.lua "$THREADS" "$BIG_AID" "$BIG_IID"
 	redis-cli -p "$RPORT" CONFIG SET appendfsync "${FSYNC0:-everysec}" > /dev/null
 fi
+# the same accepting path with the push hub on, then stopped (flashctl
+# hub-stop: place-order's publishes then queue in its ZeroMQ socket and are
+# dropped past 1,000), in ABBA order so that a drift of the machine's other
+# load weighs on both alike; each run after the handler caught up
+PUSH_ORDER=
+if [ $SALES = 1 ] && [ "$PAIRS" -gt 0 ]; then
+	for k in $(seq "$PAIRS"); do
+		if [ $((k % 2)) = 1 ]; then two="on off"; else two="off on"; fi
+		for s in $two; do
+			drained
+			if [ $s = on ]; then
+				scripts/flashctl hub-start "$D" >> "$OUT/stack.log" 2>&1 || say "the push hub did not start"
+			else
+				scripts/flashctl hub-stop "$D" >> "$OUT/stack.log" 2>&1 || say "the push hub did not stop"
+			fi
+			PUSH_ORDER="$PUSH_ORDER $s$k"
+			measure "$s$k" "POST /api/order, hub $s ($k)" /api/order order.lua "$THREADS" "$BIG_AID" "$BIG_IID"
+		done
+	done
+	scripts/flashctl hub-start "$D" >> "$OUT/stack.log" 2>&1 || say "the push hub did not start again"
+fi
 # did the handler keep up during (b)? what the journal still holds at its end
 b_backlog=
 [ $SALES = 1 ] && b_backlog=$(redis-cli -p "$RPORT" --raw HLEN "fs:{$BIG_AID:$BIG_IID}:journal" 2>/dev/null)
@@ -383,6 +420,25 @@ if [ -n "$b_rps" ] && [ -n "$f_rps" ]; then
 	awk -v b="$b_rps" -v f="$f_rps" -v d="$FSYNC0" 'BEGIN {
 		printf "Redis AOF: (b) ran with appendfsync everysec, (b\x27) with always: %.0f against %.0f accepted orders/s, always = %.2f of everysec (costs %.0f%%); this stack'"'"'s default is %s\n", f, b, f / b, 100 * (1 - f / b), d }'
 fi
+if [ -n "$PUSH_ORDER" ]; then
+	pl=
+	for k in $PUSH_ORDER; do
+		pl="$pl $k=$(field "${RES[$k]:-}" rps)/$(field "${RES[$k]:-}" statuses | tr ',' '\n' | sed -n 's/^202://p')/$(field "${RES[$k]:-}" requests)"
+	done
+	echo "$pl" | awk -v load="$(cut -d' ' -f1-3 /proc/loadavg)" '{
+		for (i = 1; i <= NF; i++) {
+			split($i, kv, "="); split(kv[2], v, "/"); k = kv[1]; s = k ~ /^on/ ? "on" : "off"
+			rps = v[1] + 0; if (v[3] > 0) rps *= v[2] / v[3] # the accepted share
+			sum[s] += rps; n[s]++; runs = runs sprintf(" %s %.0f,", k, rps)
+			if (rps <= 0) bad = 1
+		}
+		sub(/,$/, "", runs)
+		if (n["on"] && n["off"] && !bad)
+			printf "push hub on vs off (accepted orders/s, the same run, back to back):%s; on/off = %.2f (goal >= 0.95); load average now %s\n", runs, (sum["on"] / n["on"]) / (sum["off"] / n["off"]), load
+		else
+			printf "push hub on vs off: NOT MEASURED (a run gave no result:%s)\n", runs
+	}'
+fi
 if [ -n "$h_secs" ]; then
 	awk -v n="$HACC" -v rows="$h_rows" -v s="$h_secs" -v rec="$h_reconcile" 'BEGIN {
 		printf "order handler alone: %d of %d queued orders persisted in %.2f s = %.0f orders/s", rows - 0, n, s, (s > 0 ? rows / s : 0)
@@ -422,8 +478,44 @@ done
 } > "$OUT/table.txt"
 cat "$OUT/table.txt"
 # --- the push channel (tests/bench/push.mjs) ---------------------------------
+# A second web node: another lighttpd (the same lighttpd.conf, its own port,
+# state folder, pid and FastCGI backends, one process each) whose /api/push
+# reaches the SAME hub socket, as several web nodes in front of one hub would.
+# lighttpd holds two descriptors a WebSocket and this container's hard limit
+# of open files is 20,000, so one lighttpd alone cannot carry 10,000 of them;
+# the hub needs one a socket. web2_start sets web2_pid and WEB2_PORT.
+W2=$D/web2
+web2_start() {
+	local fp
+	mkdir -p "$W2/tmp" "$W2/deflate-cache" || return 1
+	ln -sf "$D/push.sock" "$W2/push.sock"
+	fp=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })') || return 1
+	sed -e "s|^var.http_port = .*|var.http_port = $fp|" -e "s|^var.state = .*|var.state = \"$W2\"|" \
+		-e 's|^var.procs_\([a-z]*\) = .*|var.procs_\1 = 1|' "$D/lighttpd-vars.conf" > "$W2/lighttpd-vars.conf"
+	env FLASH_VAR="$W2" FLASH_CONF="$D/flashsale.conf" lighttpd -f "$ROOT/lighttpd.conf" < /dev/null \
+		> "$W2/start.log" 2>&1 || { cat "$W2/start.log" >&2; return 1; }
+	for _ in $(seq 100); do # 10 s at most
+		web2_pid=$(cat "$W2/lighttpd.pid" 2>/dev/null)
+		[ -n "$web2_pid" ] && curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$fp/api/_trivial" && break
+		sleep 0.1
+	done
+	[ -n "$web2_pid" ] || return 1
+	WEB2_PORT=$fp
+}
+web2_stop() { # lighttpd, then its FastCGI backends, by pid
+	local kids p
+	kids=$(ps -o pid= --ppid "$web2_pid" 2>/dev/null)
+	kill -TERM "$web2_pid" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$web2_pid" 2>/dev/null || break; sleep 0.1; done
+	for p in $kids; do kill -0 "$p" 2>/dev/null && kill -TERM "$p" 2>/dev/null; done
+	web2_pid=
+}
 if [ "${BENCH_PUSH:-1}" != 0 ]; then
-	say "push channel: ${BENCH_PUSH_SOCKETS:-10000} sockets, then a rush of orders"
-	FLASH_STATE=$D FLASH_ROOT=$ROOT node "$BENCH/push.mjs" | tee -a "$OUT/table.txt"
+	say "push channel: ${BENCH_PUSH_SOCKETS:-10000} sockets over two lighttpd front ends, then a rush of orders"
+	WEB2_PORT=
+	web2_start || say "the second lighttpd did not start (see $W2/start.log): one front end only"
+	FLASH_STATE=$D FLASH_ROOT=$ROOT BENCH_WEB2_PID=$web2_pid BENCH_WEB2_PORT=$WEB2_PORT \
+		node "$BENCH/push.mjs" | tee -a "$OUT/table.txt"
+	[ -n "$web2_pid" ] && web2_stop
 fi
 say "done in ${SECONDS} s; raw wrk outputs in $OUT"

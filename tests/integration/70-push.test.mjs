@@ -144,6 +144,44 @@ test('push-2.2 cancel, pay and expiry arrive', async () => {
   c.ws.close(); p.ws.close(); e.ws.close();
 });
 
+test('push-2.3 an order the handler refuses: its owner sees failed within 1 s of the row being written', async () => {
+  const sale = await makeSale({ stock: 5 });
+  // MySQL's stock below Redis's: place-order accepts (Redis holds 5), the
+  // handler's `stock >= q` refuses, and it writes the order as failed
+  sql(`UPDATE activity_items SET stock = 0 WHERE activity_id=${sale.aid} AND item_id=${sale.iid}`);
+  const other = await wsAuth(jwt(newUserId()));
+  assert.equal(other.ready?.type, 'ready');
+  const a = await listeningOrder(sale);
+  // when MySQL holds the failed row (polled), against when the event arrived
+  let rowAt = null;
+  const poll = waitFor(() => {
+    const r = sql(`SELECT status FROM orders WHERE id=${a.oid}`);
+    if (r.length && r[0][0] === 'failed') { rowAt = Date.now(); return true; }
+    return false;
+  }, 10000, 20);
+  const f = await a.ws.next(isOrder(a.oid, 'failed'), 10000);
+  const fAt = Date.now();
+  await poll;
+  assert.ok(rowAt, 'the handler wrote the order as failed');
+  assert.ok(f, `the failed event arrived (got ${JSON.stringify(a.ws.messages.filter((m) => m.type === 'order'))})`);
+  // the event may arrive before the poll sees the row: then it is early enough
+  assert.ok(fAt - rowAt <= 1000, `failed arrived ${fAt - rowAt} ms after the row was written`);
+  assert.equal(f.type, 'order');
+  assert.equal(f.status, 'failed');
+  assert.equal(f.user_id, a.uid);
+  assert.equal(f.activity_id, sale.aid);
+  assert.equal(f.item_id, sale.iid);
+  // never unpaid, and the same object as the status poll
+  assert.equal(a.ws.messages.some(isOrder(a.oid, 'unpaid')), false, 'no unpaid for a refused order');
+  const polled = await get(`/api/order-status/${a.oid}`, { token: a.token });
+  assert.equal(polled.status, 200, polled.text);
+  const { type, ...rest } = f;
+  assert.deepEqual(rest, polled.json);
+  await sleep(200);
+  assert.equal(other.ws.messages.filter((m) => m.type === 'order').length, 0, 'another user sees nothing of it');
+  a.ws.close(); other.ws.close();
+});
+
 test('push-3.1 the admin stream: stats once a second, numbers that move', async () => {
   const sale = await makeSale({ stock: 7 });
   const { ws, ready } = await wsAuth(adminToken);
