@@ -1,7 +1,10 @@
 // push.mjs: the push section of `make bench` (run by tests/bench/run.sh on
 // its stack). Opens BENCH_PUSH_SOCKETS authenticated WebSockets (default
-// 10,000, each its own user) through lighttpd to the hub and reports the
-// hub's and lighttpd's RSS per socket; then a rush of BENCH_PUSH_ORDERS
+// 10,000, each its own user) to the one hub, spread over the stack's
+// lighttpd and a second lighttpd that run.sh starts (BENCH_WEB2_PORT/PID,
+// the same lighttpd.conf, its /api/push on the same hub socket: several web
+// nodes before one hub), and reports the hub's RSS and each lighttpd's per
+// socket; then a rush of BENCH_PUSH_ORDERS
 // accepted orders (default 1,000, 64 at a time) by users holding a socket,
 // and how long after each 202 its "queued" and "unpaid" events reached the
 // socket (p50/p99). The client runs on the same cores as the stack.

@@ -14,7 +14,8 @@
 # BENCH_WARMUP (s, 2), BENCH_HANDLER_ORDERS (20000), BENCH_PROCS (FastCGI
 # processes of each hot endpoint; default the config's), BENCH_PUSH=0 (no push
 # hub, no push section; BENCH_PUSH_SOCKETS, BENCH_PUSH_ORDERS size that
-# section), KEEP=1 keeps the folder,
+# section, BENCH_PUSH_PAIRS the (b) runs with the hub on and off, 2: ABBA),
+# KEEP=1 keeps the folder,
 # BENCH_REDIS_CLUSTER=1 the same on a 3+3 Redis Cluster (BENCH_WAIT_REPLICAS, 1).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -423,18 +424,20 @@ fi
 if [ -n "$PUSH_ORDER" ]; then
 	pl=
 	for k in $PUSH_ORDER; do
-		pl="$pl $k=$(field "${RES[$k]:-}" rps)/$(field "${RES[$k]:-}" statuses | tr ',' '\n' | sed -n 's/^202://p')/$(field "${RES[$k]:-}" requests)"
+		# the other jobs' CPU during the run: the "rest" column of its CPU row
+		rest=$(cpu_row x "$OUT/$k.cpu0" "$OUT/$k.cpu1" 2>/dev/null | awk -F'|' '{ gsub(/[ %]/, "", $(NF - 1)); print $(NF - 1) }')
+		pl="$pl $k=$(field "${RES[$k]:-}" rps)/$(field "${RES[$k]:-}" statuses | tr ',' '\n' | sed -n 's/^202://p')/$(field "${RES[$k]:-}" requests)/${rest:-?}"
 	done
-	echo "$pl" | awk -v load="$(cut -d' ' -f1-3 /proc/loadavg)" '{
+	echo "$pl" | awk -v la="$(cut -d' ' -f1-3 /proc/loadavg)" '{
 		for (i = 1; i <= NF; i++) {
 			split($i, kv, "="); split(kv[2], v, "/"); k = kv[1]; s = k ~ /^on/ ? "on" : "off"
 			rps = v[1] + 0; if (v[3] > 0) rps *= v[2] / v[3] # the accepted share
-			sum[s] += rps; n[s]++; runs = runs sprintf(" %s %.0f,", k, rps)
+			sum[s] += rps; n[s]++; runs = runs sprintf(" %s %.0f (other jobs %s%%),", k, rps, v[4])
 			if (rps <= 0) bad = 1
 		}
 		sub(/,$/, "", runs)
 		if (n["on"] && n["off"] && !bad)
-			printf "push hub on vs off (accepted orders/s, the same run, back to back):%s; on/off = %.2f (goal >= 0.95); load average now %s\n", runs, (sum["on"] / n["on"]) / (sum["off"] / n["off"]), load
+			printf "push hub on vs off (accepted orders/s, the same run, back to back):%s; on/off = %.2f (goal >= 0.95); load average now %s\n", runs, (sum["on"] / n["on"]) / (sum["off"] / n["off"]), la
 		else
 			printf "push hub on vs off: NOT MEASURED (a run gave no result:%s)\n", runs
 	}'
