@@ -6,13 +6,16 @@
  * nothing.
  */
 #include "app.h"
+#include "codec.h"
 #include "conf.h"
 #include "db.h"
 #include "hmac.h"
+#include "jx.h"
 #include "kv.h"
 #include "log.h"
 #include "render.h"
-#include "sale.h"
+#include "reply.h"
+#include "warm.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -366,7 +369,7 @@ post_image(struct req *r)
 		goto out;
 	}
 	SHA256((const unsigned char *)r->body, r->body_len, md);
-	hex_encode(md, SHA256_DIGEST_LENGTH, hex);
+	codec_hex_encode(md, SHA256_DIGEST_LENGTH, hex);
 	snprintf(dir, sizeof(dir), "%s/img", origin);
 	snprintf(path, sizeof(path), "%s/%s.%s", dir, hex, k->ext);
 	/* the name is the content: a file of the right size is this image */

@@ -14,9 +14,13 @@
 #include "db.h"
 #include "kv.h"
 #include "log.h"
+#include "mem.h"
 #include "ratelimit.h"
+#include "reply.h"
 #include "sale.h"
-#include "secret.h"
+#include "kv_sale.h"
+#include "db_sale.h"
+#include "order_secret.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -83,7 +87,7 @@ out_put(const char *s, size_t n)
 {
 	if (out.len + n + 1 > out.cap) {
 		out.cap = (out.len + n + 1) * 2 + 4096;
-		out.s = xrealloc(out.s, out.cap);
+		out.s = mem_realloc(out.s, out.cap);
 	}
 	memcpy(out.s + out.len, s, n);
 	out.len += n;
@@ -139,7 +143,7 @@ entry_set_detail(struct item_entry *e, const char *d, size_t len)
 		return 0;
 	free(e->inner);
 	e->inner_len = len - 2;
-	e->inner = xmalloc(e->inner_len + 1);
+	e->inner = mem_alloc(e->inner_len + 1);
 	memcpy(e->inner, d + 1, e->inner_len);
 	e->inner[e->inner_len] = '\0';
 	return 1;
@@ -250,7 +254,7 @@ item_get(struct req *r, int64_t aid, int64_t iid, int64_t now)
 			log_warn("detail: put back %lld:%lld: %s", (long long)aid, (long long)iid,
 				 r->kv->errstr);
 	}
-	sale_item_cleanup(&si);
+	db_sale_item_cleanup(&si);
 	e->fetched_ms = now;
 	return e;
 }
@@ -310,12 +314,12 @@ act_fill(struct db *d, struct act_entry *e)
 	json_object_object_add(o, "end_ms", json_object_new_int64(e->end_ms));
 	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
 					      &len);
-	e->inner = xmalloc(len);
+	e->inner = mem_alloc(len);
 	memcpy(e->inner, s + 1, len - 2);
 	e->inner[len - 2] = '\0';
 	json_object_put(o);
 	e->nitems = items.nrows;
-	e->iids = xcalloc((unsigned long)items.nrows + 1, sizeof(int64_t));
+	e->iids = mem_calloc((unsigned long)items.nrows + 1, sizeof(int64_t));
 	for (int i = 0; i < items.nrows; i++)
 		e->iids[i] = db_cell_int(&items, i, 0);
 out:

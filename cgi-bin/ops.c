@@ -6,9 +6,11 @@
 #include "db.h"
 #include "kv.h"
 #include "log.h"
+#include "mem.h"
 #include "metrics.h"
 #include "order.h"
 #include "pub.h"
+#include "reply.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -70,7 +72,7 @@ text_add(struct text *t, const char *fmt, ...)
 			return;
 		}
 		t->cap = t->cap * 2 + (size_t)n + 256;
-		t->s = xrealloc(t->s, t->cap);
+		t->s = mem_realloc(t->s, t->cap);
 	}
 }
 

@@ -13,7 +13,8 @@
 #include "kv.h"
 #include "log.h"
 #include "order.h"
-#include "sale.h"
+#include "reply.h"
+#include "kv_order.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

@@ -14,12 +14,14 @@
 #include "db.h"
 #include "db_order.h"
 #include "idgen.h"
+#include "jx.h"
 #include "kv.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "order.h"
 #include "paynotify.h"
-#include "sale.h"
+#include "reply.h"
+#include "kv_order.h"
 
 #include <inttypes.h>
 #include <stdio.h>

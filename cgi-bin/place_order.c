@@ -9,6 +9,7 @@
 #include "conf.h"
 #include "db.h"
 #include "idgen.h"
+#include "jx.h"
 #include "kv.h"
 #include "kv_cluster.h"
 #include "lifecycle.h"
@@ -17,8 +18,12 @@
 #include "orderbatch.h"
 #include "pub.h"
 #include "ratelimit.h"
+#include "reply.h"
 #include "sale.h"
-#include "secret.h"
+#include "kv_sale.h"
+#include "db_sale.h"
+#include "kv_order.h"
+#include "order_secret.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -87,7 +92,7 @@ sale_load(struct req *r, int64_t aid, int64_t iid, int with_stock, struct sale_m
 		if (kv_sale_put(r->kv, &si, with_stock) != FS_OK)
 			rc = FS_ERR;
 	}
-	sale_item_cleanup(&si);
+	db_sale_item_cleanup(&si);
 	return rc;
 }
 
@@ -168,7 +173,7 @@ reply_queued(struct req *r, const struct order *o)
 static void
 reply_duplicate(struct req *r, int64_t held)
 {
-	const struct fs_errdef *e = errtab_get(FS_E_DUPLICATE);
+	const struct fs_errdef *e = fs_err_get(FS_E_DUPLICATE);
 	json_object *j = json_object_new_object();
 	char id[24];
 
@@ -233,7 +238,7 @@ reserve_wait(struct req *r, const struct order *o)
 	int n;
 
 	kv_item_key(key, o->activity_id, o->item_id, "stock");
-	n = kv_wait(r->kv, key, wait_replicas, wait_ms);
+	n = kv_cluster_wait(r->kv, key, wait_replicas, wait_ms);
 	if (n >= wait_replicas)
 		return;
 	log_warn("order %" PRId64 ": WAIT %d %d: %d replicas acknowledged", o->id, wait_replicas,

@@ -10,14 +10,18 @@
  * of the UTC day. Login and register are also limited per client address.
  */
 #include "app.h"
+#include "codec.h"
 #include "conf.h"
 #include "db.h"
+#include "fs.h"
 #include "hmac.h"
 #include "jwt.h"
+#include "jx.h"
 #include "kv.h"
 #include "kv_user.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "reply.h"
 
 #include <ctype.h>
 #include <openssl/sha.h>
@@ -139,9 +143,9 @@ random_b64(size_t n, char *out)
 {
 	unsigned char buf[SECRET_BYTES];
 
-	if (n > sizeof(buf) || random_bytes(buf, n) != FS_OK)
+	if (n > sizeof(buf) || fs_random_bytes(buf, n) != FS_OK)
 		return FS_ERR;
-	b64url_encode(buf, n, out);
+	codec_b64url_encode(buf, n, out);
 	sodium_memzero(buf, sizeof(buf));
 	return FS_OK;
 }
@@ -152,7 +156,7 @@ secret_hash(const char *secret, char out[KV_USER_HASH_LEN])
 	unsigned char md[SHA256_DIGEST_LENGTH];
 
 	SHA256((const unsigned char *)secret, strlen(secret), md);
-	hex_encode(md, sizeof(md), out);
+	codec_hex_encode(md, sizeof(md), out);
 }
 
 /* Splits a refresh token "FAM.SECRET" into its parts; FS_OK or FS_ERR. */
@@ -239,7 +243,7 @@ post_login(struct req *r)
 	struct dbv args[] = {DBS(name)};
 	if (db_query(r->db, sql, args, 1, &rows) != FS_OK) {
 		/* nothing was checked: an outage must not lock anyone */
-		(void)kv_login_refund(r->kv, key);
+		(void)kv_user_login_refund(r->kv, key);
 		reply_db_failure(r, "SELECT users");
 		goto out;
 	}
@@ -256,12 +260,12 @@ post_login(struct req *r)
 		reply_error_msg(r, FS_E_UNAUTHORIZED, "wrong username or password");
 		goto out;
 	}
-	if (kv_login_refund(r->kv, key) != FS_OK)
+	if (kv_user_login_refund(r->kv, key) != FS_OK)
 		log_warn("login refund %s failed", key);
 	if (random_b64(FAM_BYTES, fam) != FS_OK || random_b64(SECRET_BYTES, secret) != FS_OK)
-		die("random_bytes failed");
+		die("fs_random_bytes failed");
 	secret_hash(secret, hash);
-	if (kv_session_open(r->kv, fam, uid, hash, conf_int("refresh_ttl_s", 1209600) * 1000) !=
+	if (kv_user_session_open(r->kv, fam, uid, hash, conf_int("refresh_ttl_s", 1209600) * 1000) !=
 	    FS_OK) {
 		reply_error(r, FS_E_UNAVAILABLE);
 		goto out;
@@ -295,9 +299,9 @@ post_refresh(struct req *r)
 	}
 	secret_hash(secret, old_hash);
 	if (random_b64(SECRET_BYTES, nsecret) != FS_OK)
-		die("random_bytes failed");
+		die("fs_random_bytes failed");
 	secret_hash(nsecret, new_hash);
-	switch (kv_session_rotate(r->kv, fam, old_hash, new_hash,
+	switch (kv_user_session_rotate(r->kv, fam, old_hash, new_hash,
 				  conf_int("refresh_ttl_s", 1209600) * 1000, &uid)) {
 	case KV_ROTATE_OK:
 		reply_tokens(r, uid, fam, nsecret);
@@ -339,10 +343,10 @@ post_logout(struct req *r)
 			reply_error_msg(r, FS_E_BAD_REQUEST, "refresh_token: must be a string");
 			goto out;
 		}
-		rc = refresh_split(tok, fam, secret) == FS_OK ? kv_session_close(r->kv, fam, r->user_id)
+		rc = refresh_split(tok, fam, secret) == FS_OK ? kv_user_session_close(r->kv, fam, r->user_id)
 							      : 0;
 	} else {
-		rc = kv_session_close_all(r->kv, r->user_id);
+		rc = kv_user_session_close_all(r->kv, r->user_id);
 	}
 	if (rc == FS_ERR)
 		reply_error(r, FS_E_UNAVAILABLE);

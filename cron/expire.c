@@ -18,6 +18,7 @@
 #include "db.h"
 #include "fs.h"
 #include "kv.h"
+#include "kv_lifecycle.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "order.h"
@@ -119,7 +120,7 @@ end_activities(struct db *d, struct kv *kv, int64_t now, struct tally *t)
 		/* MySQL first: a Redis failure leaves the sale closed by its
 		 * end_ms anyway (the reserve script checks the clock) */
 		if (db_cell(&rows, i, 1) != NULL &&
-		    kv_sale_mark_ended(kv, aid, db_cell_int(&rows, i, 1)) == FS_ERR) {
+		    kv_lifecycle_mark_ended(kv, aid, db_cell_int(&rows, i, 1)) == FS_ERR) {
 			log_warn("expire: activity %" PRId64 ": Redis meta not marked ended (%s)", aid,
 				 kv->errstr);
 			t->errors++;

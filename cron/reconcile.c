@@ -34,6 +34,7 @@
 #include "db.h"
 #include "fs.h"
 #include "kv.h"
+#include "kv_journal.h"
 #include "log.h"
 #include "order.h"
 #include "persist.h"

@@ -12,7 +12,7 @@
 #include "kv.h"
 #include "log.h"
 #include "render.h"
-#include "sale.h"
+#include "warm.h"
 
 #include <stdio.h>
 #include <stdlib.h>

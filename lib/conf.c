@@ -5,6 +5,7 @@
 #include "conf.h"
 #include "fs.h"
 #include "log.h"
+#include "mem.h"
 
 #include <ctype.h>
 #include <stdint.h>
@@ -66,9 +67,9 @@ conf_load(const char *path)
 			continue;
 		*eq = '\0';
 		key = trim(p);
-		entries = xrealloc(entries, (nentries + 1) * sizeof(*entries));
-		entries[nentries].key = xstrdup(key);
-		entries[nentries].value = xstrdup(trim(eq + 1));
+		entries = mem_realloc(entries, (nentries + 1) * sizeof(*entries));
+		entries[nentries].key = mem_strdup(key);
+		entries[nentries].value = mem_strdup(trim(eq + 1));
 		nentries++;
 	}
 	fclose(f);

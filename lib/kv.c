@@ -2,11 +2,13 @@
  * kv.c: Redis connection handling, commands, pipelining and scripts.
  */
 #include "kv.h"
+#include "codec.h"
 #include "kv_cluster.h"
 #include "conf.h"
 #include "fs.h"
 #include "hmac.h"
 #include "log.h"
+#include "mem.h"
 
 #include <errno.h>
 #include <openssl/sha.h>
@@ -23,7 +25,7 @@
 struct kv *
 kv_open(const char *host, int port, int timeout_ms)
 {
-	struct kv *kv = xcalloc(1, sizeof(*kv));
+	struct kv *kv = mem_calloc(1, sizeof(*kv));
 
 	snprintf(kv->host, sizeof(kv->host), "%s", host);
 	kv->port = port;
@@ -44,7 +46,7 @@ kv_open_conf(void)
 		char seed[96];
 
 		snprintf(seed, sizeof(seed), "%s:%d", kv->host, kv->port);
-		kv->cl = kvc_open(*conf_str("redis_nodes", "") ? conf_str("redis_nodes", "") : seed,
+		kv->cl = kv_cluster_open(*conf_str("redis_nodes", "") ? conf_str("redis_nodes", "") : seed,
 				  kv->timeout_ms);
 	}
 	return kv;
@@ -57,7 +59,7 @@ kv_close(struct kv *kv)
 		return;
 	if (kv->c != NULL)
 		redisFree(kv->c);
-	kvc_close(kv->cl);
+	kv_cluster_close(kv->cl);
 	free(kv);
 }
 
@@ -154,7 +156,7 @@ kv_cmd(struct kv *kv, const char *fmt, ...)
 
 	if (kv->cl != NULL) {
 		va_start(ap, fmt);
-		reply = kvc_vcmd(kv, fmt, ap);
+		reply = kv_cluster_vcmd(kv, fmt, ap);
 		va_end(ap);
 		return reply;
 	}
@@ -184,7 +186,7 @@ kv_argv(struct kv *kv, int resend, int argc, const char **argv, const size_t *le
 		/* kv_cluster never resends what it sent, and does not tell a
 		 * command lost on its way from a reply lost on its way back: the
 		 * caller must assume it may have run */
-		reply = kvc_cmdargv(kv, argc, argv, lens);
+		reply = kv_cluster_cmdargv(kv, argc, argv, lens);
 		kv->maybe_ran = reply == NULL;
 		return reply;
 	}
@@ -204,7 +206,7 @@ redisReply *
 kv_cmdargv(struct kv *kv, int argc, const char **argv, const size_t *lens)
 {
 	if (kv->cl != NULL)
-		return kvc_cmdargv(kv, argc, argv, lens);
+		return kv_cluster_cmdargv(kv, argc, argv, lens);
 	return kv_argv(kv, 1, argc, argv, lens);
 }
 
@@ -225,7 +227,7 @@ kv_append(struct kv *kv, const char *fmt, ...)
 
 	if (kv->cl != NULL) {
 		va_start(ap, fmt);
-		rc = kvc_vappend(kv, fmt, ap);
+		rc = kv_cluster_vappend(kv, fmt, ap);
 		va_end(ap);
 		return rc;
 	}
@@ -266,7 +268,7 @@ int
 kv_appendargv(struct kv *kv, int argc, const char **argv, const size_t *lens)
 {
 	if (kv->cl != NULL)
-		return kvc_appendargv(kv, argc, argv, lens);
+		return kv_cluster_appendargv(kv, argc, argv, lens);
 	if (kv_pipeline_ready(kv) != FS_OK)
 		return FS_ERR;
 	if (redisAppendCommandArgv(kv->c, argc, argv, lens) != REDIS_OK) {
@@ -282,7 +284,7 @@ kv_reply(struct kv *kv)
 	void *reply = NULL;
 
 	if (kv->cl != NULL)
-		return kvc_reply(kv);
+		return kv_cluster_reply(kv);
 	if (kv->c == NULL)
 		return NULL;
 	if (redisGetReply(kv->c, &reply) != REDIS_OK || reply == NULL) {
@@ -301,7 +303,7 @@ script_sha(struct kv_script *s)
 	if (s->sha[0])
 		return;
 	SHA1((const unsigned char *)s->source, strlen(s->source), md);
-	hex_encode(md, SHA_DIGEST_LENGTH, s->sha);
+	codec_hex_encode(md, SHA_DIGEST_LENGTH, s->sha);
 }
 
 static redisReply *
@@ -318,7 +320,7 @@ kv_eval_resend(struct kv *kv, int resend, struct kv_script *script, int nkeys, i
 		die("script %s: %d arguments is more than kv_eval takes", script->name, argc);
 	script_sha(script);
 	if (kv->cl != NULL)
-		kvc_script(kv, script);
+		kv_cluster_script(kv, script);
 	snprintf(nk, sizeof(nk), "%d", nkeys);
 	av[0] = "EVALSHA";
 	av[1] = script->sha;
@@ -372,7 +374,7 @@ kv_eval_append(struct kv *kv, struct kv_script *script, int nkeys, int argc, con
 		die("script %s: %d arguments is more than kv_eval_append takes", script->name, argc);
 	script_sha(script);
 	if (kv->cl != NULL)
-		kvc_script(kv, script);
+		kv_cluster_script(kv, script);
 	snprintf(nk, sizeof(nk), "%d", nkeys);
 	av[0] = "EVALSHA";
 	av[1] = script->sha;
@@ -390,7 +392,7 @@ kv_script_load(struct kv *kv, struct kv_script *script)
 
 	if (kv->cl != NULL) {
 		script_sha(script);
-		return kvc_script_load(kv, script);
+		return kv_cluster_script_load(kv, script);
 	}
 	rep = kv_cmd(kv, "SCRIPT LOAD %s", script->source);
 	rc = rep != NULL && rep->type == REDIS_REPLY_STRING ? FS_OK : FS_ERR;

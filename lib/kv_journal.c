@@ -6,10 +6,11 @@
  * keys of one item tag only (one Cluster slot); all of them are idempotent,
  * so a resend after a dropped connection is harmless.
  */
-#include "rebuild.h"
+#include "kv_journal.h"
 #include "fs.h"
 #include "kv.h"
 #include "log.h"
+#include "mem.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -187,7 +188,7 @@ kv_journal_read(struct kv *kv, int64_t aid, int64_t iid, struct order **out, lon
 		return FS_ERR;
 	}
 	if (rep->elements >= 2)
-		*out = xcalloc(rep->elements / 2, sizeof(**out));
+		*out = mem_calloc(rep->elements / 2, sizeof(**out));
 	for (size_t i = 0; i + 1 < rep->elements; i += 2) {
 		redisReply *line = rep->element[i + 1];
 

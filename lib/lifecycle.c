@@ -7,10 +7,14 @@
 #include "db.h"
 #include "fs.h"
 #include "kv.h"
+#include "kv_lifecycle.h"
 #include "log.h"
+#include "mem.h"
 #include "pub.h"
+#include "reply.h"
 #include "req.h"
-#include "sale.h"
+#include "kv_sale.h"
+#include "kv_order.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -136,7 +140,7 @@ ban_activity(struct db *d, struct kv *kv, int64_t uid, int64_t aid)
 
 	if (db_query(d, sql_items, arg, 1, &rows) != FS_OK)
 		return FS_ERR;
-	iids = xcalloc((unsigned long)rows.nrows + 1, sizeof(*iids));
+	iids = mem_calloc((unsigned long)rows.nrows + 1, sizeof(*iids));
 	for (int i = 0; i < rows.nrows; i++)
 		iids[i] = db_cell_int(&rows, i, 0);
 	rc = kv_sale_ban(kv, aid, iids, rows.nrows, uid);
@@ -239,7 +243,7 @@ cancel_queued_or_reply(struct req *r, int64_t order_id, struct order *o)
 		reply_error_msg(r, FS_E_CONFLICT, "only an unpaid or queued order can be cancelled");
 		return 0;
 	}
-	k = kv_sale_cancel_request(r->kv, o);
+	k = kv_lifecycle_cancel_request(r->kv, o);
 	if (k == FS_ERR) {
 		reply_error(r, FS_E_UNAVAILABLE);
 		return 0;
@@ -320,7 +324,7 @@ cancel_recorded(struct db *d, struct kv *kv, const struct order *o, int *applied
 		if (applied)
 			(*applied)++;
 	}
-	if (kv_sale_cancel_done(kv, o->activity_id, o->item_id, o->id) != FS_OK) {
+	if (kv_lifecycle_cancel_done(kv, o->activity_id, o->item_id, o->id) != FS_OK) {
 		log_warn("order %" PRId64 ": cancel mark not dropped (%s)", o->id, kv->errstr);
 		return FS_ERR;
 	}
@@ -338,7 +342,7 @@ lifecycle_cancels_apply(struct db *d, struct kv *kv, const struct order *orders,
 		if (i > 0 && orders[i].activity_id == orders[i - 1].activity_id &&
 		    orders[i].item_id == orders[i - 1].item_id)
 			continue;
-		if (kv_sale_cancels(kv, orders[i].activity_id, orders[i].item_id, &ids, &nids) !=
+		if (kv_lifecycle_cancels(kv, orders[i].activity_id, orders[i].item_id, &ids, &nids) !=
 		    FS_OK) {
 			log_warn("item %" PRId64 ":%" PRId64 ": recorded cancels not read (%s); "
 				 "the expire job applies them", orders[i].activity_id,
@@ -365,7 +369,7 @@ cancels_sweep_item(struct db *d, struct kv *kv, int64_t aid, int64_t iid, int *a
 	int64_t *ids;
 	int nids, rc = FS_OK;
 
-	if (kv_sale_cancels(kv, aid, iid, &ids, &nids) != FS_OK)
+	if (kv_lifecycle_cancels(kv, aid, iid, &ids, &nids) != FS_OK)
 		return FS_ERR;
 	for (int k = 0; k < nids && rc == FS_OK; k++) {
 		struct order o;
@@ -373,7 +377,7 @@ cancels_sweep_item(struct db *d, struct kv *kv, int64_t aid, int64_t iid, int *a
 
 		/* journal first: its entry goes only after MySQL has the order,
 		 * so once it is gone MySQL answers for good */
-		q = kv_sale_journaled(kv, aid, iid, ids[k]);
+		q = kv_lifecycle_journaled(kv, aid, iid, ids[k]);
 		if (q == 1)
 			continue; /* still queued: its writer applies the cancel */
 		if (q == FS_ERR) {
@@ -386,7 +390,7 @@ cancels_sweep_item(struct db *d, struct kv *kv, int64_t aid, int64_t iid, int *a
 		} else if (found == 0) {
 			log_warn("order %" PRId64 ": cancel recorded, but the order is neither queued "
 				 "nor written; mark dropped", ids[k]);
-			rc = kv_sale_cancel_done(kv, aid, iid, ids[k]);
+			rc = kv_lifecycle_cancel_done(kv, aid, iid, ids[k]);
 		} else {
 			rc = cancel_recorded(d, kv, &o, applied);
 		}

@@ -140,8 +140,8 @@ paynotify_verify(const char *key, const struct paynotify *n)
 		return 0;
 	len = paynotify_message(n, msg);
 	hmac_sha256_hex(key, msg, len, want);
-	/* ct_equal compares the lengths too; a longer sign was not kept */
-	return n->sign_len <= 2 * HMAC_LEN && ct_equal(want, 2 * HMAC_LEN, n->sign, n->sign_len);
+	/* fs_ct_equal compares the lengths too; a longer sign was not kept */
+	return n->sign_len <= 2 * HMAC_LEN && fs_ct_equal(want, 2 * HMAC_LEN, n->sign, n->sign_len);
 }
 
 json_object *

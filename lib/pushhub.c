@@ -8,7 +8,12 @@
 #include "conf.h"
 #include "fs.h"
 #include "log.h"
+#include "mem.h"
 #include "pub.h"
+#include "pushhub_conn.h"
+#include "pushhub_msg.h"
+#include "pushhub_stats.h"
+#include "pushhub_users.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -218,7 +223,7 @@ fds_limit(void)
 int
 pushhub_run(void)
 {
-	struct pushhub *h = xcalloc(1, sizeof(*h));
+	struct pushhub *h = mem_calloc(1, sizeof(*h));
 	struct epoll_event evs[EVENTS_PER_WAIT];
 	struct sigaction sa;
 	int efd = -1, rc = 1;
@@ -232,7 +237,7 @@ pushhub_run(void)
 
 	h->lfd = h->zfd = -1;
 	h->nconns_max = fds_limit();
-	h->conns = xcalloc((size_t)h->nconns_max, sizeof(h->conns[0]));
+	h->conns = mem_calloc((size_t)h->nconns_max, sizeof(h->conns[0]));
 	h->max_sockets = (int)conf_int("push_max_sockets", 20000);
 	h->auth_ms = conf_int("push_auth_ms", PH_AUTH_MS);
 	h->ping_ms = conf_int("push_ping_ms", PH_PING_MS);

@@ -7,10 +7,12 @@
  * {"type":"ping"}. {"type":"health"} as the first message is the hub's
  * liveness answer for flashctl and /api/health.
  */
-#include "pushhub.h"
+#include "pushhub_msg.h"
 #include "fs.h"
 #include "jwt.h"
 #include "log.h"
+#include "pushhub_conn.h"
+#include "pushhub_users.h"
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>

@@ -7,6 +7,7 @@
 #include "conf.h"
 #include "kv.h"
 #include "log.h"
+#include "reply.h"
 #include "req.h"
 
 #include <stdio.h>

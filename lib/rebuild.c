@@ -9,8 +9,11 @@
 #include "db_order.h"
 #include "fs.h"
 #include "kv.h"
+#include "kv_journal.h"
 #include "log.h"
+#include "mem.h"
 #include "sale.h"
+#include "kv_sale.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -80,7 +83,7 @@ confirmed_load(struct db *d, const struct order *j, int n, struct order **found,
 		if (db_query(d, sql_in(s), args, m, &rows) != FS_OK)
 			return FS_ERR;
 		if (rows.nrows > 0) {
-			*found = xrealloc(*found, sizeof(**found) * (size_t)(*nfound + rows.nrows));
+			*found = mem_realloc(*found, sizeof(**found) * (size_t)(*nfound + rows.nrows));
 			for (int i = 0; i < rows.nrows; i++)
 				db_order_row(&rows, i, &(*found)[(*nfound)++]);
 		}
@@ -103,7 +106,7 @@ orders_load(struct db *d, const char *sql, const struct dbv *args, int nargs, st
 		return FS_ERR;
 	n = rows.nrows;
 	if (n > 0) {
-		*out = xcalloc((size_t)n, sizeof(**out));
+		*out = mem_calloc((size_t)n, sizeof(**out));
 		for (int i = 0; i < n; i++)
 			db_order_row(&rows, i, &(*out)[i]);
 	}

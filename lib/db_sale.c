@@ -1,11 +1,12 @@
 /*
- * sale_db.c: reading activity items from MySQL into struct sale_item, with
+ * db_sale.c: reading activity items from MySQL into struct sale_item, with
  * the static detail JSON (sale.h) that Redis and the detail program serve.
  */
-#include "sale.h"
+#include "db_sale.h"
 #include "db.h"
 #include "fs.h"
 #include "log.h"
+#include "mem.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -66,7 +67,7 @@ row_fill(const struct db_rows *rows, int i, struct sale_item *si)
 	json_object_object_add(d, "per_user_limit", json_object_new_int64(si->per_user_limit));
 	json_object_object_add(d, "start_ms", json_object_new_int64(si->start_ms));
 	json_object_object_add(d, "end_ms", json_object_new_int64(si->end_ms));
-	si->detail_json = xstrdup(json_object_to_json_string_ext(
+	si->detail_json = mem_strdup(json_object_to_json_string_ext(
 		d, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(d);
 }
@@ -102,7 +103,7 @@ db_sale_items_load(struct db *d, int64_t aid, struct sale_item **out)
 		return FS_ERR;
 	n = rows.nrows;
 	if (n > 0) {
-		*out = xcalloc((unsigned long)n, sizeof(**out));
+		*out = mem_calloc((unsigned long)n, sizeof(**out));
 		for (int i = 0; i < n; i++)
 			row_fill(&rows, i, &(*out)[i]);
 	}
@@ -111,11 +112,20 @@ db_sale_items_load(struct db *d, int64_t aid, struct sale_item **out)
 }
 
 void
-sale_items_free(struct sale_item *v, int n)
+db_sale_items_free(struct sale_item *v, int n)
 {
 	if (v == NULL)
 		return;
 	for (int i = 0; i < n; i++)
-		sale_item_cleanup(&v[i]);
+		db_sale_item_cleanup(&v[i]);
 	free(v);
+}
+
+void
+db_sale_item_cleanup(struct sale_item *si)
+{
+	if (si == NULL)
+		return;
+	free(si->detail_json);
+	si->detail_json = NULL;
 }
