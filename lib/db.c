@@ -3,6 +3,7 @@
  */
 #include "db.h"
 #include "conf.h"
+#include "conf_keys.h"
 #include "fs.h"
 #include "log.h"
 #include "mem.h"
@@ -41,11 +42,11 @@ db_open_conf(void)
 {
 	struct db *d = mem_calloc(1, sizeof(*d));
 
-	snprintf(d->host, sizeof(d->host), "%s", conf_str("mysql_host", "127.0.0.1"));
-	snprintf(d->user, sizeof(d->user), "%s", conf_str("mysql_user", "flash"));
-	snprintf(d->pass, sizeof(d->pass), "%s", conf_str("mysql_password", ""));
-	snprintf(d->name, sizeof(d->name), "%s", conf_str("mysql_db", "flash"));
-	d->port = (int)conf_int("mysql_port", 3306);
+	snprintf(d->host, sizeof(d->host), "%s", conf_keys_str(CONF_MYSQL_HOST));
+	snprintf(d->user, sizeof(d->user), "%s", conf_keys_str(CONF_MYSQL_USER));
+	snprintf(d->pass, sizeof(d->pass), "%s", conf_keys_str(CONF_MYSQL_PASSWORD));
+	snprintf(d->name, sizeof(d->name), "%s", conf_keys_str(CONF_MYSQL_DB));
+	d->port = (int)conf_keys_int(CONF_MYSQL_PORT);
 	return d;
 }
 

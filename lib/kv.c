@@ -3,6 +3,7 @@
  */
 #include "kv.h"
 #include "codec.h"
+#include "conf_keys.h"
 #include "kv_cluster.h"
 #include "conf.h"
 #include "fs.h"
@@ -36,17 +37,17 @@ kv_open(const char *host, int port, int timeout_ms)
 struct kv *
 kv_open_conf(void)
 {
-	struct kv *kv = kv_open(conf_str("redis_host", "127.0.0.1"),
-				(int)conf_int("redis_port", 6379),
-				(int)conf_int("redis_timeout_ms", 1000));
+	struct kv *kv = kv_open(conf_keys_str(CONF_REDIS_HOST),
+				(int)conf_keys_int(CONF_REDIS_PORT),
+				(int)conf_keys_int(CONF_REDIS_TIMEOUT_MS));
 
 	/* cluster: kv_cluster.c routes every call by slot (seeds: redis_nodes,
 	 * else redis_host:redis_port) */
-	if (conf_int("redis_cluster", 0) != 0) {
+	if (conf_keys_int(CONF_REDIS_CLUSTER) != 0) {
 		char seed[96];
 
 		snprintf(seed, sizeof(seed), "%s:%d", kv->host, kv->port);
-		kv->cl = kv_cluster_open(*conf_str("redis_nodes", "") ? conf_str("redis_nodes", "") : seed,
+		kv->cl = kv_cluster_open(*conf_keys_str(CONF_REDIS_NODES) ? conf_keys_str(CONF_REDIS_NODES) : seed,
 				  kv->timeout_ms);
 	}
 	return kv;
@@ -415,4 +416,27 @@ void
 kv_item_key(char buf[KV_KEY_MAX], int64_t aid, int64_t iid, const char *suffix)
 {
 	snprintf(buf, KV_KEY_MAX, "fs:{%lld:%lld}:%s", (long long)aid, (long long)iid, suffix);
+}
+
+int
+kv_ping(struct kv *kv)
+{
+	redisReply *rep = kv_cmd(kv, "PING");
+	int ok = rep != NULL && rep->type == REDIS_REPLY_STATUS;
+
+	if (rep)
+		freeReplyObject(rep);
+	return ok ? FS_OK : FS_ERR;
+}
+
+int
+kv_int_reply(redisReply *rep, long long *out)
+{
+	int ok = rep != NULL && rep->type == REDIS_REPLY_INTEGER;
+
+	if (ok)
+		*out = rep->integer;
+	if (rep)
+		freeReplyObject(rep);
+	return ok ? FS_OK : FS_ERR;
 }

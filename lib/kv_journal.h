@@ -58,4 +58,15 @@ int kv_journal_expire(struct kv *kv, int64_t aid, int64_t iid, int64_t keep_ms);
 int kv_journal_watermark_get(struct kv *kv, int64_t *ms);
 int kv_journal_watermark_set(struct kv *kv, int64_t ms);
 
+/* The number of the item's reservations not yet confirmed by MySQL (its
+ * pending index). FS_OK and *n, or FS_ERR. */
+int kv_journal_pending_count(struct kv *kv, int64_t aid, int64_t iid, long long *n);
+
+/* The item's pending reservations older than before_ms (at most max):
+ * their journal lines decoded into out[0..*n). A pending id without a
+ * line is dropped (logged). Returns how many ids were seen (0: none
+ * left), or FS_ERR. */
+int kv_journal_due(struct kv *kv, int64_t aid, int64_t iid, int64_t before_ms, int max,
+		   struct order *out, int *n);
+
 #endif

@@ -127,3 +127,20 @@ kv_order_get(struct kv *kv, int64_t uid, int64_t id, struct order *o)
 	freeReplyObject(rep);
 	return rc;
 }
+
+int
+kv_order_ids(struct kv *kv, int64_t uid, int64_t *ids, int max)
+{
+	redisReply *rep = kv_cmd(kv, "ZREVRANGE fs:u:{%" PRId64 "}:orders 0 %d", uid, max - 1);
+	int n = 0;
+
+	if (rep == NULL)
+		return FS_ERR;
+	if (rep->type == REDIS_REPLY_ARRAY)
+		for (size_t i = 0; i < rep->elements && n < max; i++)
+			if (rep->element[i]->type == REDIS_REPLY_STRING &&
+			    fs_parse_u63(rep->element[i]->str, &ids[n]) == FS_OK)
+				n++;
+	freeReplyObject(rep);
+	return n;
+}

@@ -44,4 +44,8 @@ int kv_order_put_load(struct kv *kv);
 /* Appends the record write of a to kv's pipeline; FS_OK or FS_ERR. */
 int kv_order_put_append(struct kv *kv, struct kv_order_args *a);
 
+/* User uid's newest order ids (at most max) into ids: the count, or FS_ERR
+ * when Redis is down. */
+int kv_order_ids(struct kv *kv, int64_t uid, int64_t *ids, int max);
+
 #endif

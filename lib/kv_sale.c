@@ -9,6 +9,7 @@
 #include "fs.h"
 #include "kv.h"
 #include "log.h"
+#include "mem.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -183,74 +184,127 @@ reserve_settle(struct kv *kv, const struct order *o, int64_t *remaining)
 	return res;
 }
 
-enum reserve_result
-kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_record,
-		int64_t *remaining, int64_t *held)
-{
+/* The refusals of reserve_script, as it returns them. */
+enum {
+	LUA_NOT_STARTED = -1,
+	LUA_ENDED = -2,
+	LUA_BANNED = -3,
+	LUA_DUPLICATE = -4, /* {-4, held order id} */
+	LUA_SOLD_OUT = -5,
+	LUA_NOT_WARM = -6,
+	LUA_RATE_LIMITED = -7,
+	LUA_VOID = -8,      /* given up by reserve_settle */
+};
+
+/* The keys and arguments of reserve_script for o, kept alive in the struct
+ * while argv is used (free with reserve_args_free). */
+struct reserve_args {
 	char keys[8][KV_KEY_MAX], uid[24], qty[24], oid[24], rl[16], grace[24], rate[48];
 	char line[ORDER_LINE_MAX];
 	const char *argv[20];
 	size_t lens[20];
 	struct kv_order_args rec;
-	redisReply *rep;
-	long long v;
-	enum reserve_result res;
-	int nkeys = 8, argc;
+	int with_record, nkeys, argc;
+};
 
-	kv_item_key(keys[0], o->activity_id, o->item_id, "meta");
-	kv_item_key(keys[1], o->activity_id, o->item_id, "stock");
-	kv_item_key(keys[2], o->activity_id, o->item_id, "buyers");
-	kv_item_key(keys[3], o->activity_id, o->item_id, "banned");
-	kv_item_key(keys[4], o->activity_id, o->item_id, "journal");
-	kv_item_key(keys[5], o->activity_id, o->item_id, "pending");
+static void
+reserve_args_init(struct reserve_args *a, const struct order *o, int rate_limit, int with_record)
+{
+	a->with_record = with_record;
+	a->nkeys = 8;
+	kv_item_key(a->keys[0], o->activity_id, o->item_id, "meta");
+	kv_item_key(a->keys[1], o->activity_id, o->item_id, "stock");
+	kv_item_key(a->keys[2], o->activity_id, o->item_id, "buyers");
+	kv_item_key(a->keys[3], o->activity_id, o->item_id, "banned");
+	kv_item_key(a->keys[4], o->activity_id, o->item_id, "journal");
+	kv_item_key(a->keys[5], o->activity_id, o->item_id, "pending");
 	/* the user's counter across items lives outside the item's slot: only
 	 * a single Redis (with_record) lets the script count it */
 	if (with_record && rate_limit > 0) {
-		snprintf(keys[6], KV_KEY_MAX, "fs:rl:order:%" PRId64, o->user_id);
+		snprintf(a->keys[6], KV_KEY_MAX, "fs:rl:order:%" PRId64, o->user_id);
 	} else {
 		rate_limit = 0;
-		snprintf(rate, sizeof(rate), "rl:%" PRId64, o->user_id);
-		kv_item_key(keys[6], o->activity_id, o->item_id, rate);
+		snprintf(a->rate, sizeof(a->rate), "rl:%" PRId64, o->user_id);
+		kv_item_key(a->keys[6], o->activity_id, o->item_id, a->rate);
 	}
-	kv_item_key(keys[7], o->activity_id, o->item_id, "void");
-	snprintf(uid, sizeof(uid), "%" PRId64, o->user_id);
-	snprintf(qty, sizeof(qty), "%" PRId64, o->quantity);
-	snprintf(oid, sizeof(oid), "%" PRId64, o->id);
-	snprintf(rl, sizeof(rl), "%d", rate_limit);
-	snprintf(grace, sizeof(grace), "%d", SALE_KEY_GRACE_MS);
-	order_encode(o, line);
+	kv_item_key(a->keys[7], o->activity_id, o->item_id, "void");
+	snprintf(a->uid, sizeof(a->uid), "%" PRId64, o->user_id);
+	snprintf(a->qty, sizeof(a->qty), "%" PRId64, o->quantity);
+	snprintf(a->oid, sizeof(a->oid), "%" PRId64, o->id);
+	snprintf(a->rl, sizeof(a->rl), "%d", rate_limit);
+	snprintf(a->grace, sizeof(a->grace), "%d", SALE_KEY_GRACE_MS);
+	order_encode(o, a->line);
 	for (int i = 0; i < 8; i++)
-		argv[i] = keys[i];
+		a->argv[i] = a->keys[i];
 	if (with_record) {
-		kv_order_args_init(&rec, o);
-		argv[8] = rec.key;
-		argv[9] = rec.ukey;
-		nkeys = 10;
+		kv_order_args_init(&a->rec, o);
+		a->argv[8] = a->rec.key;
+		a->argv[9] = a->rec.ukey;
+		a->nkeys = 10;
 	}
-	argv[nkeys] = uid;
-	argv[nkeys + 1] = qty;
-	argv[nkeys + 2] = oid;
-	argv[nkeys + 3] = line;
-	argv[nkeys + 4] = rl;
-	argv[nkeys + 5] = grace;
-	argc = nkeys + 6;
+	a->argv[a->nkeys] = a->uid;
+	a->argv[a->nkeys + 1] = a->qty;
+	a->argv[a->nkeys + 2] = a->oid;
+	a->argv[a->nkeys + 3] = a->line;
+	a->argv[a->nkeys + 4] = a->rl;
+	a->argv[a->nkeys + 5] = a->grace;
+	a->argc = a->nkeys + 6;
 	if (with_record) {
-		argv[argc++] = rec.argv[2];
-		argv[argc++] = rec.ttl;
-		argv[argc++] = rec.created;
+		a->argv[a->argc++] = a->rec.argv[2];
+		a->argv[a->argc++] = a->rec.ttl;
+		a->argv[a->argc++] = a->rec.created;
 	}
-	for (int i = 0; i < argc; i++)
-		lens[i] = strlen(argv[i]);
+	for (int i = 0; i < a->argc; i++)
+		a->lens[i] = strlen(a->argv[i]);
+}
 
+static void
+reserve_args_free(struct reserve_args *a)
+{
+	if (a->with_record)
+		kv_order_args_free(&a->rec);
+}
+
+/* What reserve_script's answer v (not a duplicate) means. */
+static enum reserve_result
+reserve_result_of(long long v, int64_t *remaining)
+{
+	switch (v) {
+	case LUA_NOT_STARTED: return RESERVE_NOT_STARTED;
+	case LUA_ENDED: return RESERVE_ENDED;
+	case LUA_BANNED: return RESERVE_BANNED;
+	case LUA_SOLD_OUT: return RESERVE_SOLD_OUT;
+	case LUA_NOT_WARM: return RESERVE_NOT_WARM;
+	case LUA_RATE_LIMITED: return RESERVE_RATE_LIMITED;
+	/* given up by reserve_settle: only a late copy of a command whose
+	 * caller has gone meets it; nothing was reserved */
+	case LUA_VOID: return RESERVE_DOWN;
+	default:
+		if (v < 0)
+			return RESERVE_DOWN;
+		if (remaining)
+			*remaining = v;
+		return RESERVE_OK;
+	}
+}
+
+enum reserve_result
+kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_record,
+		int64_t *remaining, int64_t *held)
+{
+	struct reserve_args a;
+	redisReply *rep;
+	long long v;
+
+	reserve_args_init(&a, o, rate_limit, with_record);
 	/* idempotent by order id: a resend after a broken connection is safe */
-	rep = kv_eval_idempotent(kv, &reserve_script, nkeys, argc, argv, lens);
-	if (with_record)
-		kv_order_args_free(&rec);
+	rep = kv_eval_idempotent(kv, &reserve_script, a.nkeys, a.argc, a.argv, a.lens);
+	reserve_args_free(&a);
 	if (rep == NULL)
 		/* sent, and the reply lost (a timeout): it may have run */
 		return kv->maybe_ran ? reserve_settle(kv, o, remaining) : RESERVE_DOWN;
 	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
-	    rep->element[0]->type == REDIS_REPLY_INTEGER && rep->element[0]->integer == -4) {
+	    rep->element[0]->type == REDIS_REPLY_INTEGER && rep->element[0]->integer == LUA_DUPLICATE) {
 		if (held)
 			*held = rep->element[1]->type == REDIS_REPLY_STRING ?
 					strtoll(rep->element[1]->str, NULL, 10) : 0;
@@ -264,22 +318,7 @@ kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_r
 		return RESERVE_DOWN;
 	}
 	freeReplyObject(rep);
-	switch (v) {
-	case -1: res = RESERVE_NOT_STARTED; break;
-	case -2: res = RESERVE_ENDED; break;
-	case -3: res = RESERVE_BANNED; break;
-	case -5: res = RESERVE_SOLD_OUT; break;
-	case -6: res = RESERVE_NOT_WARM; break;
-	case -7: res = RESERVE_RATE_LIMITED; break;
-	/* -8, given up by reserve_settle: only a late copy of a command
-	 * whose caller has gone meets it; nothing was reserved */
-	case -8: res = RESERVE_DOWN; break;
-	default:
-		res = v < 0 ? RESERVE_DOWN : RESERVE_OK;
-		if (res == RESERVE_OK && remaining)
-			*remaining = v;
-	}
-	return res;
+	return reserve_result_of(v, remaining);
 }
 
 int
@@ -534,4 +573,87 @@ kv_sale_put(struct kv *kv, const struct sale_item *si, int with_stock)
 	if (kv_append(kv, "EXEC") != FS_OK)
 		return FS_ERR;
 	return multi_replies(kv, n, what);
+}
+
+int
+kv_sale_buyer(struct kv *kv, int64_t aid, int64_t iid, int64_t uid, int64_t *oid)
+{
+	char key[KV_KEY_MAX];
+	redisReply *rep;
+	int rc = 0;
+
+	kv_item_key(key, aid, iid, "buyers");
+	rep = kv_cmd(kv, "HGET %s %" PRId64, key, uid);
+	if (rep == NULL)
+		return FS_ERR;
+	if (rep->type == REDIS_REPLY_STRING && fs_parse_u63(rep->str, oid) == FS_OK)
+		rc = 1;
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+kv_sale_meta_exists(struct kv *kv, int64_t aid, int64_t iid)
+{
+	char key[KV_KEY_MAX];
+	redisReply *rep;
+	int rc;
+
+	kv_item_key(key, aid, iid, "meta");
+	rep = kv_cmd(kv, "EXISTS %s", key);
+	if (rep == NULL) {
+		log_err("EXISTS %s: %s", key, kv->errstr);
+		return FS_ERR;
+	}
+	if (rep->type == REDIS_REPLY_INTEGER)
+		rc = rep->integer > 0;
+	else {
+		log_err("EXISTS %s: unexpected reply type %d", key, rep->type);
+		rc = FS_ERR;
+	}
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+kv_sale_view(struct kv *kv, int64_t aid, int64_t iid, struct kv_sale_view *v)
+{
+	char meta[KV_KEY_MAX], skey[KV_KEY_MAX];
+	redisReply *m = NULL, *s = NULL;
+	int rc = FS_ERR;
+
+	memset(v, 0, sizeof(*v));
+	kv_item_key(meta, aid, iid, "meta");
+	kv_item_key(skey, aid, iid, "stock");
+	if (kv_append(kv, "HMGET %s start end status detail", meta) != FS_OK ||
+	    kv_append(kv, "GET %s", skey) != FS_OK)
+		return FS_ERR;
+	m = kv_reply(kv);
+	s = m ? kv_reply(kv) : NULL;
+	if (m == NULL || s == NULL)
+		goto out;
+	rc = FS_OK;
+	if (s->type == REDIS_REPLY_STRING) {
+		v->stock_known = 1;
+		v->stock = strtoll(s->str, NULL, 10);
+	}
+	if (m->type != REDIS_REPLY_ARRAY || m->elements != 4)
+		goto out;
+	for (int i = 0; i < 4; i++)
+		if (m->element[i]->type != REDIS_REPLY_STRING)
+			goto out;
+	v->start_ms = strtoll(m->element[0]->str, NULL, 10);
+	v->end_ms = strtoll(m->element[1]->str, NULL, 10);
+	snprintf(v->status, sizeof(v->status), "%s", m->element[2]->str);
+	v->detail_len = m->element[3]->len;
+	v->detail = mem_alloc(v->detail_len + 1);
+	memcpy(v->detail, m->element[3]->str, v->detail_len);
+	v->detail[v->detail_len] = '\0';
+	v->meta = 1;
+out:
+	if (m)
+		freeReplyObject(m);
+	if (s)
+		freeReplyObject(s);
+	return rc;
 }

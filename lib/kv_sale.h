@@ -79,4 +79,27 @@ int kv_sale_stock(struct kv *kv, int64_t aid, int64_t iid, int64_t *left);
 /* Bans user uid from every item of activity aid (items: their ids). */
 int kv_sale_ban(struct kv *kv, int64_t aid, const int64_t *iids, int n, int64_t uid);
 
+/* The order id that holds user uid's buyer slot of item (aid, iid): 1 and
+ * *oid, 0 none, FS_ERR Redis down. */
+int kv_sale_buyer(struct kv *kv, int64_t aid, int64_t iid, int64_t uid, int64_t *oid);
+
+/* 1 when the meta hash of (aid, iid) exists, 0 not, FS_ERR down. */
+int kv_sale_meta_exists(struct kv *kv, int64_t aid, int64_t iid);
+
+/* What the item pages read of a sale in Redis: the meta hash's window,
+ * status and detail, and the stock counter. */
+struct kv_sale_view {
+	int meta;              /* the meta hash had all four fields */
+	int64_t start_ms, end_ms;
+	char status[16];
+	char *detail;          /* owned (free); NULL without meta */
+	size_t detail_len;
+	int stock_known;       /* the stock counter exists */
+	int64_t stock;
+};
+
+/* Reads the view of (aid, iid) in one round trip. FS_OK (check ->meta and
+ * ->stock_known; free ->detail), or FS_ERR when Redis is down. */
+int kv_sale_view(struct kv *kv, int64_t aid, int64_t iid, struct kv_sale_view *v);
+
 #endif

@@ -194,3 +194,9 @@ kv_user_login_refund(struct kv *kv, const char *key)
 	freeReplyObject(rep);
 	return rc;
 }
+
+void
+kv_user_login_key(char key[KV_KEY_MAX], const char *day, const char *lower)
+{
+	snprintf(key, KV_KEY_MAX, "fs:lf:%s:%s", day, lower);
+}

@@ -16,6 +16,8 @@
 
 #include <stdint.h>
 
+#include "kv.h"
+
 struct kv;
 
 /* A SHA-256 in lowercase hex with its NUL. */
@@ -48,5 +50,9 @@ int kv_user_session_close_all(struct kv *kv, int64_t uid);
 /* Takes back one counted failed login (a correct password was given) from
  * key, without ever creating the key. FS_OK or FS_ERR. */
 int kv_user_login_refund(struct kv *kv, const char *key);
+
+/* The failed-login counter of username lower (lowercased) on UTC day
+ * (YYYYMMDD): fs:lf:DAY:NAME, KV_KEY_MAX bytes. */
+void kv_user_login_key(char key[KV_KEY_MAX], const char *day, const char *lower);
 
 #endif

@@ -11,8 +11,6 @@
 #include "log.h"
 #include "mem.h"
 #include "pub.h"
-#include "reply.h"
-#include "req.h"
 #include "kv_sale.h"
 #include "kv_order.h"
 
@@ -209,99 +207,6 @@ lifecycle_release_sweep(struct db *d, struct kv *kv, int64_t since_ms, int max)
 	}
 	db_rows_free(&rows);
 	return n;
-}
-
-static void
-reply_order(struct req *r, const struct order *o, int cancel_pending)
-{
-	json_object *j = order_to_json(o);
-
-	if (cancel_pending)
-		json_object_object_add(j, "cancel", json_object_new_string("pending"));
-	reply_json(r, 200, j);
-	json_object_put(j);
-}
-
-/* The cancel of an order MySQL does not have (yet): owner only, queued
- * only; recorded for the handler to apply when it writes the order, and
- * answered at once. Returns 0 when it replied, 1 when the order turned out
- * to be written meanwhile: *o is then MySQL's, for the caller to cancel. */
-static int
-cancel_queued_or_reply(struct req *r, int64_t order_id, struct order *o)
-{
-	int k = kv_order_get(r->kv, r->user_id, order_id, o);
-
-	if (k == FS_ERR) {
-		reply_error(r, FS_E_UNAVAILABLE);
-		return 0;
-	}
-	if (k == 0 || o->user_id != r->user_id) {
-		reply_error(r, FS_E_NOT_FOUND);
-		return 0;
-	}
-	if (o->status != ORDER_QUEUED) {
-		reply_error_msg(r, FS_E_CONFLICT, "only an unpaid or queued order can be cancelled");
-		return 0;
-	}
-	k = kv_lifecycle_cancel_request(r->kv, o);
-	if (k == FS_ERR) {
-		reply_error(r, FS_E_UNAVAILABLE);
-		return 0;
-	}
-	if (k == 1) {
-		reply_order(r, o, 1);
-		return 0;
-	}
-	/* out of the journal: the handler has just written it */
-	k = db_order_load(r->db, order_id, o);
-	if (k == 0)
-		reply_error_msg(r, FS_E_CONFLICT,
-				"the order is neither queued nor written; try again in a moment");
-	else if (k == FS_ERR)
-		reply_error(r, FS_E_UNAVAILABLE);
-	return k == 1;
-}
-
-void
-lifecycle_cancel_or_reply(struct req *r, int64_t order_id)
-{
-	struct order o;
-	int rc;
-
-	rc = db_order_load(r->db, order_id, &o);
-	if (rc == 0) {
-		/* not in MySQL: a queued order lives in Redis only */
-		if (!cancel_queued_or_reply(r, order_id, &o))
-			return;
-		rc = 1;
-	}
-	if (rc == FS_ERR) {
-		reply_error(r, FS_E_UNAVAILABLE);
-		return;
-	}
-	if (o.user_id != r->user_id) {
-		reply_error(r, FS_E_NOT_FOUND);
-		return;
-	}
-	if (o.status != ORDER_UNPAID) {
-		reply_error_msg(r, FS_E_CONFLICT, "only an unpaid or queued order can be cancelled");
-		return;
-	}
-	switch (lifecycle_release(r->db, r->kv, &o, ORDER_CANCELLED)) {
-	case LC_OK:
-		reply_order(r, &o, 0);
-		break;
-	case LC_CONFLICT:
-		reply_error_msg(r, FS_E_CONFLICT, "the order has just been paid, closed or cancelled");
-		break;
-	case LC_NOT_FOUND:
-		reply_error(r, FS_E_NOT_FOUND);
-		break;
-	case LC_DOWN:
-	default:
-		reply_error(r, FS_E_UNAVAILABLE);
-		break;
-	}
 }
 
 /* Applies the recorded cancel of o, as MySQL holds it, and drops the mark;

@@ -28,7 +28,6 @@
 
 struct db;
 struct kv;
-struct req;
 
 /* closed + cancelled orders in one activity that ban the user from it */
 #define LIFECYCLE_BAN_LAPSES 3
@@ -47,14 +46,6 @@ enum lifecycle_result {
  * o->status is `to`. */
 enum lifecycle_result lifecycle_release(struct db *d, struct kv *kv, struct order *o,
 					enum order_status to);
-
-/* POST /api/order/{id}/cancel for r->user_id: owner only (404); an unpaid
- * order is cancelled now (200 with the order); a queued one gets its cancel
- * recorded (kv_lifecycle_cancel_request) and answers 200 at once with the order,
- * still "queued", and "cancel":"pending": the order handler applies it as
- * soon as it writes the order. Never waits for the handler. Anything else
- * 409. */
-void lifecycle_cancel_or_reply(struct req *r, int64_t order_id);
 
 /* Cancels of queued orders. A cancel is recorded in the item's set
  * fs:{A:I}:cancels only while the order's journal entry exists, so either

@@ -57,3 +57,10 @@ log_die(const char *file, int line, const char *fmt, ...)
 	va_end(ap);
 	abort();
 }
+
+void
+log_set_level(const char *name)
+{
+	log_threshold = name && strcmp(name, "debug") == 0 ? LOG_LVL_DEBUG :
+			name && strcmp(name, "warn") == 0 ? LOG_LVL_WARN : LOG_LVL_INFO;
+}

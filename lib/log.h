@@ -25,4 +25,7 @@ _Noreturn void log_die(const char *file, int line, const char *fmt, ...)
 	log_write(LOG_LVL_DEBUG, __FILE__, __LINE__, __VA_ARGS__); } while (0)
 #define die(...) log_die(__FILE__, __LINE__, __VA_ARGS__)
 
+/* Sets log_threshold from a log_level setting: debug, warn, else info. */
+void log_set_level(const char *name);
+
 #endif

@@ -6,6 +6,7 @@
  */
 #include "pushhub.h"
 #include "conf.h"
+#include "conf_keys.h"
 #include "fs.h"
 #include "log.h"
 #include "mem.h"
@@ -238,11 +239,11 @@ pushhub_run(void)
 	h->lfd = h->zfd = -1;
 	h->nconns_max = fds_limit();
 	h->conns = mem_calloc((size_t)h->nconns_max, sizeof(h->conns[0]));
-	h->max_sockets = (int)conf_int("push_max_sockets", 20000);
-	h->auth_ms = conf_int("push_auth_ms", PH_AUTH_MS);
-	h->ping_ms = conf_int("push_ping_ms", PH_PING_MS);
-	h->jwt_secret = conf_str("jwt_secret", "");
-	pushhub_msg_set_admin(h, conf_str("admin_token", ""));
+	h->max_sockets = (int)conf_keys_int(CONF_PUSH_MAX_SOCKETS);
+	h->auth_ms = conf_keys_int(CONF_PUSH_AUTH_MS);
+	h->ping_ms = conf_keys_int(CONF_PUSH_PING_MS);
+	h->jwt_secret = conf_keys_str(CONF_JWT_SECRET);
+	pushhub_msg_set_admin(h, conf_keys_str(CONF_ADMIN_TOKEN));
 	h->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if ((h->ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		die("epoll_create1: %s", strerror(errno));

@@ -245,3 +245,31 @@ rebuild_item(struct kv *kv, struct db *d, const struct rebuild_item *it, struct 
 	}
 	return FS_OK;
 }
+
+int
+rebuild_items(struct db *d, int64_t ended_after_ms, struct rebuild_item **out)
+{
+	static const char sql[] =
+		"SELECT ai.activity_id, ai.item_id, a.end_ms, a.warmed_ms IS NOT NULL "
+		"FROM activity_items ai JOIN activities a ON a.id = ai.activity_id "
+		"WHERE a.status IN ('published', 'ended') AND a.end_ms > ? "
+		"ORDER BY ai.activity_id, ai.item_id";
+	struct dbv args[] = {DBI(ended_after_ms)};
+	struct db_rows rows;
+	int n;
+
+	*out = NULL;
+	if (db_query(d, sql, args, 1, &rows) != FS_OK)
+		return FS_ERR;
+	n = rows.nrows;
+	if (n > 0)
+		*out = mem_calloc((unsigned long)n, sizeof(struct rebuild_item));
+	for (int i = 0; i < n; i++) {
+		(*out)[i].aid = db_cell_int(&rows, i, 0);
+		(*out)[i].iid = db_cell_int(&rows, i, 1);
+		(*out)[i].end_ms = db_cell_int(&rows, i, 2);
+		(*out)[i].warmed = (int)db_cell_int(&rows, i, 3);
+	}
+	db_rows_free(&rows);
+	return n;
+}

@@ -66,4 +66,9 @@ struct rebuild_report {
 int rebuild_item(struct kv *kv, struct db *d, const struct rebuild_item *it,
 		 struct rebuild_report *rep);
 
+/* The items of published or ended activities that end after
+ * ended_after_ms, by (aid, iid), into *out (caller frees; NULL when none):
+ * their count, or FS_ERR. */
+int rebuild_items(struct db *d, int64_t ended_after_ms, struct rebuild_item **out);
+
 #endif

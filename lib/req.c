@@ -3,6 +3,7 @@
  */
 #include "req.h"
 #include "conf.h"
+#include "conf_keys.h"
 #include "fs.h"
 #include "hmac.h"
 #include "jwt.h"
@@ -244,7 +245,7 @@ req_user_or_reply(struct req *r)
 	const char *tok = req_bearer(r, &len);
 
 	if (tok == NULL ||
-	    jwt_verify(conf_str("jwt_secret", ""), tok, len, fs_now_ms() / 1000, &r->user_id) != FS_OK) {
+	    jwt_verify(conf_keys_str(CONF_JWT_SECRET), tok, len, fs_now_ms() / 1000, &r->user_id) != FS_OK) {
 		reply_error(r, FS_E_UNAUTHORIZED);
 		return FS_ERR;
 	}
@@ -256,13 +257,13 @@ req_admin_or_reply(struct req *r)
 {
 	size_t len;
 	const char *tok = req_bearer(r, &len);
-	const char *admin = conf_str("admin_token", "");
+	const char *admin = conf_keys_str(CONF_ADMIN_TOKEN);
 	int64_t sub;
 
 	if (tok != NULL && *admin && fs_ct_equal(tok, len, admin, strlen(admin)))
 		return FS_OK;
 	if (tok != NULL &&
-	    jwt_verify(conf_str("jwt_secret", ""), tok, len, fs_now_ms() / 1000, &sub) == FS_OK) {
+	    jwt_verify(conf_keys_str(CONF_JWT_SECRET), tok, len, fs_now_ms() / 1000, &sub) == FS_OK) {
 		reply_error_msg(r, FS_E_FORBIDDEN, "admin routes need the admin token");
 		return FS_ERR;
 	}

@@ -7,6 +7,9 @@
 #   header   every lib/X.c has its lib/X.h
 #   owner    no Redis key literal, redisReply or SQL text in cgi-bin/ cron/ mq/
 #   size     no file in cgi-bin/ over 450 lines
+#   conf     configuration keys are read only through conf_keys.h's table
+#   http     only the HTTP group of lib (app route req reply jx clientip
+#            ratelimit metrics) includes the request and reply headers
 #   cycle    no include cycle among lib files (a header reaching itself)
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -45,14 +48,14 @@ for c in lib/*.c; do
 done
 rule header $bad
 
-if [ "${HOUSE_OWNER:-0}" = 1 ]; then
+if [ "${HOUSE_OWNER:-1}" = 1 ]; then
 	bad=0
 	hits=$(grep -rlE 'redisReply|"fs:|SELECT |INSERT |UPDATE |DELETE ' cgi-bin cron mq)
 	for h in $hits; do echo "owner: $h holds a Redis key, a redisReply or SQL" >&2; bad=1; done
 	rule owner $bad
 fi
 
-if [ "${HOUSE_SIZE:-0}" = 1 ]; then
+if [ "${HOUSE_SIZE:-1}" = 1 ]; then
 	bad=0
 	for c in $(find cgi-bin -name '*.[ch]'); do
 		n=$(wc -l <"$c")
@@ -60,6 +63,24 @@ if [ "${HOUSE_SIZE:-0}" = 1 ]; then
 	done
 	rule size $bad
 fi
+
+bad=0
+for h in $(grep -rlE '\bconf_(int|str)\(' lib cgi-bin cron mq | grep -vE '^lib/conf(_keys)?\.[ch]$'); do
+	echo "conf: $h reads a key around lib/conf_keys.c's table" >&2; bad=1
+done
+rule conf $bad
+
+# http: the request and the reply are the HTTP layer's; below it nothing answers
+bad=0
+HTTP_GROUP='app route req reply jx clientip ratelimit metrics'
+for f in lib/*.[ch]; do
+	n=$(basename "$f"); n=${n%.*}
+	case " $HTTP_GROUP " in *" $n "*) continue ;; esac
+	if grep -qE '^#include "(req|reply|app|route)\.h"' "$f"; then
+		echo "http: $f (not of the HTTP group) includes a request or reply header" >&2; bad=1
+	fi
+done
+rule http $bad
 
 # cycle: the graph of the quoted includes among lib's files (a header that
 # includes itself through others), searched depth first
