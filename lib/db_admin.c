@@ -6,6 +6,7 @@
  */
 #include "db_admin.h"
 #include "db.h"
+#include "db_sale.h"
 #include "fs.h"
 
 #include <stdio.h>
@@ -41,12 +42,8 @@ db_admin_items(struct db *d, json_object **out)
 		return FS_ERR;
 	arr = json_object_new_array();
 	for (int i = 0; i < rows.nrows; i++) {
-		json_object *it = json_object_new_object(), *imgs = json_tokener_parse(db_cell(&rows, i, 6));
+		json_object *it = json_object_new_object(), *imgs = db_sale_images_json(db_cell(&rows, i, 6));
 
-		if (imgs == NULL || !json_object_is_type(imgs, json_type_array)) {
-			json_object_put(imgs);
-			imgs = json_object_new_array();
-		}
 		json_object_object_add(it, "item_id", json_object_new_int64(db_cell_int(&rows, i, 0)));
 		json_object_object_add(it, "name", json_object_new_string(db_cell(&rows, i, 1)));
 		json_object_object_add(it, "title", json_object_new_string(db_cell(&rows, i, 2)));

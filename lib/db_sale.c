@@ -21,11 +21,8 @@
 	"FROM activity_items ai JOIN activities a ON a.id = ai.activity_id " \
 	"JOIN items i ON i.id = ai.item_id "
 
-/* The images column holds a JSON array of URLs; anything else (a row
- * written by hand) becomes an empty array rather than broken JSON. Caller
- * puts the result. */
-static json_object *
-images_parse(const char *s)
+json_object *
+db_sale_images_json(const char *s)
 {
 	json_object *a = s ? json_tokener_parse(s) : NULL;
 
@@ -61,7 +58,7 @@ row_fill(const struct db_rows *rows, int i, struct sale_item *si)
 	json_object_object_add(d, "title", json_object_new_string(db_cell(rows, i, 11) ? db_cell(rows, i, 11) : ""));
 	json_object_object_add(d, "description",
 			       json_object_new_string(db_cell(rows, i, 12) ? db_cell(rows, i, 12) : ""));
-	json_object_object_add(d, "images", images_parse(db_cell(rows, i, 13)));
+	json_object_object_add(d, "images", db_sale_images_json(db_cell(rows, i, 13)));
 	json_object_object_add(d, "price_cents", json_object_new_int64(si->price_cents));
 	json_object_object_add(d, "flash_price_cents", json_object_new_int64(si->flash_price_cents));
 	json_object_object_add(d, "per_user_limit", json_object_new_int64(si->per_user_limit));

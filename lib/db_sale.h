@@ -5,6 +5,7 @@
 #ifndef FS_DB_SALE_H
 #define FS_DB_SALE_H
 
+#include <json-c/json.h>
 #include <stdint.h>
 
 #include "sale.h"
@@ -65,5 +66,10 @@ void db_sale_activity_cleanup(struct db_sale_activity *a);
  * starts; the count, or FS_ERR. */
 int db_sale_page(struct db *d, int64_t now_ms, int64_t after_start, int64_t after_id, int max,
 		 int64_t *aids, int64_t *starts);
+
+/* The images column (a JSON array of URLs) as JSON; anything else (a row
+ * written by hand, NULL) becomes an empty array rather than broken JSON.
+ * Caller puts the result. */
+json_object *db_sale_images_json(const char *text);
 
 #endif

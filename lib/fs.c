@@ -69,7 +69,7 @@ parse_positive(const char *s, int64_t max, int64_t *out)
 int
 fs_parse_id(const char *s, int64_t *out)
 {
-	return parse_positive(s, ((int64_t)1 << 53) - 1, out);
+	return parse_positive(s, FS_ID_MAX, out);
 }
 
 int

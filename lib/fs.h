@@ -62,6 +62,10 @@ int fs_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 /* Fills buf with n random bytes from the OS; FS_OK or FS_ERR. */
 int fs_random_bytes(void *buf, size_t n);
 
+/* The largest id the API hands out: 2^53 - 1, so that a JavaScript client
+ * holds it exactly. */
+#define FS_ID_MAX (((int64_t)1 << 53) - 1)
+
 #define FS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

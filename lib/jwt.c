@@ -71,7 +71,7 @@ claim_sub(json_object *payload, int64_t *sub)
 	if (json_object_is_type(v, json_type_int)) {
 		int64_t n = json_object_get_int64(v);
 
-		if (n <= 0 || n >= ((int64_t)1 << 53))
+		if (n <= 0 || n > FS_ID_MAX)
 			return FS_ERR;
 		*sub = n;
 		return FS_OK;

@@ -32,7 +32,7 @@ jx_int(json_object *o, const char *key, int64_t min, int64_t max, int64_t *out)
 int
 jx_id(json_object *o, const char *key, int64_t *out)
 {
-	return jx_int(o, key, 1, ((int64_t)1 << 53) - 1, out);
+	return jx_int(o, key, 1, FS_ID_MAX, out);
 }
 
 int

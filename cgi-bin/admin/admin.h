@@ -19,7 +19,6 @@
 #define PRICE_MAX 100000000000LL /* a billion in cents */
 #define STOCK_MAX 1000000000LL   /* fits the INT columns */
 #define LIMIT_MAX 1000000LL
-#define ID_MAX (((int64_t)1 << 53) - 1)
 
 enum { TEXT_OPTIONAL = 0, TEXT_REQUIRED = 1, TEXT_ONE_LINE = 2 };
 
