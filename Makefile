@@ -25,35 +25,45 @@ LDLIBS  += $(PKG_LIBS) -lm -pthread
 
 # the shared core, one file a line (several people add to it)
 LIB_SRC :=
-LIB_SRC += lib/errtab.c
+LIB_SRC += lib/fs.c
 LIB_SRC += lib/log.c
+LIB_SRC += lib/mem.c
+LIB_SRC += lib/text.c
 LIB_SRC += lib/conf.c
+LIB_SRC += lib/conf_keys.c
 LIB_SRC += lib/hmac.c
+LIB_SRC += lib/codec.c
 LIB_SRC += lib/jwt.c
 LIB_SRC += lib/snowflake.c
 LIB_SRC += lib/req.c
+LIB_SRC += lib/jx.c
 LIB_SRC += lib/reply.c
 LIB_SRC += lib/route.c
 LIB_SRC += lib/app.c
 LIB_SRC += lib/metrics.c
 LIB_SRC += lib/kv.c
+LIB_SRC += lib/kv_handler.c
 LIB_SRC += lib/kv_slot.c
 LIB_SRC += lib/kv_cluster.c
 LIB_SRC += lib/db.c
 LIB_SRC += lib/orderq.c
 LIB_SRC += lib/orderbatch.c
 LIB_SRC += lib/order.c
-LIB_SRC += lib/secret.c
+LIB_SRC += lib/order_secret.c
 LIB_SRC += lib/clientip.c
 LIB_SRC += lib/ratelimit.c
 LIB_SRC += lib/kv_user.c
+LIB_SRC += lib/db_user.c
 LIB_SRC += lib/render.c
 LIB_SRC += lib/kv_sale.c
-LIB_SRC += lib/sale_db.c
+LIB_SRC += lib/kv_order.c
+LIB_SRC += lib/db_sale.c
 LIB_SRC += lib/warm.c
 LIB_SRC += lib/persist.c
 LIB_SRC += lib/idgen.c
 LIB_SRC += lib/db_order.c
+LIB_SRC += lib/db_admin.c
+LIB_SRC += lib/db_payment.c
 LIB_SRC += lib/paynotify.c
 LIB_SRC += lib/lifecycle.c
 LIB_SRC += lib/kv_lifecycle.c
@@ -66,8 +76,10 @@ LIB_SRC += lib/pushhub_conn.c
 LIB_SRC += lib/pushhub_msg.c
 LIB_SRC += lib/pushhub_users.c
 LIB_SRC += lib/pushhub_stats.c
-# the FastCGI endpoints, one program each (cgi-bin/NAME.c)
+# the FastCGI endpoints, one program each: cgi-bin/NAME.c, or for a program
+# made of several files every cgi-bin/NAME/*.c (CGI_MULTI)
 CGI     := detail admin place_order order_status pay user ops trivial
+CGI_MULTI := admin detail place_order
 # daemons and cron jobs
 MQ      := order_handler push_hub
 CRON    := warmup expire reconcile
@@ -96,6 +108,14 @@ $(BUILD)/bin/%: $(BUILD)/cgi-bin/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	@echo '  LD    $@'
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+# one rule for every program made of several files
+define multi_prog
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard cgi-bin/$(1)/*.c)) $(LIBA)
+	@mkdir -p $$(dir $$@)
+	@echo '  LD    $$@'
+	@$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
+endef
+$(foreach p,$(CGI_MULTI),$(eval $(call multi_prog,$(p))))
 $(BUILD)/bin/%: $(BUILD)/mq/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	@echo '  LD    $@'
@@ -154,4 +174,4 @@ bench-cluster: deps
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(wildcard $(BUILD)/*/*.d)
+-include $(LIB_OBJ:.o=.d) $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d)

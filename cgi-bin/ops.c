@@ -4,13 +4,19 @@
  */
 #include "app.h"
 #include "db.h"
+#include "db_order.h"
+#include "db_sale.h"
 #include "kv.h"
+#include "kv_handler.h"
+#include "kv_journal.h"
 #include "log.h"
+#include "mem.h"
 #include "metrics.h"
 #include "order.h"
 #include "pub.h"
+#include "reply.h"
+#include "text.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,21 +25,13 @@ static void
 get_health(struct req *r)
 {
 	json_object *o = json_object_new_object();
-	redisReply *rep;
 	int ok = 1, redis_ok, mysql_ok, queue_ok = 0;
 
-	rep = kv_cmd(r->kv, "PING");
-	redis_ok = rep != NULL && rep->type == REDIS_REPLY_STATUS;
-	if (rep)
-		freeReplyObject(rep);
+	redis_ok = kv_ping(r->kv) == FS_OK;
 	mysql_ok = db_ping(r->db) == FS_OK;
-	/* the order handler refreshes this key every second while it runs */
-	if (redis_ok) {
-		rep = kv_cmd(r->kv, "EXISTS fs:handler:alive");
-		queue_ok = rep != NULL && rep->type == REDIS_REPLY_INTEGER && rep->integer > 0;
-		if (rep)
-			freeReplyObject(rep);
-	}
+	/* the order handler refreshes its heartbeat every second while it runs */
+	if (redis_ok)
+		queue_ok = kv_handler_alive(r->kv) == 1;
 	json_object_object_add(o, "redis", json_object_new_string(redis_ok ? "ok" : "down"));
 	json_object_object_add(o, "mysql", json_object_new_string(mysql_ok ? "ok" : "down"));
 	json_object_object_add(o, "queue", json_object_new_string(queue_ok ? "ok" : "down"));
@@ -49,122 +47,27 @@ get_health(struct req *r)
 	json_object_put(o);
 }
 
-/* Appends to a growing text buffer. */
-struct text {
-	char *s;
-	size_t len, cap;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-text_add(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
-		va_end(ap);
-		if (t->s && (size_t)n < t->cap - t->len) {
-			t->len += (size_t)n;
-			return;
-		}
-		t->cap = t->cap * 2 + (size_t)n + 256;
-		t->s = xrealloc(t->s, t->cap);
-	}
-}
-
-static void
-metrics_requests(struct req *r, struct text *t)
-{
-	redisReply *rep = kv_cmd(r->kv, "HGETALL fs:metrics");
-
-	text_add(t, "# HELP flashsale_requests_total API requests by endpoint and status.\n"
-		    "# TYPE flashsale_requests_total counter\n");
-	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
-		if (rep)
-			freeReplyObject(rep);
-		return;
-	}
-	for (size_t i = 0; i + 1 < rep->elements; i += 2) {
-		char ep[64], st[16];
-
-		if (sscanf(rep->element[i]->str, "req|%63[^|]|%15s", ep, st) == 2)
-			text_add(t, "flashsale_requests_total{endpoint=\"%s\",status=\"%s\"} %s\n",
-				 ep, st, rep->element[i + 1]->str);
-	}
-	for (size_t i = 0; i + 1 < rep->elements; i += 2)
-		if (strcmp(rep->element[i]->str, "redis_wait_timeouts") == 0)
-			text_add(t, "# HELP flashsale_redis_wait_timeouts_total Reservations answered 202 "
-				    "before redis_wait_replicas replicas acknowledged them.\n"
-				    "# TYPE flashsale_redis_wait_timeouts_total counter\n"
-				    "flashsale_redis_wait_timeouts_total %s\n",
-				 rep->element[i + 1]->str);
-	text_add(t, "# HELP flashsale_request_duration_seconds API latency.\n"
-		    "# TYPE flashsale_request_duration_seconds histogram\n");
-	/* cumulative buckets per endpoint, as Prometheus wants them */
-	for (size_t i = 0; i + 1 < rep->elements; i += 2) {
-		char ep[64];
-
-		if (sscanf(rep->element[i]->str, "latsum|%63s", ep) != 1)
-			continue;
-		long long cum = 0;
-		for (int b = 0; b <= metrics_nbuckets; b++) {
-			char want[96];
-
-			if (b < metrics_nbuckets)
-				snprintf(want, sizeof(want), "lat|%s|%ld", ep, metrics_buckets_us[b]);
-			else
-				snprintf(want, sizeof(want), "lat|%s|inf", ep);
-			for (size_t k = 0; k + 1 < rep->elements; k += 2)
-				if (strcmp(rep->element[k]->str, want) == 0)
-					cum += strtoll(rep->element[k + 1]->str, NULL, 10);
-			if (b < metrics_nbuckets)
-				text_add(t, "flashsale_request_duration_seconds_bucket{endpoint=\"%s\",le=\"%g\"} %lld\n",
-					 ep, metrics_buckets_us[b] / 1e6, cum);
-			else
-				text_add(t, "flashsale_request_duration_seconds_bucket{endpoint=\"%s\",le=\"+Inf\"} %lld\n"
-					    "flashsale_request_duration_seconds_count{endpoint=\"%s\"} %lld\n",
-					 ep, cum, ep, cum);
-		}
-		text_add(t, "flashsale_request_duration_seconds_sum{endpoint=\"%s\"} %g\n", ep,
-			 strtoll(rep->element[i + 1]->str, NULL, 10) / 1e6);
-	}
-	freeReplyObject(rep);
-}
-
 static void
 metrics_orders(struct req *r, struct text *t)
 {
-	static const char sql[] = "SELECT status, COUNT(*) FROM orders GROUP BY status";
-	static const char sql_items[] =
-		"SELECT ai.activity_id, ai.item_id FROM activity_items ai "
-		"JOIN activities a ON a.id = ai.activity_id WHERE a.status = 'published'";
 	struct db_rows rows;
-	long long depth = 0;
+	int64_t *items = NULL;
+	long long depth = 0, n;
+	int nitems;
 
 	text_add(t, "# HELP flashsale_orders Orders in MySQL by state.\n# TYPE flashsale_orders gauge\n");
-	if (db_query(r->db, sql, NULL, 0, &rows) == FS_OK) {
+	if (db_order_counts(r->db, &rows) == FS_OK) {
 		for (int i = 0; i < rows.nrows; i++)
 			text_add(t, "flashsale_orders{status=\"%s\"} %s\n", db_cell(&rows, i, 0),
 				 db_cell(&rows, i, 1));
 		db_rows_free(&rows);
 	}
 	/* queue depth: reservations that no handler has confirmed yet */
-	if (db_query(r->db, sql_items, NULL, 0, &rows) == FS_OK) {
-		for (int i = 0; i < rows.nrows; i++) {
-			char key[KV_KEY_MAX];
-			redisReply *rep;
-
-			kv_item_key(key, db_cell_int(&rows, i, 0), db_cell_int(&rows, i, 1), "pending");
-			rep = kv_cmd(r->kv, "ZCARD %s", key);
-			if (rep && rep->type == REDIS_REPLY_INTEGER)
-				depth += rep->integer;
-			if (rep)
-				freeReplyObject(rep);
-		}
-		db_rows_free(&rows);
-	}
+	nitems = db_sale_published_items(r->db, &items);
+	for (int i = 0; i < nitems; i++)
+		if (kv_journal_pending_count(r->kv, items[2 * i], items[2 * i + 1], &n) == FS_OK)
+			depth += n;
+	free(items);
 	text_add(t, "# HELP flashsale_queue_depth Reserved orders not yet in MySQL.\n"
 		    "# TYPE flashsale_queue_depth gauge\nflashsale_queue_depth %lld\n", depth);
 }
@@ -174,10 +77,10 @@ get_metrics(struct req *r)
 {
 	struct text t = {NULL, 0, 0};
 
-	metrics_requests(r, &t);
+	metrics_text(r->kv, &t);
 	metrics_orders(r, &t);
 	reply_raw(r, 200, "text/plain; version=0.0.4", t.s, t.len, NULL);
-	free(t.s);
+	text_free(&t);
 }
 
 static const struct route routes[] = {

@@ -11,21 +11,17 @@
 #include "db.h"
 #include "db_order.h"
 #include "kv.h"
+#include "kv_sale.h"
 #include "log.h"
 #include "order.h"
-#include "sale.h"
+#include "reply.h"
+#include "kv_order.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define LIST_MAX 100
-
-static const char sql_user_item[] =
-	"SELECT " DB_ORDER_COLS " FROM orders WHERE user_id = ? AND activity_id = ? AND item_id = ? "
-	"ORDER BY created_ms DESC LIMIT 1";
-static const char sql_user_list[] =
-	"SELECT " DB_ORDER_COLS " FROM orders WHERE user_id = ? ORDER BY created_ms DESC LIMIT 100";
 
 /* Finds order id for the status answer. 1 found, 0 not, FS_ERR down. */
 static int
@@ -81,25 +77,15 @@ get_one(struct req *r)
 static void
 get_by_item(struct req *r, int64_t aid, int64_t iid)
 {
-	char key[KV_KEY_MAX];
-	redisReply *rep;
 	struct order o;
 	int64_t oid = 0;
 	int rc = 0, kv_ok;
 
-	kv_item_key(key, aid, iid, "buyers");
-	rep = kv_cmd(r->kv, "HGET %s %" PRId64, key, r->user_id);
-	kv_ok = rep != NULL;
-	if (rep != NULL && rep->type == REDIS_REPLY_STRING)
-		fs_parse_u63(rep->str, &oid);
-	if (rep)
-		freeReplyObject(rep);
+	kv_ok = kv_sale_buyer(r->kv, aid, iid, r->user_id, &oid) != FS_ERR;
 	if (oid > 0)
 		rc = order_find(r, oid, &o);
 	if (rc != 1) {
-		struct dbv a[] = {DBI(r->user_id), DBI(aid), DBI(iid)};
-
-		rc = db_order_query(r->db, sql_user_item, a, 3, &o);
+		rc = db_order_last_of_item(r->db, r->user_id, aid, iid, &o);
 		/* with Redis down a queued order may exist that MySQL lacks */
 		if (rc == 0 && !kv_ok)
 			rc = FS_ERR;
@@ -127,39 +113,26 @@ static void
 get_list(struct req *r)
 {
 	struct order list[2 * LIST_MAX];
-	struct db_rows rows;
-	struct dbv a[] = {DBI(r->user_id)};
+	int64_t ids[LIST_MAX];
 	json_object *j, *arr;
-	redisReply *rep;
-	int n = 0;
+	int n, nids, from_db;
 
-	if (db_query(r->db, sql_user_list, a, 1, &rows) != FS_OK) {
+	n = db_order_list(r->db, r->user_id, list, LIST_MAX);
+	if (n == FS_ERR) {
 		reply_error(r, FS_E_UNAVAILABLE);
 		return;
 	}
-	for (int i = 0; i < rows.nrows && n < LIST_MAX; i++)
-		db_order_row(&rows, i, &list[n++]);
-	db_rows_free(&rows);
+	from_db = n;
+	nids = kv_order_ids(r->kv, r->user_id, ids, LIST_MAX);
+	for (int i = 0; i < nids && n < 2 * LIST_MAX; i++) {
+		int known = 0;
 
-	rep = kv_cmd(r->kv, "ZREVRANGE fs:u:{%" PRId64 "}:orders 0 %d", r->user_id, LIST_MAX - 1);
-	if (rep != NULL && rep->type == REDIS_REPLY_ARRAY) {
-		int from_db = n;
-
-		for (size_t i = 0; i < rep->elements && n < 2 * LIST_MAX; i++) {
-			int64_t id;
-			int known = 0;
-
-			if (fs_parse_u63(rep->element[i]->str, &id) != FS_OK)
-				continue;
-			for (int k = 0; k < from_db && !known; k++)
-				known = list[k].id == id;
-			if (!known && kv_order_get(r->kv, r->user_id, id, &list[n]) == 1 &&
-			    list[n].user_id == r->user_id)
-				n++;
-		}
+		for (int k = 0; k < from_db && !known; k++)
+			known = list[k].id == ids[i];
+		if (!known && kv_order_get(r->kv, r->user_id, ids[i], &list[n]) == 1 &&
+		    list[n].user_id == r->user_id)
+			n++;
 	}
-	if (rep)
-		freeReplyObject(rep);
 	qsort(list, (size_t)n, sizeof(list[0]), cmp_newest);
 	if (n > LIST_MAX)
 		n = LIST_MAX;

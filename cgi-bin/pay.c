@@ -11,25 +11,23 @@
  */
 #include "app.h"
 #include "conf.h"
+#include "conf_keys.h"
 #include "db.h"
 #include "db_order.h"
+#include "db_payment.h"
 #include "idgen.h"
+#include "jx.h"
 #include "kv.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "order.h"
 #include "paynotify.h"
-#include "sale.h"
+#include "reply.h"
+#include "kv_order.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-
-static const char sql_payment_insert[] =
-	"INSERT INTO payments (id, order_id, user_id, amount_cents, status, created_ms, updated_ms) "
-	"VALUES (?, ?, ?, ?, 'created', ?, ?)";
-static const char sql_payment[] =
-	"SELECT order_id, amount_cents, user_id FROM payments WHERE id = ?";
 
 static const char *pay_secret;
 static const char *pay_page;
@@ -74,9 +72,7 @@ post_pay(struct req *r)
 		reply_error(r, FS_E_UNAVAILABLE);
 		return;
 	}
-	struct dbv args[] = {DBI(payment_id), DBI(o.id), DBI(o.user_id), DBI(o.amount_cents),
-			     DBI(now), DBI(now)};
-	if (db_exec(r->db, sql_payment_insert, args, 6, NULL, NULL) != FS_OK) {
+	if (db_payment_create(r->db, payment_id, &o, now) != FS_OK) {
 		reply_error(r, FS_E_UNAVAILABLE);
 		return;
 	}
@@ -165,8 +161,7 @@ post_sandbox(struct req *r)
 {
 	json_object *body = NULL, *nj = NULL;
 	struct paynotify n;
-	struct db_rows rows;
-	struct dbv arg[] = {DBI(r->ids[0])};
+	int64_t order_id = 0, amount = 0, owner = 0;
 	const char *status = NULL, *s;
 	int found;
 
@@ -183,18 +178,18 @@ post_sandbox(struct req *r)
 		reply_error_msg(r, FS_E_BAD_REQUEST, "status must be \"success\" or \"fail\"");
 		goto out;
 	}
-	if (db_query(r->db, sql_payment, arg, 1, &rows) != FS_OK) {
+	found = db_payment_get(r->db, r->ids[0], &order_id, &amount, &owner);
+	if (found == FS_ERR) {
 		reply_error(r, FS_E_UNAVAILABLE);
 		goto out;
 	}
-	found = rows.nrows == 1 && db_cell_int(&rows, 0, 2) == r->user_id;
+	found = found == 1 && owner == r->user_id;
 	memset(&n, 0, sizeof(n));
 	if (found) {
 		n.payment_id = r->ids[0];
-		n.order_id = db_cell_int(&rows, 0, 0);
-		n.amount_cents = db_cell_int(&rows, 0, 1);
+		n.order_id = order_id;
+		n.amount_cents = amount;
 	}
-	db_rows_free(&rows);
 	if (!found) {
 		reply_error_msg(r, FS_E_NOT_FOUND, "no such payment");
 		goto out;
@@ -213,12 +208,12 @@ out:
 static int
 pay_init(struct req *proto)
 {
-	pay_secret = conf_str("pay_secret", "");
-	pay_page = conf_str("pay_page", "/pay.html");
+	pay_secret = conf_keys_str(CONF_PAY_SECRET);
+	pay_page = conf_keys_str(CONF_PAY_PAGE);
 	/* missing means off: the sandbox settles payments with no money
 	 * moving, so a shop that forgot it would give its stock away;
 	 * `make run` writes pay_sandbox = 1 for the demo */
-	sandbox_on = conf_int("pay_sandbox", 0) != 0;
+	sandbox_on = conf_keys_int(CONF_PAY_SANDBOX) != 0;
 	if (*pay_secret == '\0')
 		log_warn("pay_secret is empty: every notify will be refused as unauthorized");
 	if (sandbox_on)

@@ -4,6 +4,7 @@
  * no Redis or MySQL behind it.
  */
 #include "app.h"
+#include "reply.h"
 
 static void
 get_trivial(struct req *r)

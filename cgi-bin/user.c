@@ -10,14 +10,20 @@
  * of the UTC day. Login and register are also limited per client address.
  */
 #include "app.h"
+#include "codec.h"
 #include "conf.h"
+#include "conf_keys.h"
 #include "db.h"
+#include "db_user.h"
+#include "fs.h"
 #include "hmac.h"
 #include "jwt.h"
+#include "jx.h"
 #include "kv.h"
 #include "kv_user.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "reply.h"
 
 #include <ctype.h>
 #include <openssl/sha.h>
@@ -99,11 +105,11 @@ reply_db_failure(struct req *r, const char *what)
 static void
 post_register(struct req *r)
 {
-	static const char sql[] = "INSERT INTO users (username, pw_hash, created_ms) VALUES (?, ?, ?)";
 	json_object *body = NULL, *o;
 	const char *name, *pw;
 	char hash[crypto_pwhash_STRBYTES];
-	long long id = 0;
+	int64_t id = 0;
+	int rc;
 
 	if (ratelimit_auth_or_reply(r) != FS_OK ||
 	    credentials_or_reply(r, &body, &name, &pw, 1) != FS_OK)
@@ -115,13 +121,13 @@ post_register(struct req *r)
 		reply_error(r, FS_E_UNAVAILABLE);
 		goto out;
 	}
-	struct dbv args[] = {DBS(name), DBS(hash), DBI(fs_now_ms())};
-	if (db_exec(r->db, sql, args, 3, NULL, &id) != FS_OK) {
+	rc = db_user_insert(r->db, name, hash, fs_now_ms(), &id);
+	if (rc != FS_OK) {
 		/* the unique key decides, so two racing registers get one 409 */
-		if (db_errno(r->db) == DB_ER_DUP_ENTRY)
+		if (rc == DB_USER_TAKEN)
 			reply_error_msg(r, FS_E_CONFLICT, "this username is taken");
 		else
-			reply_db_failure(r, "INSERT users");
+			reply_db_failure(r, "register: users");
 		goto out;
 	}
 	o = json_object_new_object();
@@ -139,9 +145,9 @@ random_b64(size_t n, char *out)
 {
 	unsigned char buf[SECRET_BYTES];
 
-	if (n > sizeof(buf) || random_bytes(buf, n) != FS_OK)
+	if (n > sizeof(buf) || fs_random_bytes(buf, n) != FS_OK)
 		return FS_ERR;
-	b64url_encode(buf, n, out);
+	codec_b64url_encode(buf, n, out);
 	sodium_memzero(buf, sizeof(buf));
 	return FS_OK;
 }
@@ -152,7 +158,7 @@ secret_hash(const char *secret, char out[KV_USER_HASH_LEN])
 	unsigned char md[SHA256_DIGEST_LENGTH];
 
 	SHA256((const unsigned char *)secret, strlen(secret), md);
-	hex_encode(md, sizeof(md), out);
+	codec_hex_encode(md, sizeof(md), out);
 }
 
 /* Splits a refresh token "FAM.SECRET" into its parts; FS_OK or FS_ERR. */
@@ -180,10 +186,10 @@ static void
 reply_tokens(struct req *r, int64_t uid, const char *fam, const char *secret)
 {
 	char access[JWT_MAX], refresh[REFRESH_LEN + 1];
-	int64_t ttl = conf_int("access_ttl_s", 900);
+	int64_t ttl = conf_keys_int(CONF_ACCESS_TTL_S);
 	json_object *o = json_object_new_object();
 
-	jwt_sign(conf_str("jwt_secret", ""), uid, fs_now_ms() / 1000 + ttl, access);
+	jwt_sign(conf_keys_str(CONF_JWT_SECRET), uid, fs_now_ms() / 1000 + ttl, access);
 	snprintf(refresh, sizeof(refresh), "%s.%s", fam, secret);
 	json_object_object_add(o, "access_token", json_object_new_string(access));
 	json_object_object_add(o, "refresh_token", json_object_new_string(refresh));
@@ -201,51 +207,64 @@ secs_to_midnight(int64_t now_s)
 	return 86400 - now_s % 86400;
 }
 
-static void
-post_login(struct req *r)
+/* Counts a login attempt of name (lower: name lowercased, key: its counter)
+ * against the daily lock before the password is checked, so parallel
+ * guesses cannot slip past it; a success gives it back. FS_OK, or FS_ERR
+ * after a 429 or 503. */
+static int
+login_lock_or_reply(struct req *r, const char *name, char lower[UNAME_MAX + 1],
+		    char key[KV_KEY_MAX])
 {
-	static const char sql[] = "SELECT id, pw_hash FROM users WHERE username = ?";
-	json_object *body = NULL;
-	const char *name, *pw;
-	char lower[UNAME_MAX + 1], day[16], key[KV_KEY_MAX];
-	char fam[FAM_CHARS + 1], secret[SECRET_CHARS + 1], hash[KV_USER_HASH_LEN];
-	struct db_rows rows = {0, 0, NULL, NULL};
-	int64_t now_s = fs_now_ms() / 1000, uid = 0;
+	int64_t now_s = fs_now_ms() / 1000;
 	time_t t = (time_t)now_s;
 	struct tm tm;
-	int retry = 1, rc, good;
+	char day[16];
+	int retry = 1, rc;
 
-	if (ratelimit_auth_or_reply(r) != FS_OK ||
-	    credentials_or_reply(r, &body, &name, &pw, 0) != FS_OK)
-		goto out;
 	/* the lock counts per username as MySQL compares them (case-blind) */
 	for (size_t i = 0; i <= strlen(name); i++)
 		lower[i] = (char)tolower((unsigned char)name[i]);
 	gmtime_r(&t, &tm);
 	strftime(day, sizeof(day), "%Y%m%d", &tm);
-	snprintf(key, sizeof(key), "fs:lf:%s:%s", day, lower);
-	/* count the attempt before checking the password and give it back on
-	 * success: parallel guesses cannot slip past the lock */
-	rc = ratelimit_hit(r->kv, key, conf_int("login_failures_lock", 5),
+	kv_user_login_key(key, day, lower);
+	rc = ratelimit_hit(r->kv, key, conf_keys_int(CONF_LOGIN_FAILURES_LOCK),
 			   secs_to_midnight(now_s) * 1000, &retry);
 	if (rc == FS_ERR) {
 		reply_error(r, FS_E_UNAVAILABLE);
-		goto out;
+		return FS_ERR;
 	}
 	if (rc == 0) {
 		reply_rate_limited(r, retry);
-		goto out;
+		return FS_ERR;
 	}
-	struct dbv args[] = {DBS(name)};
-	if (db_query(r->db, sql, args, 1, &rows) != FS_OK) {
+	return FS_OK;
+}
+
+static void
+post_login(struct req *r)
+{
+	json_object *body = NULL;
+	const char *name, *pw;
+	char lower[UNAME_MAX + 1], key[KV_KEY_MAX];
+	char fam[FAM_CHARS + 1], secret[SECRET_CHARS + 1], hash[KV_USER_HASH_LEN];
+	char stored[crypto_pwhash_STRBYTES];
+	int64_t uid = 0;
+	int rc, good;
+
+	if (ratelimit_auth_or_reply(r) != FS_OK ||
+	    credentials_or_reply(r, &body, &name, &pw, 0) != FS_OK)
+		goto out;
+	if (login_lock_or_reply(r, name, lower, key) != FS_OK)
+		goto out;
+	rc = db_user_find(r->db, name, &uid, stored, sizeof(stored));
+	if (rc == FS_ERR) {
 		/* nothing was checked: an outage must not lock anyone */
-		(void)kv_login_refund(r->kv, key);
-		reply_db_failure(r, "SELECT users");
+		(void)kv_user_login_refund(r->kv, key);
+		reply_db_failure(r, "login: users");
 		goto out;
 	}
-	if (rows.nrows == 1) {
-		uid = db_cell_int(&rows, 0, 0);
-		good = crypto_pwhash_str_verify(db_cell(&rows, 0, 1), pw, strlen(pw)) == 0;
+	if (rc == 1) {
+		good = crypto_pwhash_str_verify(stored, pw, strlen(pw)) == 0;
 	} else {
 		/* same work as for a known user; the result cannot count */
 		good = 0;
@@ -256,12 +275,12 @@ post_login(struct req *r)
 		reply_error_msg(r, FS_E_UNAUTHORIZED, "wrong username or password");
 		goto out;
 	}
-	if (kv_login_refund(r->kv, key) != FS_OK)
+	if (kv_user_login_refund(r->kv, key) != FS_OK)
 		log_warn("login refund %s failed", key);
 	if (random_b64(FAM_BYTES, fam) != FS_OK || random_b64(SECRET_BYTES, secret) != FS_OK)
-		die("random_bytes failed");
+		die("fs_random_bytes failed");
 	secret_hash(secret, hash);
-	if (kv_session_open(r->kv, fam, uid, hash, conf_int("refresh_ttl_s", 1209600) * 1000) !=
+	if (kv_user_session_open(r->kv, fam, uid, hash, conf_keys_int(CONF_REFRESH_TTL_S) * 1000) !=
 	    FS_OK) {
 		reply_error(r, FS_E_UNAVAILABLE);
 		goto out;
@@ -269,7 +288,6 @@ post_login(struct req *r)
 	reply_tokens(r, uid, fam, secret);
 out:
 	sodium_memzero(secret, sizeof(secret));
-	db_rows_free(&rows);
 	json_object_put(body);
 }
 
@@ -295,10 +313,10 @@ post_refresh(struct req *r)
 	}
 	secret_hash(secret, old_hash);
 	if (random_b64(SECRET_BYTES, nsecret) != FS_OK)
-		die("random_bytes failed");
+		die("fs_random_bytes failed");
 	secret_hash(nsecret, new_hash);
-	switch (kv_session_rotate(r->kv, fam, old_hash, new_hash,
-				  conf_int("refresh_ttl_s", 1209600) * 1000, &uid)) {
+	switch (kv_user_session_rotate(r->kv, fam, old_hash, new_hash,
+				  conf_keys_int(CONF_REFRESH_TTL_S) * 1000, &uid)) {
 	case KV_ROTATE_OK:
 		reply_tokens(r, uid, fam, nsecret);
 		break;
@@ -339,10 +357,10 @@ post_logout(struct req *r)
 			reply_error_msg(r, FS_E_BAD_REQUEST, "refresh_token: must be a string");
 			goto out;
 		}
-		rc = refresh_split(tok, fam, secret) == FS_OK ? kv_session_close(r->kv, fam, r->user_id)
+		rc = refresh_split(tok, fam, secret) == FS_OK ? kv_user_session_close(r->kv, fam, r->user_id)
 							      : 0;
 	} else {
-		rc = kv_session_close_all(r->kv, r->user_id);
+		rc = kv_user_session_close_all(r->kv, r->user_id);
 	}
 	if (rc == FS_ERR)
 		reply_error(r, FS_E_UNAVAILABLE);

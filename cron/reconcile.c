@@ -31,9 +31,11 @@
  * store failed.
  */
 #include "conf.h"
+#include "conf_keys.h"
 #include "db.h"
 #include "fs.h"
 #include "kv.h"
+#include "kv_journal.h"
 #include "log.h"
 #include "order.h"
 #include "persist.h"
@@ -47,11 +49,6 @@
 
 #define REPLAY_BATCH 500
 
-static const char sql_items[] =
-	"SELECT ai.activity_id, ai.item_id, a.end_ms, a.warmed_ms IS NOT NULL "
-	"FROM activity_items ai JOIN activities a ON a.id = ai.activity_id "
-	"WHERE a.status IN ('published', 'ended') AND a.end_ms > ? "
-	"ORDER BY ai.activity_id, ai.item_id";
 /* clocks of the hosts may differ by this much */
 #define SKEW_MS 60000
 
@@ -61,49 +58,17 @@ static long
 replay_item(struct kv *kv, struct db *d, int64_t aid, int64_t iid, int64_t age_ms,
 	    int64_t window, struct persist_stats *st)
 {
-	char pending[KV_KEY_MAX], journal[KV_KEY_MAX];
 	static struct order batch[REPLAY_BATCH];
 	long total = 0;
 
-	kv_item_key(pending, aid, iid, "pending");
-	kv_item_key(journal, aid, iid, "journal");
 	for (;;) {
-		redisReply *ids, *lines;
-		int n = 0;
+		int n, seen;
 
-		ids = kv_cmd(kv, "ZRANGEBYSCORE %s -inf %" PRId64 " LIMIT 0 %d", pending,
-			     fs_now_ms() - age_ms, REPLAY_BATCH);
-		if (ids == NULL || ids->type != REDIS_REPLY_ARRAY) {
-			if (ids)
-				freeReplyObject(ids);
+		seen = kv_journal_due(kv, aid, iid, fs_now_ms() - age_ms, REPLAY_BATCH, batch, &n);
+		if (seen == FS_ERR)
 			return FS_ERR;
-		}
-		if (ids->elements == 0) {
-			freeReplyObject(ids);
+		if (seen == 0)
 			return total;
-		}
-		for (size_t i = 0; i < ids->elements; i++) {
-			lines = kv_cmd(kv, "HGET %s %s", journal, ids->element[i]->str);
-			if (lines == NULL) {
-				freeReplyObject(ids);
-				return FS_ERR;
-			}
-			if (lines->type == REDIS_REPLY_STRING &&
-			    order_decode(lines->str, lines->len, &batch[n]) == FS_OK) {
-				n++;
-			} else {
-				/* a pending id without a journal line cannot be
-				 * replayed; drop it so it is not retried forever */
-				redisReply *z = kv_cmd(kv, "ZREM %s %s", pending, ids->element[i]->str);
-
-				log_err("order %s of item %" PRId64 ":%" PRId64 " has no journal line",
-					ids->element[i]->str, aid, iid);
-				if (z)
-					freeReplyObject(z);
-			}
-			freeReplyObject(lines);
-		}
-		freeReplyObject(ids);
 		if (n == 0)
 			continue;
 		if (persist_orders(d, kv, batch, n, window, st) != FS_OK)
@@ -147,15 +112,46 @@ report(const struct rebuild_item *it, const struct rebuild_report *r, long repla
 	return !(db_ok && kv_ok);
 }
 
+/* One item: replay, rebuild, report and, once drained, let its keys go.
+ * Sets *drift and *failed when so, and lowers *undrained to the end of a
+ * sale that is not drained yet. */
+static void
+item_pass(struct kv *kv, struct db *d, const struct rebuild_item *it, int64_t age, int64_t window,
+	  struct persist_stats *st, int *drift, int *failed, int64_t *undrained)
+{
+	struct rebuild_report r;
+	long replayed;
+
+	replayed = replay_item(kv, d, it->aid, it->iid, age, window, st);
+	if (replayed == FS_ERR || rebuild_item(kv, d, it, &r) != FS_OK) {
+		printf("item %" PRId64 ":%" PRId64 " skipped: a store is down\n", it->aid, it->iid);
+		*failed = 1;
+		if (it->end_ms < *undrained)
+			*undrained = it->end_ms;
+		return;
+	}
+	*drift |= report(it, &r, replayed);
+	if (r.live)
+		return;
+	/* over, its keys' grace past: drained, its keys may go */
+	if (r.pending > 0 || kv_journal_expire(kv, it->aid, it->iid, REBUILD_ENDED_KEEP_MS) != FS_OK) {
+		if (r.pending > 0)
+			log_err("item %" PRId64 ":%" PRId64 ": sale over, %" PRId64
+				" journal entries not in MySQL yet", it->aid, it->iid, r.pending);
+		if (it->end_ms < *undrained)
+			*undrained = it->end_ms;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	struct persist_stats st = {0, 0, 0};
-	struct db_rows items;
+	struct rebuild_item *items = NULL;
 	struct kv *kv;
 	struct db *d;
 	int64_t age, window, t0 = fs_now_ms(), mark = 0, next_mark, undrained = INT64_MAX;
-	int drift = 0, failed = 0, wm;
+	int drift = 0, failed = 0, wm, nitems = FS_ERR;
 
 	(void)argv;
 	if (argc > 1) {
@@ -164,14 +160,15 @@ main(int argc, char **argv)
 	}
 	log_set_name("reconcile");
 	conf_load(NULL);
-	age = conf_int("reconcile_age_ms", 5000);
-	window = conf_int("pay_window_ms", 15 * 60 * 1000);
+	age = conf_keys_int(CONF_RECONCILE_AGE_MS);
+	window = conf_keys_int(CONF_PAY_WINDOW_MS);
 	kv = kv_open_conf();
 	d = db_open_conf();
 
 	wm = kv_journal_watermark_get(kv, &mark);
-	if (wm == FS_ERR || db_query(d, sql_items, (struct dbv[]){DBI(wm == 1 ? mark : 0)}, 1,
-				     &items) != FS_OK) {
+	if (wm != FS_ERR)
+		nitems = rebuild_items(d, wm == 1 ? mark : 0, &items);
+	if (nitems == FS_ERR) {
 		printf("reconcile: %s is down\n", wm == FS_ERR ? "Redis" : "MySQL");
 		log_err("reconcile: cannot list sale items: %s",
 			wm == FS_ERR ? kv->errstr : db_errstr(d));
@@ -180,32 +177,8 @@ main(int argc, char **argv)
 		conf_free();
 		return 1;
 	}
-	for (int i = 0; i < items.nrows; i++) {
-		struct rebuild_item it = {db_cell_int(&items, i, 0), db_cell_int(&items, i, 1),
-					  db_cell_int(&items, i, 2), (int)db_cell_int(&items, i, 3)};
-		struct rebuild_report r;
-		long replayed;
-
-		replayed = replay_item(kv, d, it.aid, it.iid, age, window, &st);
-		if (replayed == FS_ERR || rebuild_item(kv, d, &it, &r) != FS_OK) {
-			printf("item %" PRId64 ":%" PRId64 " skipped: a store is down\n", it.aid, it.iid);
-			failed = 1;
-			if (it.end_ms < undrained)
-				undrained = it.end_ms;
-			continue;
-		}
-		drift |= report(&it, &r, replayed);
-		if (r.live)
-			continue;
-		/* over, its keys' grace past: drained, its keys may go */
-		if (r.pending > 0 || kv_journal_expire(kv, it.aid, it.iid, REBUILD_ENDED_KEEP_MS) != FS_OK) {
-			if (r.pending > 0)
-				log_err("item %" PRId64 ":%" PRId64 ": sale over, %" PRId64
-					" journal entries not in MySQL yet", it.aid, it.iid, r.pending);
-			if (it.end_ms < undrained)
-				undrained = it.end_ms;
-		}
-	}
+	for (int i = 0; i < nitems; i++)
+		item_pass(kv, d, &items[i], age, window, &st, &drift, &failed, &undrained);
 	/* every sale ending before next_mark is drained now, unless one that
 	 * could not be is older */
 	next_mark = t0 - SALE_KEY_GRACE_MS - age - SKEW_MS;
@@ -214,8 +187,8 @@ main(int argc, char **argv)
 	if (next_mark > mark && kv_journal_watermark_set(kv, next_mark) != FS_OK)
 		failed = 1;
 	printf("reconcile: %d items, orders written %ld, failed %ld, replayed %ld%s\n",
-	       items.nrows, st.written, st.failed, st.replayed, drift ? ", DRIFT found" : "");
-	db_rows_free(&items);
+	       nitems, st.written, st.failed, st.replayed, drift ? ", DRIFT found" : "");
+	free(items);
 	db_close(d);
 	kv_close(kv);
 	conf_free();

@@ -7,12 +7,15 @@
  * Exit status 0, or 1 when any step failed (the next run retries).
  */
 #include "conf.h"
+#include "conf_keys.h"
 #include "db.h"
+#include "db_sale.h"
 #include "fs.h"
 #include "kv.h"
+#include "kv_sale.h"
 #include "log.h"
 #include "render.h"
-#include "sale.h"
+#include "warm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,66 +24,35 @@
 
 #define WARMUP_AHEAD_MS (60 * 60 * 1000)
 
-/* One row per activity item of the activities due for a warmup. */
-static const char due_sql[] =
-	"SELECT a.id, a.warmed_ms, ai.item_id FROM activities a"
-	" LEFT JOIN activity_items ai ON ai.activity_id = a.id"
-	" WHERE a.status = 'published' AND a.start_ms <= ? AND a.end_ms > ?"
-	" ORDER BY a.id, ai.item_id";
-
-/* 1 when the meta hash of (aid, iid) is missing, 0 present, FS_ERR down. */
-static int
-meta_missing(struct kv *kv, int64_t aid, int64_t iid)
-{
-	char key[KV_KEY_MAX];
-	redisReply *rep;
-	int rc;
-
-	kv_item_key(key, aid, iid, "meta");
-	rep = kv_cmd(kv, "EXISTS %s", key);
-	if (rep == NULL) {
-		log_err("EXISTS %s: %s", key, kv->errstr);
-		return FS_ERR;
-	}
-	if (rep->type == REDIS_REPLY_INTEGER)
-		rc = rep->integer == 0;
-	else {
-		log_err("EXISTS %s: unexpected reply type %d", key, rep->type);
-		rc = FS_ERR;
-	}
-	freeReplyObject(rep);
-	return rc;
-}
-
 /* Warms the due activities that are not warm. *nwarmed gets how many were
  * warmed. FS_OK, or FS_ERR when MySQL or Redis failed on any of them. */
 static int
 warm_due(struct kv *kv, struct db *d, int64_t now_ms, int *nwarmed)
 {
-	struct dbv args[] = {DBI(now_ms + WARMUP_AHEAD_MS), DBI(now_ms)};
-	struct db_rows rows;
-	int rc = FS_OK;
+	struct db_sale_due *rows;
+	int rc = FS_OK, nrows;
 
 	*nwarmed = 0;
-	if (db_query(d, due_sql, args, 2, &rows) != FS_OK) {
+	nrows = db_sale_due(d, now_ms + WARMUP_AHEAD_MS, now_ms, &rows);
+	if (nrows == FS_ERR) {
 		log_err("warmup: list due activities: %s", db_errstr(d));
 		return FS_ERR;
 	}
-	for (int row = 0; row < rows.nrows;) {
-		int64_t aid = db_cell_int(&rows, row, 0);
-		int cold = db_cell(&rows, row, 1) == NULL;
+	for (int row = 0; row < nrows;) {
+		int64_t aid = rows[row].aid;
+		int cold = !rows[row].warmed;
 		int n;
 
 		/* every item of aid: warm again as soon as one meta hash is gone */
-		for (; row < rows.nrows && db_cell_int(&rows, row, 0) == aid; row++) {
-			if (cold || db_cell(&rows, row, 2) == NULL)
+		for (; row < nrows && rows[row].aid == aid; row++) {
+			if (cold || rows[row].iid == 0)
 				continue;
-			n = meta_missing(kv, aid, db_cell_int(&rows, row, 2));
+			n = kv_sale_meta_exists(kv, aid, rows[row].iid);
 			if (n == FS_ERR) {
 				rc = FS_ERR;
 				goto out;
 			}
-			cold = n;
+			cold = !n;
 		}
 		if (!cold)
 			continue;
@@ -94,7 +66,7 @@ warm_due(struct kv *kv, struct db *d, int64_t now_ms, int *nwarmed)
 		(*nwarmed)++;
 	}
 out:
-	db_rows_free(&rows);
+	free(rows);
 	return rc;
 }
 
@@ -131,7 +103,7 @@ main(void)
 {
 	struct kv *kv;
 	struct db *d;
-	const char *lvl, *origin;
+	const char *origin;
 	char origin_def[4096];
 	int64_t now_ms;
 	int nwarmed = 0, nfiles = 0, rc = 0;
@@ -139,11 +111,9 @@ main(void)
 	log_set_name("warmup");
 	if (conf_load(NULL) != FS_OK)
 		log_warn("no configuration file; using the environment and defaults");
-	lvl = conf_str("log_level", "info");
-	log_threshold = strcmp(lvl, "debug") == 0 ? LOG_LVL_DEBUG :
-			strcmp(lvl, "warn") == 0 ? LOG_LVL_WARN : LOG_LVL_INFO;
-	snprintf(origin_def, sizeof(origin_def), "%s/cdn", conf_str("state_dir", "var"));
-	origin = conf_str("origin_dir", origin_def);
+	log_set_level(conf_keys_str(CONF_LOG_LEVEL));
+	snprintf(origin_def, sizeof(origin_def), "%s/cdn", conf_keys_str(CONF_STATE_DIR));
+	origin = conf_keys_str(CONF_ORIGIN_DIR) ? conf_keys_str(CONF_ORIGIN_DIR) : origin_def;
 
 	kv = kv_open_conf();
 	d = db_open_conf();
@@ -152,7 +122,7 @@ main(void)
 		rc = 1;
 	if (render_origin(d, origin, now_ms, &nfiles) != FS_OK)
 		rc = 1;
-	if (push_origin(conf_str("cdn_push_cmd", "")) != FS_OK)
+	if (push_origin(conf_keys_str(CONF_CDN_PUSH_CMD)) != FS_OK)
 		rc = 1;
 	log_info("warmup done: %d activities warmed, %d files written to %s%s", nwarmed, nfiles,
 		 origin, rc ? " (with errors)" : "");

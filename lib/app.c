@@ -4,6 +4,7 @@
  */
 #include "app.h"
 #include "conf.h"
+#include "conf_keys.h"
 #include "db.h"
 #include "kv.h"
 #include "log.h"
@@ -45,13 +46,10 @@ app_main(const struct app *app)
 {
 	FCGX_Request fcgi;
 	struct req proto;
-	const char *lvl;
 
 	log_set_name(app->name);
 	conf_load(NULL);
-	lvl = conf_str("log_level", "info");
-	log_threshold = strcmp(lvl, "debug") == 0 ? LOG_LVL_DEBUG :
-			strcmp(lvl, "warn") == 0 ? LOG_LVL_WARN : LOG_LVL_INFO;
+	log_set_level(conf_keys_str(CONF_LOG_LEVEL));
 	app_signals();
 
 	memset(&proto, 0, sizeof(proto));
@@ -62,7 +60,7 @@ app_main(const struct app *app)
 	if (app->needs & APP_DB)
 		proto.db = db_open_conf();
 	if (app->needs & APP_ORDERQ)
-		proto.q = orderq_open_push(conf_str("queue_endpoint", "ipc:///tmp/flashsale-orders.ipc"));
+		proto.q = orderq_open_push(conf_keys_str(CONF_QUEUE_ENDPOINT));
 	if (app->init != NULL && app->init(&proto) != FS_OK) {
 		log_err("%s: start-up failed", app->name);
 		return 1;

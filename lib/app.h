@@ -7,17 +7,7 @@
 #define FS_APP_H
 
 #include "req.h"
-
-typedef void (*route_fn)(struct req *r);
-
-/* pattern segments: a literal, '#' a positive id (r->ids[]), '$' an order id
- * (a 63-bit positive integer, also in r->ids[]). */
-struct route {
-	const char *method;
-	const char *pattern;
-	route_fn fn;
-	size_t body_max; /* 0: REQ_BODY_MAX */
-};
+#include "route.h"
 
 enum { APP_KV = 1, APP_DB = 2, APP_ORDERQ = 4 };
 
@@ -36,10 +26,6 @@ struct app {
 };
 
 #define APP_IDLE_WAIT_MS 1
-
-/* Finds the route for r and calls it; answers 404, 405 or 400 itself when
- * no route fits or a captured id is malformed. */
-void route_dispatch(struct req *r, const struct route *routes, size_t n);
 
 /* Runs the program until SIGTERM. Returns the exit status. */
 int app_main(const struct app *app);

@@ -5,6 +5,7 @@
 #include "conf.h"
 #include "fs.h"
 #include "log.h"
+#include "mem.h"
 
 #include <ctype.h>
 #include <stdint.h>
@@ -20,16 +21,9 @@ struct conf_entry {
 static struct conf_entry *entries;
 static size_t nentries;
 
-/* The environment and the file are fixed once loaded, so each key is looked
- * up once and remembered by the address of its name: callers pass string
- * literals, so a request-path lookup (jwt_secret on every token) costs one
- * pointer compare instead of getenv and a scan. */
-#define CONF_MEMO 64
-
-static struct {
-	const char *key;
-	const char *value; /* NULL: not set */
-} memo[CONF_MEMO];
+/* Bumped by every load and free, so conf_keys.c knows its values are stale.
+ * Starts at 1: a value read before any load is read again after it. */
+static unsigned generation = 1;
 
 static char *
 trim(char *s)
@@ -66,13 +60,13 @@ conf_load(const char *path)
 			continue;
 		*eq = '\0';
 		key = trim(p);
-		entries = xrealloc(entries, (nentries + 1) * sizeof(*entries));
-		entries[nentries].key = xstrdup(key);
-		entries[nentries].value = xstrdup(trim(eq + 1));
+		entries = mem_realloc(entries, (nentries + 1) * sizeof(*entries));
+		entries[nentries].key = mem_strdup(key);
+		entries[nentries].value = mem_strdup(trim(eq + 1));
 		nentries++;
 	}
 	fclose(f);
-	memset(memo, 0, sizeof(memo)); /* a second load answers anew */
+	generation++; /* a second load answers anew */
 	return FS_OK;
 }
 
@@ -98,15 +92,15 @@ conf_lookup(const char *key)
 const char *
 conf_str(const char *key, const char *def)
 {
-	size_t h = ((uintptr_t)key >> 3) % CONF_MEMO;
-	const char *v;
+	const char *v = conf_lookup(key);
 
-	if (memo[h].key == key)
-		return memo[h].value ? memo[h].value : def;
-	v = conf_lookup(key);
-	memo[h].key = key;
-	memo[h].value = v;
 	return v ? v : def;
+}
+
+unsigned
+conf_generation(void)
+{
+	return generation;
 }
 
 int64_t
@@ -136,5 +130,5 @@ conf_free(void)
 	free(entries);
 	entries = NULL;
 	nentries = 0;
-	memset(memo, 0, sizeof(memo));
+	generation++;
 }

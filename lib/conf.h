@@ -12,12 +12,15 @@
  * A missing file is FS_ERR; the environment still answers afterwards. */
 int conf_load(const char *path);
 
-/* The value of key, or def when unset. The string is owned by conf. key
- * must live as long as the program (a string literal): lookups are
- * remembered by its address. */
+/* The value of key, or def when unset. The string is owned by conf.
+ * Programs read keys through conf_keys.h (typed, defaults in one table,
+ * read once); these two are its back end. */
 const char *conf_str(const char *key, const char *def);
 /* The value of key as an integer, or def when unset or not a number. */
 int64_t conf_int(const char *key, int64_t def);
+
+/* Changes with every conf_load and conf_free (values read before are stale). */
+unsigned conf_generation(void);
 
 /* Frees what conf_load read (for leak checkers at exit). */
 void conf_free(void);

@@ -3,8 +3,10 @@
  */
 #include "db.h"
 #include "conf.h"
+#include "conf_keys.h"
 #include "fs.h"
 #include "log.h"
+#include "mem.h"
 
 #include <errmsg.h>
 #include <mysql.h>
@@ -38,13 +40,13 @@ struct db {
 struct db *
 db_open_conf(void)
 {
-	struct db *d = xcalloc(1, sizeof(*d));
+	struct db *d = mem_calloc(1, sizeof(*d));
 
-	snprintf(d->host, sizeof(d->host), "%s", conf_str("mysql_host", "127.0.0.1"));
-	snprintf(d->user, sizeof(d->user), "%s", conf_str("mysql_user", "flash"));
-	snprintf(d->pass, sizeof(d->pass), "%s", conf_str("mysql_password", ""));
-	snprintf(d->name, sizeof(d->name), "%s", conf_str("mysql_db", "flash"));
-	d->port = (int)conf_int("mysql_port", 3306);
+	snprintf(d->host, sizeof(d->host), "%s", conf_keys_str(CONF_MYSQL_HOST));
+	snprintf(d->user, sizeof(d->user), "%s", conf_keys_str(CONF_MYSQL_USER));
+	snprintf(d->pass, sizeof(d->pass), "%s", conf_keys_str(CONF_MYSQL_PASSWORD));
+	snprintf(d->name, sizeof(d->name), "%s", conf_keys_str(CONF_MYSQL_DB));
+	d->port = (int)conf_keys_int(CONF_MYSQL_PORT);
 	return d;
 }
 
@@ -157,7 +159,7 @@ db_prepare(struct db *d, const char *sql)
 		memmove(d->cache, d->cache + 1, sizeof(d->cache[0]) * (DB_CACHE - 1));
 		d->ncache--;
 	}
-	d->cache[d->ncache].sql = xstrdup(sql);
+	d->cache[d->ncache].sql = mem_strdup(sql);
 	d->cache[d->ncache].st = st;
 	d->ncache++;
 	return st;
@@ -300,7 +302,7 @@ db_query(struct db *d, const char *sql, const struct dbv *args, int nargs, struc
 
 		memset(b, 0, sizeof(b));
 		for (int c = 0; c < ncols; c++) {
-			bufs[c] = xmalloc(fields[c].max_length + 1);
+			bufs[c] = mem_alloc(fields[c].max_length + 1);
 			b[c].buffer_type = MYSQL_TYPE_STRING;
 			b[c].buffer = bufs[c];
 			b[c].buffer_length = fields[c].max_length + 1;
@@ -308,8 +310,8 @@ db_query(struct db *d, const char *sql, const struct dbv *args, int nargs, struc
 			b[c].is_null = &nulls[c];
 		}
 		out->ncols = ncols;
-		out->cells = xcalloc((size_t)nrows * (size_t)ncols + 1, sizeof(char *));
-		out->lens = xcalloc((size_t)nrows * (size_t)ncols + 1, sizeof(unsigned long));
+		out->cells = mem_calloc((size_t)nrows * (size_t)ncols + 1, sizeof(char *));
+		out->lens = mem_calloc((size_t)nrows * (size_t)ncols + 1, sizeof(unsigned long));
 		if (mysql_stmt_bind_result(st, b) != 0) {
 			db_seterr(d, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
 			goto done;
@@ -328,7 +330,7 @@ db_query(struct db *d, const char *sql, const struct dbv *args, int nargs, struc
 
 				if (nulls[c])
 					continue;
-				out->cells[k] = xmalloc(lens[c] + 1);
+				out->cells[k] = mem_alloc(lens[c] + 1);
 				memcpy(out->cells[k], bufs[c], lens[c]);
 				out->cells[k][lens[c]] = '\0';
 				out->lens[k] = lens[c];

@@ -4,6 +4,7 @@
 #include "db_order.h"
 #include "db.h"
 #include "fs.h"
+#include "mem.h"
 
 void
 db_order_row(const struct db_rows *rows, int i, struct order *o)
@@ -45,4 +46,74 @@ db_order_load(struct db *d, int64_t id, struct order *o)
 	struct dbv arg[] = {DBI(id)};
 
 	return db_order_query(d, sql, arg, 1, o);
+}
+
+int
+db_order_counts(struct db *d, struct db_rows *out)
+{
+	static const char sql[] = "SELECT status, COUNT(*) FROM orders GROUP BY status";
+
+	return db_query(d, sql, NULL, 0, out);
+}
+
+int
+db_order_last_of_item(struct db *d, int64_t uid, int64_t aid, int64_t iid, struct order *o)
+{
+	static const char sql[] =
+		"SELECT " DB_ORDER_COLS " FROM orders WHERE user_id = ? AND activity_id = ? AND item_id = ? "
+		"ORDER BY created_ms DESC LIMIT 1";
+	struct dbv a[] = {DBI(uid), DBI(aid), DBI(iid)};
+
+	return db_order_query(d, sql, a, 3, o);
+}
+
+int
+db_order_list(struct db *d, int64_t uid, struct order *out, int max)
+{
+	static const char sql[] =
+		"SELECT " DB_ORDER_COLS " FROM orders WHERE user_id = ? ORDER BY created_ms DESC LIMIT 100";
+	struct db_rows rows;
+	struct dbv a[] = {DBI(uid)};
+	int n = 0;
+
+	if (db_query(d, sql, a, 1, &rows) != FS_OK)
+		return FS_ERR;
+	for (int i = 0; i < rows.nrows && n < max; i++)
+		db_order_row(&rows, i, &out[n++]);
+	db_rows_free(&rows);
+	return n;
+}
+
+int
+db_order_overdue(struct db *d, int64_t now_ms, int max, struct order **out)
+{
+	static const char sql[] =
+		"SELECT id, user_id, activity_id, item_id, quantity, amount_cents, created_ms, "
+		"pay_deadline_ms FROM orders WHERE status = 'unpaid' AND pay_deadline_ms <= ? "
+		"ORDER BY pay_deadline_ms LIMIT ?";
+	struct dbv args[] = {DBI(now_ms), DBI(max)};
+	struct db_rows rows;
+	int n;
+
+	*out = NULL;
+	if (db_query(d, sql, args, 2, &rows) != FS_OK)
+		return FS_ERR;
+	n = rows.nrows;
+	if (n > 0)
+		*out = mem_calloc((unsigned long)n, sizeof(struct order));
+	for (int i = 0; i < n; i++) {
+		struct order *o = &(*out)[i];
+
+		o->id = db_cell_int(&rows, i, 0);
+		o->user_id = db_cell_int(&rows, i, 1);
+		o->activity_id = db_cell_int(&rows, i, 2);
+		o->item_id = db_cell_int(&rows, i, 3);
+		o->quantity = db_cell_int(&rows, i, 4);
+		o->amount_cents = db_cell_int(&rows, i, 5);
+		o->created_ms = db_cell_int(&rows, i, 6);
+		o->pay_deadline_ms = db_cell_int(&rows, i, 7);
+		o->status = ORDER_UNPAID;
+	}
+	db_rows_free(&rows);
+	return n;
 }

@@ -5,6 +5,8 @@
 #ifndef FS_DB_ORDER_H
 #define FS_DB_ORDER_H
 
+#include <stdint.h>
+
 #include "order.h"
 
 struct db;
@@ -24,5 +26,19 @@ int db_order_query(struct db *d, const char *sql, const struct dbv *args, int na
 
 /* Order id: 1 found, 0 none, FS_ERR MySQL failed. */
 int db_order_load(struct db *d, int64_t id, struct order *o);
+
+/* Orders by status: rows of (status, count). FS_OK (caller frees out) or FS_ERR. */
+int db_order_counts(struct db *d, struct db_rows *out);
+
+/* User uid's newest order of item (aid, iid): 1 found, 0 none, FS_ERR. */
+int db_order_last_of_item(struct db *d, int64_t uid, int64_t aid, int64_t iid, struct order *o);
+
+/* User uid's newest orders (at most max, and at most 100) into out: the
+ * count, or FS_ERR. */
+int db_order_list(struct db *d, int64_t uid, struct order *out, int max);
+
+/* Unpaid orders past their pay deadline, oldest deadline first, at most
+ * max, into *out (caller frees; NULL when none): the count, or FS_ERR. */
+int db_order_overdue(struct db *d, int64_t now_ms, int max, struct order **out);
 
 #endif

@@ -11,7 +11,7 @@
 #define FS_OK 0
 #define FS_ERR -1
 
-/* API errors, one row each in errtab.c; the order is the table's order. */
+/* API errors, one row each in fs.c; the order is the table's order. */
 enum fs_err {
 	FS_E_BAD_REQUEST,
 	FS_E_UNAUTHORIZED,
@@ -40,7 +40,7 @@ struct fs_errdef {
 };
 
 /* Returns the table row of err; never NULL. */
-const struct fs_errdef *errtab_get(enum fs_err err);
+const struct fs_errdef *fs_err_get(enum fs_err err);
 
 /* Wall clock in milliseconds since the Unix epoch. */
 int64_t fs_now_ms(void);
@@ -54,6 +54,17 @@ int fs_parse_u63(const char *s, int64_t *out);
 
 /* 1 when the n bytes at s are valid UTF-8 without NUL, else 0. */
 int fs_utf8_valid(const char *s, size_t n);
+
+/* 1 when the a and b are equal (length and bytes), in time that depends
+ * only on the lengths. Every secret check uses it. */
+int fs_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
+
+/* Fills buf with n random bytes from the OS; FS_OK or FS_ERR. */
+int fs_random_bytes(void *buf, size_t n);
+
+/* The largest id the API hands out: 2^53 - 1, so that a JavaScript client
+ * holds it exactly. */
+#define FS_ID_MAX (((int64_t)1 << 53) - 1)
 
 #define FS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

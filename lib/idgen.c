@@ -9,6 +9,7 @@
  */
 #include "idgen.h"
 #include "conf.h"
+#include "conf_keys.h"
 #include "fs.h"
 #include "kv.h"
 #include "log.h"
@@ -45,7 +46,7 @@ owner_init(void)
 	for (size_t i = 0; i < sizeof(nonce); i++)
 		snprintf(hex + 2 * i, 3, "%02x", nonce[i]);
 	snprintf(owner, sizeof(owner), "%s:%d:%s", host, (int)getpid(), hex);
-	lease_s = conf_int("idgen_lease_s", LEASE_S);
+	lease_s = conf_keys_int(CONF_IDGEN_LEASE_S);
 	if (lease_s < 2)
 		lease_s = 2;
 }

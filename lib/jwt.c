@@ -3,6 +3,7 @@
  * so "alg": "none" and key-confusion tricks fail before any signature check.
  */
 #include "jwt.h"
+#include "codec.h"
 #include "fs.h"
 #include "hmac.h"
 
@@ -21,12 +22,12 @@ jwt_sign(const char *secret, int64_t sub, int64_t exp, char out[JWT_MAX])
 
 	plen = (size_t)snprintf(payload, sizeof(payload), "{\"sub\":\"%lld\",\"exp\":%lld}",
 				(long long)sub, (long long)exp);
-	n = b64url_encode((const unsigned char *)jwt_header, sizeof(jwt_header) - 1, out);
+	n = codec_b64url_encode((const unsigned char *)jwt_header, sizeof(jwt_header) - 1, out);
 	out[n++] = '.';
-	n += b64url_encode((const unsigned char *)payload, plen, out + n);
+	n += codec_b64url_encode((const unsigned char *)payload, plen, out + n);
 	hmac_sha256(secret, strlen(secret), out, n, mac);
 	out[n++] = '.';
-	b64url_encode(mac, HMAC_LEN, out + n);
+	codec_b64url_encode(mac, HMAC_LEN, out + n);
 	return FS_OK;
 }
 
@@ -41,7 +42,7 @@ part_json(const char *s, size_t n)
 
 	if (n == 0 || n > JWT_MAX)
 		return NULL;
-	len = b64url_decode(s, n, buf);
+	len = codec_b64url_decode(s, n, buf);
 	if (len <= 0)
 		return NULL;
 	tok = json_tokener_new_ex(8);
@@ -70,7 +71,7 @@ claim_sub(json_object *payload, int64_t *sub)
 	if (json_object_is_type(v, json_type_int)) {
 		int64_t n = json_object_get_int64(v);
 
-		if (n <= 0 || n >= ((int64_t)1 << 53))
+		if (n <= 0 || n > FS_ID_MAX)
 			return FS_ERR;
 		*sub = n;
 		return FS_OK;
@@ -102,9 +103,9 @@ jwt_verify(const char *secret, const char *token, size_t len, int64_t now_s, int
 	    strcmp(json_object_get_string(v), "HS256") != 0)
 		goto out;
 
-	siglen = b64url_decode(dot2 + 1, (size_t)(end - dot2 - 1), sig);
+	siglen = codec_b64url_decode(dot2 + 1, (size_t)(end - dot2 - 1), sig);
 	hmac_sha256(secret, strlen(secret), token, (size_t)(dot2 - token), mac);
-	if (siglen != HMAC_LEN || !ct_equal(mac, HMAC_LEN, sig, HMAC_LEN))
+	if (siglen != HMAC_LEN || !fs_ct_equal(mac, HMAC_LEN, sig, HMAC_LEN))
 		goto out;
 
 	payload = part_json(dot1 + 1, (size_t)(dot2 - dot1 - 1));

@@ -2,11 +2,14 @@
  * kv.c: Redis connection handling, commands, pipelining and scripts.
  */
 #include "kv.h"
+#include "codec.h"
+#include "conf_keys.h"
 #include "kv_cluster.h"
 #include "conf.h"
 #include "fs.h"
 #include "hmac.h"
 #include "log.h"
+#include "mem.h"
 
 #include <errno.h>
 #include <openssl/sha.h>
@@ -23,7 +26,7 @@
 struct kv *
 kv_open(const char *host, int port, int timeout_ms)
 {
-	struct kv *kv = xcalloc(1, sizeof(*kv));
+	struct kv *kv = mem_calloc(1, sizeof(*kv));
 
 	snprintf(kv->host, sizeof(kv->host), "%s", host);
 	kv->port = port;
@@ -34,17 +37,17 @@ kv_open(const char *host, int port, int timeout_ms)
 struct kv *
 kv_open_conf(void)
 {
-	struct kv *kv = kv_open(conf_str("redis_host", "127.0.0.1"),
-				(int)conf_int("redis_port", 6379),
-				(int)conf_int("redis_timeout_ms", 1000));
+	struct kv *kv = kv_open(conf_keys_str(CONF_REDIS_HOST),
+				(int)conf_keys_int(CONF_REDIS_PORT),
+				(int)conf_keys_int(CONF_REDIS_TIMEOUT_MS));
 
 	/* cluster: kv_cluster.c routes every call by slot (seeds: redis_nodes,
 	 * else redis_host:redis_port) */
-	if (conf_int("redis_cluster", 0) != 0) {
+	if (conf_keys_int(CONF_REDIS_CLUSTER) != 0) {
 		char seed[96];
 
 		snprintf(seed, sizeof(seed), "%s:%d", kv->host, kv->port);
-		kv->cl = kvc_open(*conf_str("redis_nodes", "") ? conf_str("redis_nodes", "") : seed,
+		kv->cl = kv_cluster_open(*conf_keys_str(CONF_REDIS_NODES) ? conf_keys_str(CONF_REDIS_NODES) : seed,
 				  kv->timeout_ms);
 	}
 	return kv;
@@ -57,7 +60,7 @@ kv_close(struct kv *kv)
 		return;
 	if (kv->c != NULL)
 		redisFree(kv->c);
-	kvc_close(kv->cl);
+	kv_cluster_close(kv->cl);
 	free(kv);
 }
 
@@ -154,7 +157,7 @@ kv_cmd(struct kv *kv, const char *fmt, ...)
 
 	if (kv->cl != NULL) {
 		va_start(ap, fmt);
-		reply = kvc_vcmd(kv, fmt, ap);
+		reply = kv_cluster_vcmd(kv, fmt, ap);
 		va_end(ap);
 		return reply;
 	}
@@ -184,7 +187,7 @@ kv_argv(struct kv *kv, int resend, int argc, const char **argv, const size_t *le
 		/* kv_cluster never resends what it sent, and does not tell a
 		 * command lost on its way from a reply lost on its way back: the
 		 * caller must assume it may have run */
-		reply = kvc_cmdargv(kv, argc, argv, lens);
+		reply = kv_cluster_cmdargv(kv, argc, argv, lens);
 		kv->maybe_ran = reply == NULL;
 		return reply;
 	}
@@ -204,7 +207,7 @@ redisReply *
 kv_cmdargv(struct kv *kv, int argc, const char **argv, const size_t *lens)
 {
 	if (kv->cl != NULL)
-		return kvc_cmdargv(kv, argc, argv, lens);
+		return kv_cluster_cmdargv(kv, argc, argv, lens);
 	return kv_argv(kv, 1, argc, argv, lens);
 }
 
@@ -225,7 +228,7 @@ kv_append(struct kv *kv, const char *fmt, ...)
 
 	if (kv->cl != NULL) {
 		va_start(ap, fmt);
-		rc = kvc_vappend(kv, fmt, ap);
+		rc = kv_cluster_vappend(kv, fmt, ap);
 		va_end(ap);
 		return rc;
 	}
@@ -266,7 +269,7 @@ int
 kv_appendargv(struct kv *kv, int argc, const char **argv, const size_t *lens)
 {
 	if (kv->cl != NULL)
-		return kvc_appendargv(kv, argc, argv, lens);
+		return kv_cluster_appendargv(kv, argc, argv, lens);
 	if (kv_pipeline_ready(kv) != FS_OK)
 		return FS_ERR;
 	if (redisAppendCommandArgv(kv->c, argc, argv, lens) != REDIS_OK) {
@@ -282,7 +285,7 @@ kv_reply(struct kv *kv)
 	void *reply = NULL;
 
 	if (kv->cl != NULL)
-		return kvc_reply(kv);
+		return kv_cluster_reply(kv);
 	if (kv->c == NULL)
 		return NULL;
 	if (redisGetReply(kv->c, &reply) != REDIS_OK || reply == NULL) {
@@ -301,7 +304,7 @@ script_sha(struct kv_script *s)
 	if (s->sha[0])
 		return;
 	SHA1((const unsigned char *)s->source, strlen(s->source), md);
-	hex_encode(md, SHA_DIGEST_LENGTH, s->sha);
+	codec_hex_encode(md, SHA_DIGEST_LENGTH, s->sha);
 }
 
 static redisReply *
@@ -318,7 +321,7 @@ kv_eval_resend(struct kv *kv, int resend, struct kv_script *script, int nkeys, i
 		die("script %s: %d arguments is more than kv_eval takes", script->name, argc);
 	script_sha(script);
 	if (kv->cl != NULL)
-		kvc_script(kv, script);
+		kv_cluster_script(kv, script);
 	snprintf(nk, sizeof(nk), "%d", nkeys);
 	av[0] = "EVALSHA";
 	av[1] = script->sha;
@@ -372,7 +375,7 @@ kv_eval_append(struct kv *kv, struct kv_script *script, int nkeys, int argc, con
 		die("script %s: %d arguments is more than kv_eval_append takes", script->name, argc);
 	script_sha(script);
 	if (kv->cl != NULL)
-		kvc_script(kv, script);
+		kv_cluster_script(kv, script);
 	snprintf(nk, sizeof(nk), "%d", nkeys);
 	av[0] = "EVALSHA";
 	av[1] = script->sha;
@@ -390,7 +393,7 @@ kv_script_load(struct kv *kv, struct kv_script *script)
 
 	if (kv->cl != NULL) {
 		script_sha(script);
-		return kvc_script_load(kv, script);
+		return kv_cluster_script_load(kv, script);
 	}
 	rep = kv_cmd(kv, "SCRIPT LOAD %s", script->source);
 	rc = rep != NULL && rep->type == REDIS_REPLY_STRING ? FS_OK : FS_ERR;
@@ -413,4 +416,27 @@ void
 kv_item_key(char buf[KV_KEY_MAX], int64_t aid, int64_t iid, const char *suffix)
 {
 	snprintf(buf, KV_KEY_MAX, "fs:{%lld:%lld}:%s", (long long)aid, (long long)iid, suffix);
+}
+
+int
+kv_ping(struct kv *kv)
+{
+	redisReply *rep = kv_cmd(kv, "PING");
+	int ok = rep != NULL && rep->type == REDIS_REPLY_STATUS;
+
+	if (rep)
+		freeReplyObject(rep);
+	return ok ? FS_OK : FS_ERR;
+}
+
+int
+kv_int_reply(redisReply *rep, long long *out)
+{
+	int ok = rep != NULL && rep->type == REDIS_REPLY_INTEGER;
+
+	if (ok)
+		*out = rep->integer;
+	if (rep)
+		freeReplyObject(rep);
+	return ok ? FS_OK : FS_ERR;
 }

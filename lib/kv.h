@@ -106,4 +106,10 @@ int kv_down(const struct kv *kv);
 #define KV_KEY_MAX 96
 void kv_item_key(char buf[KV_KEY_MAX], int64_t aid, int64_t iid, const char *suffix);
 
+/* PING: FS_OK when Redis answers, else FS_ERR. */
+int kv_ping(struct kv *kv);
+/* Takes an integer reply (freeing rep, which may be NULL): FS_OK and *out,
+ * or FS_ERR when Redis failed or answered something else. */
+int kv_int_reply(redisReply *rep, long long *out);
+
 #endif

@@ -7,6 +7,7 @@
 #include "fs.h"
 #include "kv_slot.h"
 #include "log.h"
+#include "mem.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -32,14 +33,14 @@
 /* the map is asked for again at most this often, except after a MOVED */
 #define KVC_REFRESH_MS 100
 
-struct kvc_node {
+struct kv_cluster_node {
 	char host[64];
 	int port;
 	redisContext *c;
 	int64_t retry_ms;
 };
 
-struct kvc_cmd {
+struct kv_cluster_cmd {
 	char *buf; /* RESP text from redisFormatCommand (ours) */
 	int len;
 	int slot;        /* -1: the command has no key */
@@ -47,7 +48,7 @@ struct kvc_cmd {
 };
 
 struct kv_cluster {
-	struct kvc_node node[KVC_NODES];
+	struct kv_cluster_node node[KVC_NODES];
 	int nnodes;
 	short owner[KV_SLOTS]; /* node index of each slot's master, -1 unknown */
 	int map_ok;
@@ -56,16 +57,16 @@ struct kv_cluster {
 	int timeout_ms;
 	struct kv_script *script[KVC_SCRIPTS];
 	int nscripts;
-	/* the pipeline: commands queued by kvc_*append, run by the first
-	 * kvc_reply, handed out in order */
-	struct kvc_cmd *q;
+	/* the pipeline: commands queued by kv_cluster_*append, run by the first
+	 * kv_cluster_reply, handed out in order */
+	struct kv_cluster_cmd *q;
 	int nq, qcap, next, ran;
 };
 
 struct kv_cluster *
-kvc_open(const char *seeds, int timeout_ms)
+kv_cluster_open(const char *seeds, int timeout_ms)
 {
-	struct kv_cluster *cl = xcalloc(1, sizeof(*cl));
+	struct kv_cluster *cl = mem_calloc(1, sizeof(*cl));
 
 	snprintf(cl->seeds, sizeof(cl->seeds), "%s", seeds);
 	cl->timeout_ms = timeout_ms > 0 ? timeout_ms : 1000;
@@ -86,7 +87,7 @@ pipeline_reset(struct kv_cluster *cl)
 }
 
 void
-kvc_close(struct kv_cluster *cl)
+kv_cluster_close(struct kv_cluster *cl)
 {
 	if (cl == NULL)
 		return;
@@ -168,14 +169,14 @@ cmd_slot(const char *buf, int len)
 		if (resp_arg(buf, len, 2, &nk, &nkn) != FS_OK || nkn == 0 || *nk == '0' ||
 		    resp_arg(buf, len, 3, &k, &kn) != FS_OK)
 			return -1;
-		return (int)kv_slot(k, kn);
+		return (int)kv_slot_of(k, kn);
 	}
 	for (size_t i = 0; i < FS_ARRAY_LEN(keyless); i++)
 		if (name_is(p, n, keyless[i]))
 			return -1;
 	if (resp_arg(buf, len, 1, &k, &kn) != FS_OK)
 		return -1;
-	return (int)kv_slot(k, kn);
+	return (int)kv_slot_of(k, kn);
 }
 
 /* ---- nodes and the slot map ---- */
@@ -198,7 +199,7 @@ node_find(struct kv_cluster *cl, const char *host, int port)
 static void
 node_fail(struct kv *kv, int i, const char *what)
 {
-	struct kvc_node *n = &kv->cl->node[i];
+	struct kv_cluster_node *n = &kv->cl->node[i];
 
 	kv->err = 1;
 	snprintf(kv->errstr, sizeof(kv->errstr), "%s %s:%d: %s", what, n->host, n->port,
@@ -232,7 +233,7 @@ conn_dropped(redisContext *c)
 static redisContext *
 node_ctx(struct kv *kv, int i)
 {
-	struct kvc_node *n = &kv->cl->node[i];
+	struct kv_cluster_node *n = &kv->cl->node[i];
 	struct timeval tv;
 
 	if (n->c != NULL && conn_dropped(n->c)) {
@@ -376,7 +377,7 @@ pick_node(struct kv *kv, int slot)
 /* ---- scripts ---- */
 
 void
-kvc_script(struct kv *kv, struct kv_script *script)
+kv_cluster_script(struct kv *kv, struct kv_script *script)
 {
 	struct kv_cluster *cl = kv->cl;
 
@@ -412,7 +413,7 @@ script_load_for(struct kv *kv, redisContext *c, const char *buf, int len)
 }
 
 int
-kvc_script_load(struct kv *kv, struct kv_script *script)
+kv_cluster_script_load(struct kv *kv, struct kv_script *script)
 {
 	struct kv_cluster *cl = kv->cl;
 	int known = 0, done[KVC_NODES] = {0};
@@ -421,7 +422,7 @@ kvc_script_load(struct kv *kv, struct kv_script *script)
 		known |= cl->script[i] == script;
 	if (known)
 		return FS_OK;
-	kvc_script(kv, script);
+	kv_cluster_script(kv, script);
 	if (!cl->map_ok && map_refresh(kv, -1, 1) != FS_OK)
 		return FS_ERR;
 	/* a master down now loads it later, on its first NOSCRIPT */
@@ -469,7 +470,7 @@ retry_kind(const redisReply *r)
  * unit a queued command's MOVED aborts the whole transaction (EXECABORT):
  * nothing ran, so the unit is sent again whole. */
 static const redisReply *
-unit_retry(const struct kvc_cmd *u, int n)
+unit_retry(const struct kv_cluster_cmd *u, int n)
 {
 	for (int k = 0; k < n; k++) {
 		enum retry kind = retry_kind(u[k].rep);
@@ -482,7 +483,7 @@ unit_retry(const struct kvc_cmd *u, int n)
 }
 
 static void
-unit_free(struct kvc_cmd *u, int n)
+unit_free(struct kv_cluster_cmd *u, int n)
 {
 	for (int k = 0; k < n; k++) {
 		if (u[k].rep)
@@ -495,7 +496,7 @@ unit_free(struct kvc_cmd *u, int n)
  * the replies into u. FS_ERR on a transport failure (replies NULL): the
  * commands may have run, so they are not sent again. */
 static int
-unit_send(struct kv *kv, int i, redisContext *c, struct kvc_cmd *u, int n, int asking)
+unit_send(struct kv *kv, int i, redisContext *c, struct kv_cluster_cmd *u, int n, int asking)
 {
 	void *rep;
 
@@ -529,7 +530,7 @@ unit_send(struct kv *kv, int i, redisContext *c, struct kvc_cmd *u, int n, int a
  * the replies; FS_ERR: kv->errstr says why, u[].rep are NULL (the caller
  * answers 503). */
 static int
-unit_run(struct kv *kv, struct kvc_cmd *u, int n, int slot, int first)
+unit_run(struct kv *kv, struct kv_cluster_cmd *u, int n, int slot, int first)
 {
 	struct kv_cluster *cl = kv->cl;
 	int64_t deadline = fs_now_ms() + KVC_BUDGET_MS;
@@ -563,7 +564,7 @@ unit_run(struct kv *kv, struct kvc_cmd *u, int n, int slot, int first)
 		case RETRY_ASK: {
 			char host[64];
 			int s, port, to;
-			enum kv_redirect k = kv_redirect_parse(why->str, strlen(why->str), &s, host,
+			enum kv_redirect k = kv_slot_redirect_parse(why->str, strlen(why->str), &s, host,
 							       sizeof(host), &port);
 
 			if (k == KV_REDIRECT_NONE)
@@ -622,7 +623,7 @@ give_up:
 static redisReply *
 cmd_run(struct kv *kv, char *buf, int len)
 {
-	struct kvc_cmd c = {buf, len, -1, NULL};
+	struct kv_cluster_cmd c = {buf, len, -1, NULL};
 
 	pipeline_reset(kv->cl);
 	kv->errstr[0] = '\0';
@@ -638,7 +639,7 @@ cmd_run(struct kv *kv, char *buf, int len)
 }
 
 redisReply *
-kvc_vcmd(struct kv *kv, const char *fmt, va_list ap)
+kv_cluster_vcmd(struct kv *kv, const char *fmt, va_list ap)
 {
 	char *buf = NULL;
 	int len = redisvFormatCommand(&buf, fmt, ap);
@@ -647,7 +648,7 @@ kvc_vcmd(struct kv *kv, const char *fmt, va_list ap)
 }
 
 redisReply *
-kvc_cmdargv(struct kv *kv, int argc, const char **argv, const size_t *lens)
+kv_cluster_cmdargv(struct kv *kv, int argc, const char **argv, const size_t *lens)
 {
 	char *buf = NULL;
 	int len = redisFormatCommandArgv(&buf, argc, argv, lens);
@@ -669,7 +670,7 @@ queue_add(struct kv *kv, char *buf, int len)
 		return FS_ERR;
 	if (cl->nq == cl->qcap) {
 		cl->qcap = cl->qcap ? cl->qcap * 2 : 16;
-		cl->q = xrealloc(cl->q, (size_t)cl->qcap * sizeof(*cl->q));
+		cl->q = mem_realloc(cl->q, (size_t)cl->qcap * sizeof(*cl->q));
 	}
 	cl->q[cl->nq].buf = buf;
 	cl->q[cl->nq].len = len;
@@ -680,7 +681,7 @@ queue_add(struct kv *kv, char *buf, int len)
 }
 
 int
-kvc_vappend(struct kv *kv, const char *fmt, va_list ap)
+kv_cluster_vappend(struct kv *kv, const char *fmt, va_list ap)
 {
 	char *buf = NULL;
 	int len = redisvFormatCommand(&buf, fmt, ap);
@@ -689,7 +690,7 @@ kvc_vappend(struct kv *kv, const char *fmt, va_list ap)
 }
 
 int
-kvc_appendargv(struct kv *kv, int argc, const char **argv, const size_t *lens)
+kv_cluster_appendargv(struct kv *kv, int argc, const char **argv, const size_t *lens)
 {
 	char *buf = NULL;
 	int len = redisFormatCommandArgv(&buf, argc, argv, lens);
@@ -715,7 +716,7 @@ unit_len(const struct kv_cluster *cl, int i)
 }
 
 static int
-unit_slot(const struct kvc_cmd *u, int n)
+unit_slot(const struct kv_cluster_cmd *u, int n)
 {
 	for (int k = 0; k < n; k++)
 		if (u[k].slot >= 0)
@@ -732,9 +733,9 @@ static void
 pipeline_run(struct kv *kv)
 {
 	struct kv_cluster *cl = kv->cl;
-	int *unode = xcalloc((size_t)cl->nq, sizeof(int));
-	int *ulen = xcalloc((size_t)cl->nq, sizeof(int));
-	int *state = xcalloc((size_t)cl->nq, sizeof(int)); /* 0 sent, 1 serial, 2 failed */
+	int *unode = mem_calloc((size_t)cl->nq, sizeof(int));
+	int *ulen = mem_calloc((size_t)cl->nq, sizeof(int));
+	int *state = mem_calloc((size_t)cl->nq, sizeof(int)); /* 0 sent, 1 serial, 2 failed */
 	int used[KVC_NODES] = {0};
 
 	cl->ran = 1;
@@ -790,7 +791,7 @@ pipeline_run(struct kv *kv)
 		}
 	}
 	for (int i = 0; i < cl->nq; i += ulen[i]) {
-		struct kvc_cmd *u = &cl->q[i];
+		struct kv_cluster_cmd *u = &cl->q[i];
 		int slot = unit_slot(u, ulen[i]);
 
 		if (state[i] == 1)
@@ -804,7 +805,7 @@ pipeline_run(struct kv *kv)
 }
 
 redisReply *
-kvc_reply(struct kv *kv)
+kv_cluster_reply(struct kv *kv)
 {
 	struct kv_cluster *cl = kv->cl;
 	redisReply *rep;
@@ -824,7 +825,7 @@ kvc_reply(struct kv *kv)
 /* ---- WAIT ---- */
 
 int
-kv_wait(struct kv *kv, const char *key, int replicas, int ms)
+kv_cluster_wait(struct kv *kv, const char *key, int replicas, int ms)
 {
 	redisReply *rep;
 	int n = FS_ERR;
@@ -833,7 +834,7 @@ kv_wait(struct kv *kv, const char *key, int replicas, int ms)
 		rep = kv_cmd(kv, "WAIT %d %d", replicas, ms);
 	} else {
 		/* the connection the write went over: the slot's master's */
-		int i = kv->cl->owner[kv_slot(key, strlen(key))];
+		int i = kv->cl->owner[kv_slot_of(key, strlen(key))];
 
 		if (i < 0 || kv->cl->node[i].c == NULL)
 			return FS_ERR;

@@ -9,7 +9,7 @@
  * loop is bounded in tries and time, so a caller answers 503 well inside its
  * timeout instead of hanging.
  *
- * kv.c calls the kvc_* functions when kv->cl is set; nothing else should.
+ * kv.c calls the kv_cluster_* functions when kv->cl is set; nothing else should.
  */
 #ifndef FS_KV_CLUSTER_H
 #define FS_KV_CLUSTER_H
@@ -22,28 +22,28 @@ struct kv_cluster;
 
 /* seeds: comma-separated "host:port" list (at least one reachable node of
  * the cluster is enough). Never NULL; connects on first use. */
-struct kv_cluster *kvc_open(const char *seeds, int timeout_ms);
-void kvc_close(struct kv_cluster *cl);
+struct kv_cluster *kv_cluster_open(const char *seeds, int timeout_ms);
+void kv_cluster_close(struct kv_cluster *cl);
 
 /* Like kv_cmd / kv_cmdargv / kv_append / kv_appendargv / kv_reply. */
-redisReply *kvc_vcmd(struct kv *kv, const char *fmt, va_list ap);
-redisReply *kvc_cmdargv(struct kv *kv, int argc, const char **argv, const size_t *lens);
-int kvc_vappend(struct kv *kv, const char *fmt, va_list ap);
-int kvc_appendargv(struct kv *kv, int argc, const char **argv, const size_t *lens);
-redisReply *kvc_reply(struct kv *kv);
+redisReply *kv_cluster_vcmd(struct kv *kv, const char *fmt, va_list ap);
+redisReply *kv_cluster_cmdargv(struct kv *kv, int argc, const char **argv, const size_t *lens);
+int kv_cluster_vappend(struct kv *kv, const char *fmt, va_list ap);
+int kv_cluster_appendargv(struct kv *kv, int argc, const char **argv, const size_t *lens);
+redisReply *kv_cluster_reply(struct kv *kv);
 
 /* Remembers script (its sha already computed) so that a NOSCRIPT from any
  * node is answered by loading it there. Cheap enough for every EVALSHA. */
-void kvc_script(struct kv *kv, struct kv_script *script);
+void kv_cluster_script(struct kv *kv, struct kv_script *script);
 /* kv_script_load on a cluster: remembers the script and loads it on every
  * master the map knows the first time; later NOSCRIPTs load it lazily. */
-int kvc_script_load(struct kv *kv, struct kv_script *script);
+int kv_cluster_script_load(struct kv *kv, struct kv_script *script);
 
 /* WAIT replicas ms on the connection that last wrote key (on one Redis the
  * only connection; on a cluster the one to key's master), so that the
  * replicas acknowledge that write. Returns how many replicas acknowledged,
  * or FS_ERR on a transport failure or error reply. ms must stay below
  * redis_timeout_ms (the socket timeout). */
-int kv_wait(struct kv *kv, const char *key, int replicas, int ms);
+int kv_cluster_wait(struct kv *kv, const char *key, int replicas, int ms);
 
 #endif

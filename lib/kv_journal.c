@@ -6,10 +6,11 @@
  * keys of one item tag only (one Cluster slot); all of them are idempotent,
  * so a resend after a dropped connection is harmless.
  */
-#include "rebuild.h"
+#include "kv_journal.h"
 #include "fs.h"
 #include "kv.h"
 #include "log.h"
+#include "mem.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -187,7 +188,7 @@ kv_journal_read(struct kv *kv, int64_t aid, int64_t iid, struct order **out, lon
 		return FS_ERR;
 	}
 	if (rep->elements >= 2)
-		*out = xcalloc(rep->elements / 2, sizeof(**out));
+		*out = mem_calloc(rep->elements / 2, sizeof(**out));
 	for (size_t i = 0; i + 1 < rep->elements; i += 2) {
 		redisReply *line = rep->element[i + 1];
 
@@ -382,4 +383,56 @@ kv_journal_watermark_set(struct kv *kv, int64_t ms)
 
 	snprintf(v, sizeof(v), "%" PRId64, ms);
 	return reply_ok(kv_eval(kv, &watermark_script, 1, 2, argv, NULL), "EVALSHA watermark");
+}
+
+int
+kv_journal_pending_count(struct kv *kv, int64_t aid, int64_t iid, long long *n)
+{
+	char key[KV_KEY_MAX];
+
+	kv_item_key(key, aid, iid, "pending");
+	return kv_int_reply(kv_cmd(kv, "ZCARD %s", key), n);
+}
+
+int
+kv_journal_due(struct kv *kv, int64_t aid, int64_t iid, int64_t before_ms, int max,
+	       struct order *out, int *n)
+{
+	char pending[KV_KEY_MAX], journal[KV_KEY_MAX];
+	redisReply *ids, *lines;
+	int seen;
+
+	*n = 0;
+	kv_item_key(pending, aid, iid, "pending");
+	kv_item_key(journal, aid, iid, "journal");
+	ids = kv_cmd(kv, "ZRANGEBYSCORE %s -inf %" PRId64 " LIMIT 0 %d", pending, before_ms, max);
+	if (ids == NULL || ids->type != REDIS_REPLY_ARRAY) {
+		if (ids)
+			freeReplyObject(ids);
+		return FS_ERR;
+	}
+	seen = (int)ids->elements;
+	for (size_t i = 0; i < ids->elements; i++) {
+		lines = kv_cmd(kv, "HGET %s %s", journal, ids->element[i]->str);
+		if (lines == NULL) {
+			freeReplyObject(ids);
+			return FS_ERR;
+		}
+		if (lines->type == REDIS_REPLY_STRING &&
+		    order_decode(lines->str, lines->len, &out[*n]) == FS_OK) {
+			(*n)++;
+		} else {
+			/* a pending id without a journal line cannot be
+			 * replayed; drop it so it is not retried forever */
+			redisReply *z = kv_cmd(kv, "ZREM %s %s", pending, ids->element[i]->str);
+
+			log_err("order %s of item %" PRId64 ":%" PRId64 " has no journal line",
+				ids->element[i]->str, aid, iid);
+			if (z)
+				freeReplyObject(z);
+		}
+		freeReplyObject(lines);
+	}
+	freeReplyObject(ids);
+	return seen;
 }

@@ -4,10 +4,11 @@
  * queued orders (fs:{A:I}:cancels, a set of order ids, kept a day past the
  * sale's end or the last cancel, whichever is later).
  */
-#include "lifecycle.h"
+#include "kv_lifecycle.h"
 #include "fs.h"
 #include "kv.h"
 #include "log.h"
+#include "mem.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -26,7 +27,7 @@ static struct kv_script mark_ended_script = {"mark_ended",
 	""};
 
 int
-kv_sale_mark_ended(struct kv *kv, int64_t aid, int64_t iid)
+kv_lifecycle_mark_ended(struct kv *kv, int64_t aid, int64_t iid)
 {
 	char key[KV_KEY_MAX];
 	const char *argv[1];
@@ -63,7 +64,7 @@ static struct kv_script cancel_request_script = {"cancel_request",
 	""};
 
 int
-kv_sale_cancel_request(struct kv *kv, const struct order *o)
+kv_lifecycle_cancel_request(struct kv *kv, const struct order *o)
 {
 	char keys[3][KV_KEY_MAX], oid[24], keep[24];
 	const char *argv[5] = {keys[0], keys[1], keys[2], oid, keep};
@@ -88,7 +89,7 @@ kv_sale_cancel_request(struct kv *kv, const struct order *o)
 }
 
 int
-kv_sale_cancels(struct kv *kv, int64_t aid, int64_t iid, int64_t **ids, int *n)
+kv_lifecycle_cancels(struct kv *kv, int64_t aid, int64_t iid, int64_t **ids, int *n)
 {
 	char key[KV_KEY_MAX];
 	redisReply *rep;
@@ -101,7 +102,7 @@ kv_sale_cancels(struct kv *kv, int64_t aid, int64_t iid, int64_t **ids, int *n)
 	if (rep == NULL)
 		return FS_ERR;
 	if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
-		*ids = xcalloc(rep->elements, sizeof(**ids));
+		*ids = mem_calloc(rep->elements, sizeof(**ids));
 		for (size_t i = 0; i < rep->elements; i++) {
 			int64_t id;
 
@@ -118,7 +119,7 @@ kv_sale_cancels(struct kv *kv, int64_t aid, int64_t iid, int64_t **ids, int *n)
 }
 
 int
-kv_sale_cancel_done(struct kv *kv, int64_t aid, int64_t iid, int64_t oid)
+kv_lifecycle_cancel_done(struct kv *kv, int64_t aid, int64_t iid, int64_t oid)
 {
 	char key[KV_KEY_MAX];
 	redisReply *rep;
@@ -134,7 +135,7 @@ kv_sale_cancel_done(struct kv *kv, int64_t aid, int64_t iid, int64_t oid)
 }
 
 int
-kv_sale_journaled(struct kv *kv, int64_t aid, int64_t iid, int64_t oid)
+kv_lifecycle_journaled(struct kv *kv, int64_t aid, int64_t iid, int64_t oid)
 {
 	char key[KV_KEY_MAX];
 	redisReply *rep;

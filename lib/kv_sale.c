@@ -4,17 +4,17 @@
  * order status records the status poll reads. Every key a script touches
  * carries the item's hash tag, so each script runs on one Cluster slot.
  */
-#include "sale.h"
+#include "kv_sale.h"
+#include "kv_order.h"
 #include "fs.h"
 #include "kv.h"
 #include "log.h"
+#include "mem.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define ORDER_RECORD_TTL_S (2 * 24 * 3600)
 
 /* KEYS: meta stock buyers banned journal pending rate void [record userlist]
  * ARGV: uid qty order_id order_line rate_limit grace_ms [record_json ttl_s created_ms]
@@ -97,39 +97,6 @@ static struct kv_script release_script = {"release",
 	"if redis.call('HGET', KEYS[3], ARGV[2]) == ARGV[1] then redis.call('HDEL', KEYS[3], ARGV[2]) end\n"
 	"return 1\n",
 	""};
-
-static int
-order_rank(enum order_status s)
-{
-	return s == ORDER_QUEUED ? 0 : s == ORDER_UNPAID ? 1 : 2;
-}
-
-/* The arguments of order_put_script for o, in bufs that the caller keeps
- * alive while argv is used. */
-struct order_put_args {
-	char key[64], ukey[64], rank[8], ttl[16], oid[24], created[24];
-	json_object *json;
-	const char *argv[7];
-};
-
-static void
-order_put_args_init(struct order_put_args *a, const struct order *o)
-{
-	a->json = order_to_json(o);
-	snprintf(a->key, sizeof(a->key), "fs:o:{%" PRId64 "}:%" PRId64, o->user_id, o->id);
-	snprintf(a->ukey, sizeof(a->ukey), "fs:u:{%" PRId64 "}:orders", o->user_id);
-	snprintf(a->rank, sizeof(a->rank), "%d", order_rank(o->status));
-	snprintf(a->ttl, sizeof(a->ttl), "%d", ORDER_RECORD_TTL_S);
-	snprintf(a->oid, sizeof(a->oid), "%" PRId64, o->id);
-	snprintf(a->created, sizeof(a->created), "%" PRId64, o->created_ms);
-	a->argv[0] = a->key;
-	a->argv[1] = a->ukey;
-	a->argv[2] = json_object_to_json_string_ext(a->json, JSON_C_TO_STRING_PLAIN);
-	a->argv[3] = a->rank;
-	a->argv[4] = a->ttl;
-	a->argv[5] = a->oid;
-	a->argv[6] = a->created;
-}
 
 static int
 reply_int(redisReply *rep, long long *out)
@@ -217,74 +184,127 @@ reserve_settle(struct kv *kv, const struct order *o, int64_t *remaining)
 	return res;
 }
 
-enum reserve_result
-kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_record,
-		int64_t *remaining, int64_t *held)
-{
+/* The refusals of reserve_script, as it returns them. */
+enum {
+	LUA_NOT_STARTED = -1,
+	LUA_ENDED = -2,
+	LUA_BANNED = -3,
+	LUA_DUPLICATE = -4, /* {-4, held order id} */
+	LUA_SOLD_OUT = -5,
+	LUA_NOT_WARM = -6,
+	LUA_RATE_LIMITED = -7,
+	LUA_VOID = -8,      /* given up by reserve_settle */
+};
+
+/* The keys and arguments of reserve_script for o, kept alive in the struct
+ * while argv is used (free with reserve_args_free). */
+struct reserve_args {
 	char keys[8][KV_KEY_MAX], uid[24], qty[24], oid[24], rl[16], grace[24], rate[48];
 	char line[ORDER_LINE_MAX];
 	const char *argv[20];
 	size_t lens[20];
-	struct order_put_args rec;
-	redisReply *rep;
-	long long v;
-	enum reserve_result res;
-	int nkeys = 8, argc;
+	struct kv_order_args rec;
+	int with_record, nkeys, argc;
+};
 
-	kv_item_key(keys[0], o->activity_id, o->item_id, "meta");
-	kv_item_key(keys[1], o->activity_id, o->item_id, "stock");
-	kv_item_key(keys[2], o->activity_id, o->item_id, "buyers");
-	kv_item_key(keys[3], o->activity_id, o->item_id, "banned");
-	kv_item_key(keys[4], o->activity_id, o->item_id, "journal");
-	kv_item_key(keys[5], o->activity_id, o->item_id, "pending");
+static void
+reserve_args_init(struct reserve_args *a, const struct order *o, int rate_limit, int with_record)
+{
+	a->with_record = with_record;
+	a->nkeys = 8;
+	kv_item_key(a->keys[0], o->activity_id, o->item_id, "meta");
+	kv_item_key(a->keys[1], o->activity_id, o->item_id, "stock");
+	kv_item_key(a->keys[2], o->activity_id, o->item_id, "buyers");
+	kv_item_key(a->keys[3], o->activity_id, o->item_id, "banned");
+	kv_item_key(a->keys[4], o->activity_id, o->item_id, "journal");
+	kv_item_key(a->keys[5], o->activity_id, o->item_id, "pending");
 	/* the user's counter across items lives outside the item's slot: only
 	 * a single Redis (with_record) lets the script count it */
 	if (with_record && rate_limit > 0) {
-		snprintf(keys[6], KV_KEY_MAX, "fs:rl:order:%" PRId64, o->user_id);
+		snprintf(a->keys[6], KV_KEY_MAX, "fs:rl:order:%" PRId64, o->user_id);
 	} else {
 		rate_limit = 0;
-		snprintf(rate, sizeof(rate), "rl:%" PRId64, o->user_id);
-		kv_item_key(keys[6], o->activity_id, o->item_id, rate);
+		snprintf(a->rate, sizeof(a->rate), "rl:%" PRId64, o->user_id);
+		kv_item_key(a->keys[6], o->activity_id, o->item_id, a->rate);
 	}
-	kv_item_key(keys[7], o->activity_id, o->item_id, "void");
-	snprintf(uid, sizeof(uid), "%" PRId64, o->user_id);
-	snprintf(qty, sizeof(qty), "%" PRId64, o->quantity);
-	snprintf(oid, sizeof(oid), "%" PRId64, o->id);
-	snprintf(rl, sizeof(rl), "%d", rate_limit);
-	snprintf(grace, sizeof(grace), "%d", SALE_KEY_GRACE_MS);
-	order_encode(o, line);
+	kv_item_key(a->keys[7], o->activity_id, o->item_id, "void");
+	snprintf(a->uid, sizeof(a->uid), "%" PRId64, o->user_id);
+	snprintf(a->qty, sizeof(a->qty), "%" PRId64, o->quantity);
+	snprintf(a->oid, sizeof(a->oid), "%" PRId64, o->id);
+	snprintf(a->rl, sizeof(a->rl), "%d", rate_limit);
+	snprintf(a->grace, sizeof(a->grace), "%d", SALE_KEY_GRACE_MS);
+	order_encode(o, a->line);
 	for (int i = 0; i < 8; i++)
-		argv[i] = keys[i];
+		a->argv[i] = a->keys[i];
 	if (with_record) {
-		order_put_args_init(&rec, o);
-		argv[8] = rec.key;
-		argv[9] = rec.ukey;
-		nkeys = 10;
+		kv_order_args_init(&a->rec, o);
+		a->argv[8] = a->rec.key;
+		a->argv[9] = a->rec.ukey;
+		a->nkeys = 10;
 	}
-	argv[nkeys] = uid;
-	argv[nkeys + 1] = qty;
-	argv[nkeys + 2] = oid;
-	argv[nkeys + 3] = line;
-	argv[nkeys + 4] = rl;
-	argv[nkeys + 5] = grace;
-	argc = nkeys + 6;
+	a->argv[a->nkeys] = a->uid;
+	a->argv[a->nkeys + 1] = a->qty;
+	a->argv[a->nkeys + 2] = a->oid;
+	a->argv[a->nkeys + 3] = a->line;
+	a->argv[a->nkeys + 4] = a->rl;
+	a->argv[a->nkeys + 5] = a->grace;
+	a->argc = a->nkeys + 6;
 	if (with_record) {
-		argv[argc++] = rec.argv[2];
-		argv[argc++] = rec.ttl;
-		argv[argc++] = rec.created;
+		a->argv[a->argc++] = a->rec.argv[2];
+		a->argv[a->argc++] = a->rec.ttl;
+		a->argv[a->argc++] = a->rec.created;
 	}
-	for (int i = 0; i < argc; i++)
-		lens[i] = strlen(argv[i]);
+	for (int i = 0; i < a->argc; i++)
+		a->lens[i] = strlen(a->argv[i]);
+}
 
+static void
+reserve_args_free(struct reserve_args *a)
+{
+	if (a->with_record)
+		kv_order_args_free(&a->rec);
+}
+
+/* What reserve_script's answer v (not a duplicate) means. */
+static enum reserve_result
+reserve_result_of(long long v, int64_t *remaining)
+{
+	switch (v) {
+	case LUA_NOT_STARTED: return RESERVE_NOT_STARTED;
+	case LUA_ENDED: return RESERVE_ENDED;
+	case LUA_BANNED: return RESERVE_BANNED;
+	case LUA_SOLD_OUT: return RESERVE_SOLD_OUT;
+	case LUA_NOT_WARM: return RESERVE_NOT_WARM;
+	case LUA_RATE_LIMITED: return RESERVE_RATE_LIMITED;
+	/* given up by reserve_settle: only a late copy of a command whose
+	 * caller has gone meets it; nothing was reserved */
+	case LUA_VOID: return RESERVE_DOWN;
+	default:
+		if (v < 0)
+			return RESERVE_DOWN;
+		if (remaining)
+			*remaining = v;
+		return RESERVE_OK;
+	}
+}
+
+enum reserve_result
+kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_record,
+		int64_t *remaining, int64_t *held)
+{
+	struct reserve_args a;
+	redisReply *rep;
+	long long v;
+
+	reserve_args_init(&a, o, rate_limit, with_record);
 	/* idempotent by order id: a resend after a broken connection is safe */
-	rep = kv_eval_idempotent(kv, &reserve_script, nkeys, argc, argv, lens);
-	if (with_record)
-		json_object_put(rec.json);
+	rep = kv_eval_idempotent(kv, &reserve_script, a.nkeys, a.argc, a.argv, a.lens);
+	reserve_args_free(&a);
 	if (rep == NULL)
 		/* sent, and the reply lost (a timeout): it may have run */
 		return kv->maybe_ran ? reserve_settle(kv, o, remaining) : RESERVE_DOWN;
 	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
-	    rep->element[0]->type == REDIS_REPLY_INTEGER && rep->element[0]->integer == -4) {
+	    rep->element[0]->type == REDIS_REPLY_INTEGER && rep->element[0]->integer == LUA_DUPLICATE) {
 		if (held)
 			*held = rep->element[1]->type == REDIS_REPLY_STRING ?
 					strtoll(rep->element[1]->str, NULL, 10) : 0;
@@ -298,22 +318,7 @@ kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_r
 		return RESERVE_DOWN;
 	}
 	freeReplyObject(rep);
-	switch (v) {
-	case -1: res = RESERVE_NOT_STARTED; break;
-	case -2: res = RESERVE_ENDED; break;
-	case -3: res = RESERVE_BANNED; break;
-	case -5: res = RESERVE_SOLD_OUT; break;
-	case -6: res = RESERVE_NOT_WARM; break;
-	case -7: res = RESERVE_RATE_LIMITED; break;
-	/* -8, given up by reserve_settle: only a late copy of a command
-	 * whose caller has gone meets it; nothing was reserved */
-	case -8: res = RESERVE_DOWN; break;
-	default:
-		res = v < 0 ? RESERVE_DOWN : RESERVE_OK;
-		if (res == RESERVE_OK && remaining)
-			*remaining = v;
-	}
-	return res;
+	return reserve_result_of(v, remaining);
 }
 
 int
@@ -366,76 +371,7 @@ kv_sale_journal_done(struct kv *kv, const struct order *o)
 	return kv_replies(kv, 2, "journal done");
 }
 
-/* KEYS: record list  ARGV: json rank ttl_s order_id created_ms
- * Writes the record unless the one there has a higher rank, and lists the
- * order among the user's (both keys carry the user's hash tag). */
-static struct kv_script order_put_script = {"order_put",
-	"local cur = redis.call('GET', KEYS[1])\n"
-	"if cur then\n"
-	"  local st = string.match(cur, '\"status\":\"(%a+)\"')\n"
-	"  local rank = 2\n"
-	"  if st == 'queued' then rank = 0 elseif st == 'unpaid' then rank = 1 end\n"
-	"  if rank > tonumber(ARGV[2]) then return 0 end\n"
-	"end\n"
-	"redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])\n"
-	"if redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4]) == 1 then\n"
-	"  redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
-	"end\n"
-	"return 1\n",
-	""};
 
-
-int
-kv_order_put(struct kv *kv, const struct order *o)
-{
-	struct order_put_args a;
-	redisReply *rep;
-	int rc = FS_OK;
-
-	order_put_args_init(&a, o);
-	rep = kv_eval_idempotent(kv, &order_put_script, 2, 7, a.argv, NULL);
-	json_object_put(a.json);
-	if (rep == NULL)
-		return FS_ERR;
-	if (rep->type == REDIS_REPLY_ERROR) {
-		log_err("EVALSHA order_put %s: %s", a.key, rep->str);
-		rc = FS_ERR;
-	}
-	freeReplyObject(rep);
-	return rc;
-}
-
-int
-kv_order_put_queued(struct kv *kv, const struct order *o)
-{
-	struct order_put_args a;
-	int rc = FS_OK, sent = 0;
-
-	/* plain commands, one round trip: a new order has no record yet, and
-	 * NX keeps a record the order handler may already have written */
-	order_put_args_init(&a, o);
-	if (kv_append(kv, "SET %s %s NX EX %d", a.key, a.argv[2], ORDER_RECORD_TTL_S) == FS_OK &&
-	    ++sent && kv_append(kv, "ZADD %s %s %s", a.ukey, a.created, a.oid) == FS_OK &&
-	    ++sent && kv_append(kv, "EXPIRE %s %d", a.ukey, ORDER_RECORD_TTL_S) == FS_OK)
-		++sent;
-	json_object_put(a.json);
-	rc = kv_replies(kv, sent, "queued record");
-	return sent < 3 ? FS_ERR : rc;
-}
-
-int
-kv_order_get(struct kv *kv, int64_t uid, int64_t id, struct order *o)
-{
-	redisReply *rep = kv_cmd(kv, "GET fs:o:{%" PRId64 "}:%" PRId64, uid, id);
-	int rc = 0;
-
-	if (rep == NULL)
-		return FS_ERR;
-	if (rep->type == REDIS_REPLY_STRING)
-		rc = order_from_json(rep->str, rep->len, o) == FS_OK ? 1 : 0;
-	freeReplyObject(rep);
-	return rc;
-}
 
 int
 kv_sale_stock(struct kv *kv, int64_t aid, int64_t iid, int64_t *left)
@@ -526,11 +462,11 @@ kv_sale_announce(struct kv *kv, const struct order *orders, int n)
 	for (int i = 0; i < n; i++)
 		if (!order_status_live(orders[i].status))
 			any_release = 1;
-	if (kv_script_load(kv, &order_put_script) != FS_OK ||
+	if (kv_order_put_load(kv) != FS_OK ||
 	    (any_release && kv_script_load(kv, &release_script) != FS_OK))
 		return FS_ERR;
 	for (int i = 0; i < n; i++) {
-		struct order_put_args a;
+		struct kv_order_args a;
 		int ok;
 
 		if (!order_status_live(orders[i].status)) {
@@ -549,9 +485,9 @@ kv_sale_announce(struct kv *kv, const struct order *orders, int n)
 				return FS_ERR;
 			queued++;
 		}
-		order_put_args_init(&a, &orders[i]);
-		ok = kv_eval_append(kv, &order_put_script, 2, 7, a.argv);
-		json_object_put(a.json);
+		kv_order_args_init(&a, &orders[i]);
+		ok = kv_order_put_append(kv, &a);
+		kv_order_args_free(&a);
 		if (ok != FS_OK)
 			return FS_ERR;
 		queued++;
@@ -572,4 +508,152 @@ kv_sale_announce(struct kv *kv, const struct order *orders, int n)
 		i = j;
 	}
 	return kv_replies(kv, queued, "announce");
+}
+
+/* Reads the n replies of a MULTI pipeline, the last being its EXEC. FS_OK
+ * when every one arrived and neither a queued command nor EXEC failed. */
+static int
+multi_replies(struct kv *kv, int n, const char *what)
+{
+	redisReply *exec;
+	int rc = kv_replies(kv, n - 1, what);
+
+	if (rc != FS_OK && kv_down(kv))
+		return FS_ERR;
+	exec = kv_reply(kv);
+	if (exec == NULL)
+		return FS_ERR;
+	if (exec->type == REDIS_REPLY_ARRAY) {
+		/* errors of the queued commands show up in here */
+		for (size_t k = 0; k < exec->elements; k++)
+			if (exec->element[k]->type == REDIS_REPLY_ERROR) {
+				log_err("%s: %s", what, exec->element[k]->str);
+				rc = FS_ERR;
+			}
+	} else {
+		log_err("%s: transaction aborted%s%s", what,
+			exec->type == REDIS_REPLY_ERROR ? ": " : "",
+			exec->type == REDIS_REPLY_ERROR ? exec->str : "");
+		rc = FS_ERR;
+	}
+	freeReplyObject(exec);
+	return rc;
+}
+
+int
+kv_sale_put(struct kv *kv, const struct sale_item *si, int with_stock)
+{
+	char meta[KV_KEY_MAX], stock[KV_KEY_MAX], what[64];
+	long long expire = (long long)(si->end_ms + SALE_KEY_GRACE_MS);
+	const char *detail = si->detail_json ? si->detail_json : "{}";
+	int n = 4;
+
+	/* keys of a sale long over would expire at once: writing them is moot */
+	if (expire <= fs_now_ms())
+		return FS_OK;
+	kv_item_key(meta, si->aid, si->iid, "meta");
+	kv_item_key(stock, si->aid, si->iid, "stock");
+	snprintf(what, sizeof(what), "warm %lld:%lld", (long long)si->aid, (long long)si->iid);
+	/* one transaction so the hash never lives without its TTL */
+	if (kv_append(kv, "MULTI") != FS_OK ||
+	    kv_append(kv, "HSET %s start %lld end %lld limit %lld price %lld alloc %lld "
+			  "status %s detail %b",
+		      meta, (long long)si->start_ms, (long long)si->end_ms,
+		      (long long)si->per_user_limit, (long long)si->flash_price_cents,
+		      (long long)si->alloc_stock, si->status, detail, strlen(detail)) != FS_OK ||
+	    kv_append(kv, "PEXPIREAT %s %lld", meta, expire) != FS_OK)
+		return FS_ERR;
+	if (with_stock) {
+		/* NX: a warmup during the sale must not hand out sold units again */
+		if (kv_append(kv, "SET %s %lld NX PXAT %lld", stock, (long long)si->db_stock,
+			      expire) != FS_OK)
+			return FS_ERR;
+		n++;
+	}
+	if (kv_append(kv, "EXEC") != FS_OK)
+		return FS_ERR;
+	return multi_replies(kv, n, what);
+}
+
+int
+kv_sale_buyer(struct kv *kv, int64_t aid, int64_t iid, int64_t uid, int64_t *oid)
+{
+	char key[KV_KEY_MAX];
+	redisReply *rep;
+	int rc = 0;
+
+	kv_item_key(key, aid, iid, "buyers");
+	rep = kv_cmd(kv, "HGET %s %" PRId64, key, uid);
+	if (rep == NULL)
+		return FS_ERR;
+	if (rep->type == REDIS_REPLY_STRING && fs_parse_u63(rep->str, oid) == FS_OK)
+		rc = 1;
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+kv_sale_meta_exists(struct kv *kv, int64_t aid, int64_t iid)
+{
+	char key[KV_KEY_MAX];
+	redisReply *rep;
+	int rc;
+
+	kv_item_key(key, aid, iid, "meta");
+	rep = kv_cmd(kv, "EXISTS %s", key);
+	if (rep == NULL) {
+		log_err("EXISTS %s: %s", key, kv->errstr);
+		return FS_ERR;
+	}
+	if (rep->type == REDIS_REPLY_INTEGER)
+		rc = rep->integer > 0;
+	else {
+		log_err("EXISTS %s: unexpected reply type %d", key, rep->type);
+		rc = FS_ERR;
+	}
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+kv_sale_view(struct kv *kv, int64_t aid, int64_t iid, struct kv_sale_view *v)
+{
+	char meta[KV_KEY_MAX], skey[KV_KEY_MAX];
+	redisReply *m = NULL, *s = NULL;
+	int rc = FS_ERR;
+
+	memset(v, 0, sizeof(*v));
+	kv_item_key(meta, aid, iid, "meta");
+	kv_item_key(skey, aid, iid, "stock");
+	if (kv_append(kv, "HMGET %s start end status detail", meta) != FS_OK ||
+	    kv_append(kv, "GET %s", skey) != FS_OK)
+		return FS_ERR;
+	m = kv_reply(kv);
+	s = m ? kv_reply(kv) : NULL;
+	if (m == NULL || s == NULL)
+		goto out;
+	rc = FS_OK;
+	if (s->type == REDIS_REPLY_STRING) {
+		v->stock_known = 1;
+		v->stock = strtoll(s->str, NULL, 10);
+	}
+	if (m->type != REDIS_REPLY_ARRAY || m->elements != 4)
+		goto out;
+	for (int i = 0; i < 4; i++)
+		if (m->element[i]->type != REDIS_REPLY_STRING)
+			goto out;
+	v->start_ms = strtoll(m->element[0]->str, NULL, 10);
+	v->end_ms = strtoll(m->element[1]->str, NULL, 10);
+	snprintf(v->status, sizeof(v->status), "%s", m->element[2]->str);
+	v->detail_len = m->element[3]->len;
+	v->detail = mem_alloc(v->detail_len + 1);
+	memcpy(v->detail, m->element[3]->str, v->detail_len);
+	v->detail[v->detail_len] = '\0';
+	v->meta = 1;
+out:
+	if (m)
+		freeReplyObject(m);
+	if (s)
+		freeReplyObject(s);
+	return rc;
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 
 unsigned
-kv_crc16(const char *buf, size_t len)
+kv_slot_crc16(const char *buf, size_t len)
 {
 	static unsigned short table[256];
 	static int ready;
@@ -32,7 +32,7 @@ kv_crc16(const char *buf, size_t len)
 }
 
 unsigned
-kv_slot(const char *key, size_t len)
+kv_slot_of(const char *key, size_t len)
 {
 	const char *open = memchr(key, '{', len);
 
@@ -42,9 +42,9 @@ kv_slot(const char *key, size_t len)
 
 		/* "{}" is no tag: the whole key is hashed */
 		if (close != NULL && close > key + from)
-			return kv_crc16(key + from, (size_t)(close - (key + from))) & (KV_SLOTS - 1);
+			return kv_slot_crc16(key + from, (size_t)(close - (key + from))) & (KV_SLOTS - 1);
 	}
-	return kv_crc16(key, len) & (KV_SLOTS - 1);
+	return kv_slot_crc16(key, len) & (KV_SLOTS - 1);
 }
 
 /* Parses a decimal in [lo, hi] from s[0..n); -1 when it is not one. */
@@ -64,7 +64,7 @@ parse_num(const char *s, size_t n, long lo, long hi)
 }
 
 enum kv_redirect
-kv_redirect_parse(const char *err, size_t len, int *slot, char *host, size_t hostcap, int *port)
+kv_slot_redirect_parse(const char *err, size_t len, int *slot, char *host, size_t hostcap, int *port)
 {
 	enum kv_redirect kind;
 	const char *p, *end = err + len, *sp, *colon = NULL;

@@ -65,7 +65,7 @@ fam_keys(const char *fam, char famkey[KV_KEY_MAX], char usedkey[KV_KEY_MAX])
 }
 
 int
-kv_session_open(struct kv *kv, const char *fam, int64_t uid, const char *hash, int64_t ttl_ms)
+kv_user_session_open(struct kv *kv, const char *fam, int64_t uid, const char *hash, int64_t ttl_ms)
 {
 	char famkey[KV_KEY_MAX], usedkey[KV_KEY_MAX], ukey[KV_KEY_MAX];
 
@@ -82,7 +82,7 @@ kv_session_open(struct kv *kv, const char *fam, int64_t uid, const char *hash, i
 }
 
 enum kv_rotate
-kv_session_rotate(struct kv *kv, const char *fam, const char *old_hash, const char *new_hash,
+kv_user_session_rotate(struct kv *kv, const char *fam, const char *old_hash, const char *new_hash,
 		  int64_t ttl_ms, int64_t *uid)
 {
 	char famkey[KV_KEY_MAX], usedkey[KV_KEY_MAX], ttl[24];
@@ -122,7 +122,7 @@ kv_session_rotate(struct kv *kv, const char *fam, const char *old_hash, const ch
 }
 
 int
-kv_session_close(struct kv *kv, const char *fam, int64_t uid)
+kv_user_session_close(struct kv *kv, const char *fam, int64_t uid)
 {
 	char famkey[KV_KEY_MAX], usedkey[KV_KEY_MAX], u[24];
 	const char *argv[3];
@@ -147,7 +147,7 @@ kv_session_close(struct kv *kv, const char *fam, int64_t uid)
 }
 
 int
-kv_session_close_all(struct kv *kv, int64_t uid)
+kv_user_session_close_all(struct kv *kv, int64_t uid)
 {
 	char ukey[KV_KEY_MAX];
 	redisReply *rep;
@@ -166,7 +166,7 @@ kv_session_close_all(struct kv *kv, int64_t uid)
 	 * a failure half way leaves the rest findable for the next logout */
 	for (size_t i = 0; i < rep->elements && rc == FS_OK; i++) {
 		if (rep->element[i]->type == REDIS_REPLY_STRING &&
-		    kv_session_close(kv, rep->element[i]->str, uid) == FS_ERR)
+		    kv_user_session_close(kv, rep->element[i]->str, uid) == FS_ERR)
 			rc = FS_ERR;
 	}
 	freeReplyObject(rep);
@@ -180,7 +180,7 @@ kv_session_close_all(struct kv *kv, int64_t uid)
 }
 
 int
-kv_login_refund(struct kv *kv, const char *key)
+kv_user_login_refund(struct kv *kv, const char *key)
 {
 	const char *argv[1] = {key};
 	redisReply *rep = kv_eval(kv, &refund_script, 1, 1, argv, NULL);
@@ -193,4 +193,10 @@ kv_login_refund(struct kv *kv, const char *key)
 		log_err("EVALSHA login_refund %s: %s", key, rep->str);
 	freeReplyObject(rep);
 	return rc;
+}
+
+void
+kv_user_login_key(char key[KV_KEY_MAX], const char *day, const char *lower)
+{
+	snprintf(key, KV_KEY_MAX, "fs:lf:%s:%s", day, lower);
 }

@@ -16,6 +16,8 @@
 
 #include <stdint.h>
 
+#include "kv.h"
+
 struct kv;
 
 /* A SHA-256 in lowercase hex with its NUL. */
@@ -30,23 +32,27 @@ enum kv_rotate {
 };
 
 /* Opens session fam for uid whose live token hashes to hash. FS_OK/FS_ERR. */
-int kv_session_open(struct kv *kv, const char *fam, int64_t uid, const char *hash,
+int kv_user_session_open(struct kv *kv, const char *fam, int64_t uid, const char *hash,
 		    int64_t ttl_ms);
 
 /* Replaces the live token old_hash of session fam by new_hash, atomically.
  * A token of fam that was already rotated out revokes the whole session. */
-enum kv_rotate kv_session_rotate(struct kv *kv, const char *fam, const char *old_hash,
+enum kv_rotate kv_user_session_rotate(struct kv *kv, const char *fam, const char *old_hash,
 				 const char *new_hash, int64_t ttl_ms, int64_t *uid);
 
 /* Ends session fam if it belongs to uid. 1 ended, 0 not found or another
  * user's, FS_ERR Redis failed. */
-int kv_session_close(struct kv *kv, const char *fam, int64_t uid);
+int kv_user_session_close(struct kv *kv, const char *fam, int64_t uid);
 
 /* Ends every session of uid. FS_OK or FS_ERR. */
-int kv_session_close_all(struct kv *kv, int64_t uid);
+int kv_user_session_close_all(struct kv *kv, int64_t uid);
 
 /* Takes back one counted failed login (a correct password was given) from
  * key, without ever creating the key. FS_OK or FS_ERR. */
-int kv_login_refund(struct kv *kv, const char *key);
+int kv_user_login_refund(struct kv *kv, const char *key);
+
+/* The failed-login counter of username lower (lowercased) on UTC day
+ * (YYYYMMDD): fs:lf:DAY:NAME, KV_KEY_MAX bytes. */
+void kv_user_login_key(char key[KV_KEY_MAX], const char *day, const char *lower);
 
 #endif

@@ -7,10 +7,12 @@
 #include "db.h"
 #include "fs.h"
 #include "kv.h"
+#include "kv_lifecycle.h"
 #include "log.h"
+#include "mem.h"
 #include "pub.h"
-#include "req.h"
-#include "sale.h"
+#include "kv_sale.h"
+#include "kv_order.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -136,7 +138,7 @@ ban_activity(struct db *d, struct kv *kv, int64_t uid, int64_t aid)
 
 	if (db_query(d, sql_items, arg, 1, &rows) != FS_OK)
 		return FS_ERR;
-	iids = xcalloc((unsigned long)rows.nrows + 1, sizeof(*iids));
+	iids = mem_calloc((unsigned long)rows.nrows + 1, sizeof(*iids));
 	for (int i = 0; i < rows.nrows; i++)
 		iids[i] = db_cell_int(&rows, i, 0);
 	rc = kv_sale_ban(kv, aid, iids, rows.nrows, uid);
@@ -207,99 +209,6 @@ lifecycle_release_sweep(struct db *d, struct kv *kv, int64_t since_ms, int max)
 	return n;
 }
 
-static void
-reply_order(struct req *r, const struct order *o, int cancel_pending)
-{
-	json_object *j = order_to_json(o);
-
-	if (cancel_pending)
-		json_object_object_add(j, "cancel", json_object_new_string("pending"));
-	reply_json(r, 200, j);
-	json_object_put(j);
-}
-
-/* The cancel of an order MySQL does not have (yet): owner only, queued
- * only; recorded for the handler to apply when it writes the order, and
- * answered at once. Returns 0 when it replied, 1 when the order turned out
- * to be written meanwhile: *o is then MySQL's, for the caller to cancel. */
-static int
-cancel_queued_or_reply(struct req *r, int64_t order_id, struct order *o)
-{
-	int k = kv_order_get(r->kv, r->user_id, order_id, o);
-
-	if (k == FS_ERR) {
-		reply_error(r, FS_E_UNAVAILABLE);
-		return 0;
-	}
-	if (k == 0 || o->user_id != r->user_id) {
-		reply_error(r, FS_E_NOT_FOUND);
-		return 0;
-	}
-	if (o->status != ORDER_QUEUED) {
-		reply_error_msg(r, FS_E_CONFLICT, "only an unpaid or queued order can be cancelled");
-		return 0;
-	}
-	k = kv_sale_cancel_request(r->kv, o);
-	if (k == FS_ERR) {
-		reply_error(r, FS_E_UNAVAILABLE);
-		return 0;
-	}
-	if (k == 1) {
-		reply_order(r, o, 1);
-		return 0;
-	}
-	/* out of the journal: the handler has just written it */
-	k = db_order_load(r->db, order_id, o);
-	if (k == 0)
-		reply_error_msg(r, FS_E_CONFLICT,
-				"the order is neither queued nor written; try again in a moment");
-	else if (k == FS_ERR)
-		reply_error(r, FS_E_UNAVAILABLE);
-	return k == 1;
-}
-
-void
-lifecycle_cancel_or_reply(struct req *r, int64_t order_id)
-{
-	struct order o;
-	int rc;
-
-	rc = db_order_load(r->db, order_id, &o);
-	if (rc == 0) {
-		/* not in MySQL: a queued order lives in Redis only */
-		if (!cancel_queued_or_reply(r, order_id, &o))
-			return;
-		rc = 1;
-	}
-	if (rc == FS_ERR) {
-		reply_error(r, FS_E_UNAVAILABLE);
-		return;
-	}
-	if (o.user_id != r->user_id) {
-		reply_error(r, FS_E_NOT_FOUND);
-		return;
-	}
-	if (o.status != ORDER_UNPAID) {
-		reply_error_msg(r, FS_E_CONFLICT, "only an unpaid or queued order can be cancelled");
-		return;
-	}
-	switch (lifecycle_release(r->db, r->kv, &o, ORDER_CANCELLED)) {
-	case LC_OK:
-		reply_order(r, &o, 0);
-		break;
-	case LC_CONFLICT:
-		reply_error_msg(r, FS_E_CONFLICT, "the order has just been paid, closed or cancelled");
-		break;
-	case LC_NOT_FOUND:
-		reply_error(r, FS_E_NOT_FOUND);
-		break;
-	case LC_DOWN:
-	default:
-		reply_error(r, FS_E_UNAVAILABLE);
-		break;
-	}
-}
-
 /* Applies the recorded cancel of o, as MySQL holds it, and drops the mark;
  * counts it in *applied (may be NULL) when this call cancelled the order.
  * FS_OK, or FS_ERR with the mark left for the next sweep. */
@@ -320,7 +229,7 @@ cancel_recorded(struct db *d, struct kv *kv, const struct order *o, int *applied
 		if (applied)
 			(*applied)++;
 	}
-	if (kv_sale_cancel_done(kv, o->activity_id, o->item_id, o->id) != FS_OK) {
+	if (kv_lifecycle_cancel_done(kv, o->activity_id, o->item_id, o->id) != FS_OK) {
 		log_warn("order %" PRId64 ": cancel mark not dropped (%s)", o->id, kv->errstr);
 		return FS_ERR;
 	}
@@ -338,7 +247,7 @@ lifecycle_cancels_apply(struct db *d, struct kv *kv, const struct order *orders,
 		if (i > 0 && orders[i].activity_id == orders[i - 1].activity_id &&
 		    orders[i].item_id == orders[i - 1].item_id)
 			continue;
-		if (kv_sale_cancels(kv, orders[i].activity_id, orders[i].item_id, &ids, &nids) !=
+		if (kv_lifecycle_cancels(kv, orders[i].activity_id, orders[i].item_id, &ids, &nids) !=
 		    FS_OK) {
 			log_warn("item %" PRId64 ":%" PRId64 ": recorded cancels not read (%s); "
 				 "the expire job applies them", orders[i].activity_id,
@@ -365,7 +274,7 @@ cancels_sweep_item(struct db *d, struct kv *kv, int64_t aid, int64_t iid, int *a
 	int64_t *ids;
 	int nids, rc = FS_OK;
 
-	if (kv_sale_cancels(kv, aid, iid, &ids, &nids) != FS_OK)
+	if (kv_lifecycle_cancels(kv, aid, iid, &ids, &nids) != FS_OK)
 		return FS_ERR;
 	for (int k = 0; k < nids && rc == FS_OK; k++) {
 		struct order o;
@@ -373,7 +282,7 @@ cancels_sweep_item(struct db *d, struct kv *kv, int64_t aid, int64_t iid, int *a
 
 		/* journal first: its entry goes only after MySQL has the order,
 		 * so once it is gone MySQL answers for good */
-		q = kv_sale_journaled(kv, aid, iid, ids[k]);
+		q = kv_lifecycle_journaled(kv, aid, iid, ids[k]);
 		if (q == 1)
 			continue; /* still queued: its writer applies the cancel */
 		if (q == FS_ERR) {
@@ -386,7 +295,7 @@ cancels_sweep_item(struct db *d, struct kv *kv, int64_t aid, int64_t iid, int *a
 		} else if (found == 0) {
 			log_warn("order %" PRId64 ": cancel recorded, but the order is neither queued "
 				 "nor written; mark dropped", ids[k]);
-			rc = kv_sale_cancel_done(kv, aid, iid, ids[k]);
+			rc = kv_lifecycle_cancel_done(kv, aid, iid, ids[k]);
 		} else {
 			rc = cancel_recorded(d, kv, &o, applied);
 		}

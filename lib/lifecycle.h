@@ -28,7 +28,6 @@
 
 struct db;
 struct kv;
-struct req;
 
 /* closed + cancelled orders in one activity that ban the user from it */
 #define LIFECYCLE_BAN_LAPSES 3
@@ -47,14 +46,6 @@ enum lifecycle_result {
  * o->status is `to`. */
 enum lifecycle_result lifecycle_release(struct db *d, struct kv *kv, struct order *o,
 					enum order_status to);
-
-/* POST /api/order/{id}/cancel for r->user_id: owner only (404); an unpaid
- * order is cancelled now (200 with the order); a queued one gets its cancel
- * recorded (kv_sale_cancel_request) and answers 200 at once with the order,
- * still "queued", and "cancel":"pending": the order handler applies it as
- * soon as it writes the order. Never waits for the handler. Anything else
- * 409. */
-void lifecycle_cancel_or_reply(struct req *r, int64_t order_id);
 
 /* Cancels of queued orders. A cancel is recorded in the item's set
  * fs:{A:I}:cancels only while the order's journal entry exists, so either
@@ -107,28 +98,5 @@ enum pay_outcome {
  * for a duplicate), and on success the order unpaid -> paid (conditional).
  * Then the order's status record in Redis. */
 enum pay_outcome lifecycle_pay_apply(struct db *d, struct kv *kv, const struct paynotify *n);
-
-/* --- kv_lifecycle.c --- */
-
-/* Records a cancel of queued order o (its id, activity and item) if the
- * order is still in its item's journal. 1 recorded, 0 not in the journal
- * (MySQL has it by now, or it is unknown), FS_ERR Redis down. */
-int kv_sale_cancel_request(struct kv *kv, const struct order *o);
-
-/* The order ids with a recorded cancel in item (aid, iid): *ids (caller
- * frees; NULL when none) and *n. FS_OK or FS_ERR. */
-int kv_sale_cancels(struct kv *kv, int64_t aid, int64_t iid, int64_t **ids, int *n);
-
-/* Drops the recorded cancel of order oid. FS_OK or FS_ERR. */
-int kv_sale_cancel_done(struct kv *kv, int64_t aid, int64_t iid, int64_t oid);
-
-/* 1 when order oid is in its item's journal (not yet confirmed by MySQL),
- * 0 not, FS_ERR Redis down. */
-int kv_sale_journaled(struct kv *kv, int64_t aid, int64_t iid, int64_t oid);
-
-/* Sets the status field of (aid, iid)'s meta hash to "ended", only if the
- * hash exists (a key without its TTL must never be made). 1 set, 0 absent,
- * FS_ERR Redis down. */
-int kv_sale_mark_ended(struct kv *kv, int64_t aid, int64_t iid);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * log.c: leveled logging and the allocation wrappers that die on failure.
+ * log.c: leveled logging; log_die ends the program.
  */
 #include "log.h"
 
@@ -58,40 +58,9 @@ log_die(const char *file, int line, const char *fmt, ...)
 	abort();
 }
 
-void *
-xmalloc(unsigned long n)
+void
+log_set_level(const char *name)
 {
-	void *p = malloc(n ? n : 1);
-
-	if (p == NULL)
-		die("out of memory (%lu bytes)", n);
-	return p;
-}
-
-void *
-xcalloc(unsigned long n, unsigned long size)
-{
-	void *p = calloc(n ? n : 1, size ? size : 1);
-
-	if (p == NULL)
-		die("out of memory (%lu x %lu bytes)", n, size);
-	return p;
-}
-
-void *
-xrealloc(void *p, unsigned long n)
-{
-	void *q = realloc(p, n ? n : 1);
-
-	if (q == NULL)
-		die("out of memory (%lu bytes)", n);
-	return q;
-}
-
-char *
-xstrdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-
-	return memcpy(xmalloc(n), s, n);
+	log_threshold = name && strcmp(name, "debug") == 0 ? LOG_LVL_DEBUG :
+			name && strcmp(name, "warn") == 0 ? LOG_LVL_WARN : LOG_LVL_INFO;
 }

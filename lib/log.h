@@ -25,10 +25,7 @@ _Noreturn void log_die(const char *file, int line, const char *fmt, ...)
 	log_write(LOG_LVL_DEBUG, __FILE__, __LINE__, __VA_ARGS__); } while (0)
 #define die(...) log_die(__FILE__, __LINE__, __VA_ARGS__)
 
-/* Allocation that never returns NULL. */
-void *xmalloc(unsigned long n);
-void *xcalloc(unsigned long n, unsigned long size);
-void *xrealloc(void *p, unsigned long n);
-char *xstrdup(const char *s);
+/* Sets log_threshold from a log_level setting: debug, warn, else info. */
+void log_set_level(const char *name);
 
 #endif

@@ -7,8 +7,10 @@
 #include "kv.h"
 #include "log.h"
 #include "req.h"
+#include "text.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -97,4 +99,74 @@ metrics_observe(struct kv *kv, const char *endpoint, const struct req *r)
 		next_flush_ms = now + 1000;
 		metrics_flush(kv, endpoint);
 	}
+}
+
+void
+metrics_text(struct kv *kv, struct text *t)
+{
+	redisReply *rep = kv_cmd(kv, "HGETALL fs:metrics");
+
+	text_add(t, "# HELP flashsale_requests_total API requests by endpoint and status.\n"
+		    "# TYPE flashsale_requests_total counter\n");
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
+		if (rep)
+			freeReplyObject(rep);
+		return;
+	}
+	for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+		char ep[64], st[16];
+
+		if (sscanf(rep->element[i]->str, "req|%63[^|]|%15s", ep, st) == 2)
+			text_add(t, "flashsale_requests_total{endpoint=\"%s\",status=\"%s\"} %s\n",
+				 ep, st, rep->element[i + 1]->str);
+	}
+	for (size_t i = 0; i + 1 < rep->elements; i += 2)
+		if (strcmp(rep->element[i]->str, "redis_wait_timeouts") == 0)
+			text_add(t, "# HELP flashsale_redis_wait_timeouts_total Reservations answered 202 "
+				    "before redis_wait_replicas replicas acknowledged them.\n"
+				    "# TYPE flashsale_redis_wait_timeouts_total counter\n"
+				    "flashsale_redis_wait_timeouts_total %s\n",
+				 rep->element[i + 1]->str);
+	text_add(t, "# HELP flashsale_request_duration_seconds API latency.\n"
+		    "# TYPE flashsale_request_duration_seconds histogram\n");
+	/* cumulative buckets per endpoint, as Prometheus wants them */
+	for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+		char ep[64];
+
+		if (sscanf(rep->element[i]->str, "latsum|%63s", ep) != 1)
+			continue;
+		long long cum = 0;
+		for (int b = 0; b <= metrics_nbuckets; b++) {
+			char want[96];
+
+			if (b < metrics_nbuckets)
+				snprintf(want, sizeof(want), "lat|%s|%ld", ep, metrics_buckets_us[b]);
+			else
+				snprintf(want, sizeof(want), "lat|%s|inf", ep);
+			for (size_t k = 0; k + 1 < rep->elements; k += 2)
+				if (strcmp(rep->element[k]->str, want) == 0)
+					cum += strtoll(rep->element[k + 1]->str, NULL, 10);
+			if (b < metrics_nbuckets)
+				text_add(t, "flashsale_request_duration_seconds_bucket{endpoint=\"%s\",le=\"%g\"} %lld\n",
+					 ep, metrics_buckets_us[b] / 1e6, cum);
+			else
+				text_add(t, "flashsale_request_duration_seconds_bucket{endpoint=\"%s\",le=\"+Inf\"} %lld\n"
+					    "flashsale_request_duration_seconds_count{endpoint=\"%s\"} %lld\n",
+					 ep, cum, ep, cum);
+		}
+		text_add(t, "flashsale_request_duration_seconds_sum{endpoint=\"%s\"} %g\n", ep,
+			 strtoll(rep->element[i + 1]->str, NULL, 10) / 1e6);
+	}
+	freeReplyObject(rep);
+}
+
+int
+metrics_incr(struct kv *kv, const char *field)
+{
+	redisReply *rep = kv_cmd(kv, "HINCRBY fs:metrics %s 1", field);
+
+	if (rep == NULL)
+		return FS_ERR;
+	freeReplyObject(rep);
+	return FS_OK;
 }

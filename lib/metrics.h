@@ -8,6 +8,7 @@
 
 struct kv;
 struct req;
+struct text;
 
 /* Counts r (its status and time taken) under endpoint. kv may be NULL
  * (then counts wait in memory for a process that has Redis). */
@@ -16,5 +17,12 @@ void metrics_observe(struct kv *kv, const char *endpoint, const struct req *r);
 /* Latency bucket upper bounds in microseconds, shared with the exporter. */
 extern const long metrics_buckets_us[];
 extern const int metrics_nbuckets;
+
+/* Appends fs:metrics as Prometheus text (requests and latency histograms)
+ * to t; nothing when Redis is down. */
+void metrics_text(struct kv *kv, struct text *t);
+
+/* Adds 1 to the counter field of fs:metrics. FS_OK or FS_ERR. */
+int metrics_incr(struct kv *kv, const char *field);
 
 #endif

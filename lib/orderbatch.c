@@ -7,6 +7,7 @@
 #include "orderbatch.h"
 #include "fs.h"
 #include "log.h"
+#include "mem.h"
 #include "orderq.h"
 
 #include <pthread.h>
@@ -82,7 +83,7 @@ batch_timer(void *arg)
 struct orderbatch *
 orderbatch_open(struct orderq *q, int wait_ms)
 {
-	struct orderbatch *b = xcalloc(1, sizeof(*b));
+	struct orderbatch *b = mem_calloc(1, sizeof(*b));
 	pthread_condattr_t ca;
 	sigset_t all, old;
 	int rc;

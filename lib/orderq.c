@@ -4,6 +4,7 @@
 #include "orderq.h"
 #include "fs.h"
 #include "log.h"
+#include "mem.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@ struct orderq {
 static struct orderq *
 orderq_new(int type)
 {
-	struct orderq *q = xcalloc(1, sizeof(*q));
+	struct orderq *q = mem_calloc(1, sizeof(*q));
 	int linger = 0;
 
 	q->ctx = zmq_ctx_new();

@@ -46,13 +46,45 @@ field_num(json_object *o, const char *key, int64_t min, int64_t *out)
 	return FS_OK;
 }
 
+/* Takes the status and the sign of notify object o into n. FS_OK, or
+ * FS_ERR with *why. */
+static int
+status_sign_take(json_object *o, struct paynotify *n, const char **why)
+{
+	json_object *v;
+	const char *s;
+	size_t slen;
+
+	*why = "status must be \"success\" or \"fail\"";
+	if (!json_object_object_get_ex(o, "status", &v) || !json_object_is_type(v, json_type_string))
+		return FS_ERR;
+	s = json_object_get_string(v);
+	if (strcmp(s, "success") == 0 && json_object_get_string_len(v) == 7)
+		n->success = 1;
+	else if (strcmp(s, "fail") == 0 && json_object_get_string_len(v) == 4)
+		n->success = 0;
+	else
+		return FS_ERR;
+
+	*why = "sign must be a string";
+	if (!json_object_object_get_ex(o, "sign", &v) || !json_object_is_type(v, json_type_string))
+		return FS_ERR;
+	slen = (size_t)json_object_get_string_len(v);
+	if (slen > SIGN_FIELD_MAX)
+		return FS_ERR;
+	/* a sign of the wrong length is a bad signature (401), not a bad
+	 * request: keep its length so paynotify_verify refuses it */
+	n->sign_len = slen;
+	if (slen <= 2 * HMAC_LEN)
+		memcpy(n->sign, json_object_get_string(v), slen);
+	return FS_OK;
+}
+
 int
 paynotify_parse(const char *body, size_t len, struct paynotify *n, const char **why)
 {
 	json_tokener *tok = NULL;
-	json_object *o = NULL, *v;
-	const char *s;
-	size_t slen;
+	json_object *o = NULL;
 	int rc = FS_ERR;
 
 	memset(n, 0, sizeof(*n));
@@ -79,28 +111,8 @@ paynotify_parse(const char *body, size_t len, struct paynotify *n, const char **
 	    field_num(o, "ts_ms", 0, &n->ts_ms) != FS_OK)
 		goto out;
 
-	*why = "status must be \"success\" or \"fail\"";
-	if (!json_object_object_get_ex(o, "status", &v) || !json_object_is_type(v, json_type_string))
+	if (status_sign_take(o, n, why) != FS_OK)
 		goto out;
-	s = json_object_get_string(v);
-	if (strcmp(s, "success") == 0 && json_object_get_string_len(v) == 7)
-		n->success = 1;
-	else if (strcmp(s, "fail") == 0 && json_object_get_string_len(v) == 4)
-		n->success = 0;
-	else
-		goto out;
-
-	*why = "sign must be a string";
-	if (!json_object_object_get_ex(o, "sign", &v) || !json_object_is_type(v, json_type_string))
-		goto out;
-	slen = (size_t)json_object_get_string_len(v);
-	if (slen > SIGN_FIELD_MAX)
-		goto out;
-	/* a sign of the wrong length is a bad signature (401), not a bad
-	 * request: keep its length so paynotify_verify refuses it */
-	n->sign_len = slen;
-	if (slen <= 2 * HMAC_LEN)
-		memcpy(n->sign, json_object_get_string(v), slen);
 	rc = FS_OK;
 	*why = NULL;
 out:
@@ -140,8 +152,8 @@ paynotify_verify(const char *key, const struct paynotify *n)
 		return 0;
 	len = paynotify_message(n, msg);
 	hmac_sha256_hex(key, msg, len, want);
-	/* ct_equal compares the lengths too; a longer sign was not kept */
-	return n->sign_len <= 2 * HMAC_LEN && ct_equal(want, 2 * HMAC_LEN, n->sign, n->sign_len);
+	/* fs_ct_equal compares the lengths too; a longer sign was not kept */
+	return n->sign_len <= 2 * HMAC_LEN && fs_ct_equal(want, 2 * HMAC_LEN, n->sign, n->sign_len);
 }
 
 json_object *

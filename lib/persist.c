@@ -8,7 +8,8 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "pub.h"
-#include "sale.h"
+#include "kv_sale.h"
+#include "kv_order.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -5,6 +5,7 @@
  */
 #include "pub.h"
 #include "conf.h"
+#include "conf_keys.h"
 #include "fs.h"
 #include "log.h"
 
@@ -39,12 +40,12 @@ const char *
 pub_events_endpoint(void)
 {
 	static char def[256];
-	const char *e = conf_str("push_events", NULL);
+	const char *e = conf_keys_str(CONF_PUSH_EVENTS);
 
 	if (e != NULL && *e != '\0')
 		return e;
 	if (def[0] == '\0')
-		snprintf(def, sizeof(def), "ipc://%s/push-events.ipc", conf_str("state_dir", "var"));
+		snprintf(def, sizeof(def), "ipc://%s/push-events.ipc", conf_keys_str(CONF_STATE_DIR));
 	return def;
 }
 
@@ -52,12 +53,12 @@ const char *
 pub_hub_socket(void)
 {
 	static char def[256];
-	const char *s = conf_str("push_socket", NULL);
+	const char *s = conf_keys_str(CONF_PUSH_SOCKET);
 
 	if (s != NULL && *s != '\0')
 		return s;
 	if (def[0] == '\0')
-		snprintf(def, sizeof(def), "%s/push.sock", conf_str("state_dir", "var"));
+		snprintf(def, sizeof(def), "%s/push.sock", conf_keys_str(CONF_STATE_DIR));
 	return def;
 }
 

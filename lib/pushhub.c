@@ -6,9 +6,15 @@
  */
 #include "pushhub.h"
 #include "conf.h"
+#include "conf_keys.h"
 #include "fs.h"
 #include "log.h"
+#include "mem.h"
 #include "pub.h"
+#include "pushhub_conn.h"
+#include "pushhub_msg.h"
+#include "pushhub_stats.h"
+#include "pushhub_users.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -215,76 +221,49 @@ fds_limit(void)
 	return rl.rlim_cur > FDS_MAX ? FDS_MAX : (int)rl.rlim_cur;
 }
 
-int
-pushhub_run(void)
+/* Handles one epoll event: the listener, the events socket, the stats
+ * thread's eventfd efd, or a client socket. */
+static void
+dispatch(struct pushhub *h, const struct epoll_event *ev, int efd)
 {
-	struct pushhub *h = xcalloc(1, sizeof(*h));
-	struct epoll_event evs[EVENTS_PER_WAIT];
-	struct sigaction sa;
-	int efd = -1, rc = 1;
-	int64_t last_sweep = pushhub_mono_ms();
+	int fd = ev->data.fd;
+	struct ph_conn *c;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	if (fd == h->lfd) {
+		accept_all(h);
+	} else if (fd == h->zfd) {
+		drain_events(h);
+	} else if (fd == efd) {
+		pushhub_stats_deliver(h);
+	} else if (fd >= 0 && fd < h->nconns_max && (c = h->conns[fd]) != NULL) {
+		if (ev->events & EPOLLOUT) {
+			pushhub_conn_writable(h, c);
+			if (h->conns[fd] != c)
+				return; /* closed */
+		}
+		if (ev->events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			pushhub_conn_readable(h, c);
+	}
+}
 
+/* The hub's settings and socket table, before anything is opened. */
+static void
+hub_init(struct pushhub *h)
+{
 	h->lfd = h->zfd = -1;
 	h->nconns_max = fds_limit();
-	h->conns = xcalloc((size_t)h->nconns_max, sizeof(h->conns[0]));
-	h->max_sockets = (int)conf_int("push_max_sockets", 20000);
-	h->auth_ms = conf_int("push_auth_ms", PH_AUTH_MS);
-	h->ping_ms = conf_int("push_ping_ms", PH_PING_MS);
-	h->jwt_secret = conf_str("jwt_secret", "");
-	pushhub_msg_set_admin(h, conf_str("admin_token", ""));
-	h->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if ((h->ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
-		die("epoll_create1: %s", strerror(errno));
-	if (listen_unix(h, pub_hub_socket()) != FS_OK || open_events(h, pub_events_endpoint()) != FS_OK)
-		goto out;
-	h->stats = pushhub_stats_start(&efd);
-	ep_add(h, efd, EPOLLIN);
-	log_info("push hub: %s, events %s, up to %d sockets", pub_hub_socket(),
-		 pub_events_endpoint(), h->max_sockets);
+	h->conns = mem_calloc((size_t)h->nconns_max, sizeof(h->conns[0]));
+	h->max_sockets = (int)conf_keys_int(CONF_PUSH_MAX_SOCKETS);
+	h->auth_ms = conf_keys_int(CONF_PUSH_AUTH_MS);
+	h->ping_ms = conf_keys_int(CONF_PUSH_PING_MS);
+	h->jwt_secret = conf_keys_str(CONF_JWT_SECRET);
+	pushhub_msg_set_admin(h, conf_keys_str(CONF_ADMIN_TOKEN));
+}
 
-	while (!hub_stop) {
-		int n = epoll_wait(h->ep, evs, EVENTS_PER_WAIT, 200);
-		int64_t now;
-
-		if (n < 0 && errno != EINTR)
-			die("epoll_wait: %s", strerror(errno));
-		for (int i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
-			struct ph_conn *c;
-
-			if (fd == h->lfd) {
-				accept_all(h);
-			} else if (fd == h->zfd) {
-				drain_events(h);
-			} else if (fd == efd) {
-				pushhub_stats_deliver(h);
-			} else if (fd >= 0 && fd < h->nconns_max && (c = h->conns[fd]) != NULL) {
-				if (evs[i].events & EPOLLOUT) {
-					pushhub_conn_writable(h, c);
-					if (h->conns[fd] != c)
-						continue; /* closed */
-				}
-				if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-					pushhub_conn_readable(h, c);
-			}
-		}
-		drain_events(h);
-		now = pushhub_mono_ms();
-		if (now - last_sweep >= 1000) {
-			last_sweep = now;
-			sweep(h, now);
-		}
-	}
-	rc = 0;
-	log_info("push hub: stopping (%d sockets, %ld events in, %ld out, %ld slow dropped)",
-		 h->nconns, h->events_in, h->events_out, h->dropped_slow);
-out:
+/* Closes every socket and frees h. */
+static void
+hub_free(struct pushhub *h)
+{
 	pushhub_stats_stop(h->stats);
 	for (int fd = 0; fd < h->nconns_max; fd++)
 		if (h->conns[fd] != NULL)
@@ -302,5 +281,53 @@ out:
 	close(h->ep);
 	free(h->conns);
 	free(h);
+}
+
+int
+pushhub_run(void)
+{
+	struct pushhub *h = mem_calloc(1, sizeof(*h));
+	struct epoll_event evs[EVENTS_PER_WAIT];
+	struct sigaction sa;
+	int efd = -1, rc = 1;
+	int64_t last_sweep = pushhub_mono_ms();
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	hub_init(h);
+	h->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if ((h->ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		die("epoll_create1: %s", strerror(errno));
+	if (listen_unix(h, pub_hub_socket()) != FS_OK || open_events(h, pub_events_endpoint()) != FS_OK)
+		goto out;
+	h->stats = pushhub_stats_start(&efd);
+	ep_add(h, efd, EPOLLIN);
+	log_info("push hub: %s, events %s, up to %d sockets", pub_hub_socket(),
+		 pub_events_endpoint(), h->max_sockets);
+
+	while (!hub_stop) {
+		int n = epoll_wait(h->ep, evs, EVENTS_PER_WAIT, 200);
+		int64_t now;
+
+		if (n < 0 && errno != EINTR)
+			die("epoll_wait: %s", strerror(errno));
+		for (int i = 0; i < n; i++)
+			dispatch(h, &evs[i], efd);
+		drain_events(h);
+		now = pushhub_mono_ms();
+		if (now - last_sweep >= 1000) {
+			last_sweep = now;
+			sweep(h, now);
+		}
+	}
+	rc = 0;
+	log_info("push hub: stopping (%d sockets, %ld events in, %ld out, %ld slow dropped)",
+		 h->nconns, h->events_in, h->events_out, h->dropped_slow);
+out:
+	hub_free(h);
 	return rc;
 }

@@ -77,47 +77,4 @@ struct pushhub {
 int pushhub_run(void);
 int64_t pushhub_mono_ms(void);
 
-/* pushhub_conn.c */
-struct ph_conn *pushhub_conn_new(struct pushhub *h, int fd);
-/* Closes and frees c at once (removes it from the user map). */
-void pushhub_conn_close(struct pushhub *h, struct ph_conn *c);
-/* Queues len bytes for c; writes what the socket takes now. A socket whose
- * backlog would pass PH_OUT_MAX is closed (the slow reader). FS_OK, or
- * FS_ERR when c was closed (c is then freed). */
-int pushhub_conn_send(struct pushhub *h, struct ph_conn *c, const char *s, size_t len);
-/* Sends s, then closes after it is written (or after PH_CLOSE_MS). */
-void pushhub_conn_finish(struct pushhub *h, struct ph_conn *c, const char *s);
-/* Reads what the socket has and handles every complete message. */
-void pushhub_conn_readable(struct pushhub *h, struct ph_conn *c);
-void pushhub_conn_writable(struct pushhub *h, struct ph_conn *c);
-/* Feeds n bytes of input to c's parser (pushhub_conn_readable's core, for
- * tests). FS_OK, or FS_ERR when c was closed. */
-int pushhub_conn_feed(struct pushhub *h, struct ph_conn *c, const char *buf, size_t n);
-
-/* pushhub_msg.c */
-/* Handles one parsed client message. FS_OK, or FS_ERR when c was closed. */
-int pushhub_msg_handle(struct pushhub *h, struct ph_conn *c, json_object *msg);
-/* Sends {"type":"error","error":code} and, when close, closes after it. */
-int pushhub_msg_error(struct pushhub *h, struct ph_conn *c, const char *code, int close);
-/* Sets the admin token to compare against (hashed: compared in constant time). */
-void pushhub_msg_set_admin(struct pushhub *h, const char *token);
-
-/* pushhub_users.c */
-void pushhub_users_add(struct pushhub *h, struct ph_conn *c);
-void pushhub_users_remove(struct pushhub *h, struct ph_conn *c);
-/* Sends the event line (with its newline) to every socket of uid.
- * Returns how many got it. */
-int pushhub_users_send(struct pushhub *h, int64_t uid, const char *line, size_t len);
-/* Handles one ZeroMQ message of event lines "<uid> <json>\n". */
-void pushhub_users_events(struct pushhub *h, const char *msg, size_t len);
-
-/* pushhub_stats.c */
-/* Starts the stats thread; it signals results on the returned eventfd. */
-struct ph_stats *pushhub_stats_start(int *efd);
-void pushhub_stats_stop(struct ph_stats *s);
-/* Tells the thread which activities are watched (n <= PH_STATS_MAX). */
-void pushhub_stats_want(struct ph_stats *s, const int64_t *aids, int n);
-/* Sends the finished stats lines to the sockets that watch them. */
-void pushhub_stats_deliver(struct pushhub *h);
-
 #endif

@@ -4,9 +4,12 @@
  * queued up to PH_OUT_MAX bytes, past which the reader is too slow and is
  * dropped (memory stays bounded, whatever a client does).
  */
-#include "pushhub.h"
+#include "pushhub_conn.h"
 #include "fs.h"
 #include "log.h"
+#include "mem.h"
+#include "pushhub_msg.h"
+#include "pushhub_users.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -20,7 +23,7 @@
 struct ph_conn *
 pushhub_conn_new(struct pushhub *h, int fd)
 {
-	struct ph_conn *c = xcalloc(1, sizeof(*c));
+	struct ph_conn *c = mem_calloc(1, sizeof(*c));
 
 	c->fd = fd;
 	c->state = PH_NEW;
@@ -123,7 +126,7 @@ pushhub_conn_send(struct pushhub *h, struct ph_conn *c, const char *s, size_t le
 		while (cap < c->out_len + len)
 			cap *= 2;
 		if (cap != c->out_cap) {
-			c->out = xrealloc(c->out, cap);
+			c->out = mem_realloc(c->out, cap);
 			c->out_cap = cap;
 		}
 	}

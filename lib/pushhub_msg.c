@@ -7,10 +7,12 @@
  * {"type":"ping"}. {"type":"health"} as the first message is the hub's
  * liveness answer for flashctl and /api/health.
  */
-#include "pushhub.h"
+#include "pushhub_msg.h"
 #include "fs.h"
 #include "jwt.h"
 #include "log.h"
+#include "pushhub_conn.h"
+#include "pushhub_users.h"
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -109,7 +111,7 @@ subscribe(struct pushhub *h, struct ph_conn *c, json_object *msg)
 		   fs_parse_id(json_object_get_string(v), &aid) != FS_OK) {
 		return pushhub_msg_error(h, c, "bad_request", 0);
 	}
-	if (aid <= 0 || aid >= ((int64_t)1 << 53))
+	if (aid <= 0 || aid > FS_ID_MAX)
 		return pushhub_msg_error(h, c, "bad_request", 0);
 	c->aid = aid;
 	snprintf(line, sizeof(line), "{\"type\":\"subscribed\",\"activity_id\":%lld}\n",

@@ -5,11 +5,13 @@
  * does) and hands the finished lines to the loop through an eventfd, so a
  * slow or dead store never stalls the order events.
  */
-#include "pushhub.h"
+#include "pushhub_stats.h"
 #include "db.h"
 #include "fs.h"
 #include "kv.h"
 #include "log.h"
+#include "mem.h"
+#include "pushhub_conn.h"
 #include "stats.h"
 
 #include <inttypes.h>
@@ -50,7 +52,7 @@ stats_line(struct db *d, struct kv *kv, int64_t aid)
 		const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 		size_t n = strlen(s);
 
-		line = xmalloc(n + 2);
+		line = mem_alloc(n + 2);
 		memcpy(line, s, n);
 		line[n] = '\n';
 		line[n + 1] = '\0';
@@ -117,7 +119,7 @@ stats_main(void *arg)
 struct ph_stats *
 pushhub_stats_start(int *efd)
 {
-	struct ph_stats *s = xcalloc(1, sizeof(*s));
+	struct ph_stats *s = mem_calloc(1, sizeof(*s));
 
 	pthread_mutex_init(&s->mu, NULL);
 	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -4,8 +4,9 @@
  * order events the programs publish (lib/pub.c's lines "<uid> <json>\n").
  */
 #include "pub.h"
-#include "pushhub.h"
+#include "pushhub_users.h"
 #include "fs.h"
+#include "pushhub_conn.h"
 
 #include <stdlib.h>
 #include <string.h>

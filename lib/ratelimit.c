@@ -5,8 +5,10 @@
 #include "ratelimit.h"
 #include "clientip.h"
 #include "conf.h"
+#include "conf_keys.h"
 #include "kv.h"
 #include "log.h"
+#include "reply.h"
 #include "req.h"
 
 #include <stdio.h>
@@ -91,7 +93,7 @@ ratelimit_client(struct req *r, char out[48])
 	char addr[CLIENTIP_LEN];
 
 	if (rl_nnets < 0) {
-		const char *list = conf_str("trusted_proxies", "127.0.0.0/8");
+		const char *list = conf_keys_str(CONF_TRUSTED_PROXIES);
 
 		rl_nnets = clientip_parse_cidrs(list, rl_nets, CLIENTIP_MAX_CIDRS);
 		if (rl_nnets < 0) {
@@ -128,7 +130,7 @@ int
 ratelimit_ip_or_reply(struct req *r)
 {
 	char bucket[CLIENTIP_LEN], key[96];
-	int64_t limit = conf_int("rate_ip_per_sec", 200);
+	int64_t limit = conf_keys_int(CONF_RATE_IP_PER_SEC);
 
 	if (limit <= 0 || !ratelimit_client(r, bucket))
 		return FS_OK;
@@ -140,7 +142,7 @@ int
 ratelimit_auth_or_reply(struct req *r)
 {
 	char bucket[CLIENTIP_LEN], key[96];
-	int64_t limit = conf_int("rate_auth_per_ip_per_min", 30);
+	int64_t limit = conf_keys_int(CONF_RATE_AUTH_PER_IP_PER_MIN);
 
 	if (limit <= 0 || !ratelimit_client(r, bucket))
 		return FS_OK;
@@ -196,7 +198,7 @@ int
 ratelimit_secret_or_reply(struct req *r)
 {
 	static struct ratelimit_local secret_rl;
-	int64_t limit = conf_int("rate_order_per_user", 5);
+	int64_t limit = conf_keys_int(CONF_RATE_ORDER_PER_USER);
 
 	if (ratelimit_local_or_reply(r, &secret_rl, limit) != FS_OK)
 		return FS_ERR;

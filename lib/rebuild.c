@@ -9,8 +9,11 @@
 #include "db_order.h"
 #include "fs.h"
 #include "kv.h"
+#include "kv_journal.h"
 #include "log.h"
+#include "mem.h"
 #include "sale.h"
+#include "kv_sale.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -80,7 +83,7 @@ confirmed_load(struct db *d, const struct order *j, int n, struct order **found,
 		if (db_query(d, sql_in(s), args, m, &rows) != FS_OK)
 			return FS_ERR;
 		if (rows.nrows > 0) {
-			*found = xrealloc(*found, sizeof(**found) * (size_t)(*nfound + rows.nrows));
+			*found = mem_realloc(*found, sizeof(**found) * (size_t)(*nfound + rows.nrows));
 			for (int i = 0; i < rows.nrows; i++)
 				db_order_row(&rows, i, &(*found)[(*nfound)++]);
 		}
@@ -103,7 +106,7 @@ orders_load(struct db *d, const char *sql, const struct dbv *args, int nargs, st
 		return FS_ERR;
 	n = rows.nrows;
 	if (n > 0) {
-		*out = xcalloc((size_t)n, sizeof(**out));
+		*out = mem_calloc((size_t)n, sizeof(**out));
 		for (int i = 0; i < n; i++)
 			db_order_row(&rows, i, &(*out)[i]);
 	}
@@ -241,4 +244,32 @@ rebuild_item(struct kv *kv, struct db *d, const struct rebuild_item *it, struct 
 			return FS_ERR;
 	}
 	return FS_OK;
+}
+
+int
+rebuild_items(struct db *d, int64_t ended_after_ms, struct rebuild_item **out)
+{
+	static const char sql[] =
+		"SELECT ai.activity_id, ai.item_id, a.end_ms, a.warmed_ms IS NOT NULL "
+		"FROM activity_items ai JOIN activities a ON a.id = ai.activity_id "
+		"WHERE a.status IN ('published', 'ended') AND a.end_ms > ? "
+		"ORDER BY ai.activity_id, ai.item_id";
+	struct dbv args[] = {DBI(ended_after_ms)};
+	struct db_rows rows;
+	int n;
+
+	*out = NULL;
+	if (db_query(d, sql, args, 1, &rows) != FS_OK)
+		return FS_ERR;
+	n = rows.nrows;
+	if (n > 0)
+		*out = mem_calloc((unsigned long)n, sizeof(struct rebuild_item));
+	for (int i = 0; i < n; i++) {
+		(*out)[i].aid = db_cell_int(&rows, i, 0);
+		(*out)[i].iid = db_cell_int(&rows, i, 1);
+		(*out)[i].end_ms = db_cell_int(&rows, i, 2);
+		(*out)[i].warmed = (int)db_cell_int(&rows, i, 3);
+	}
+	db_rows_free(&rows);
+	return n;
 }

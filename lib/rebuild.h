@@ -66,52 +66,9 @@ struct rebuild_report {
 int rebuild_item(struct kv *kv, struct db *d, const struct rebuild_item *it,
 		 struct rebuild_report *rep);
 
-/* --- kv_journal.c --- */
-
-/* The journal's entries that are order lines, decoded into *out (caller
- * frees; NULL when none); *junk counts the other fields. Returns the count,
- * or FS_ERR when Redis is down. */
-int kv_journal_read(struct kv *kv, int64_t aid, int64_t iid, struct order **out, long *junk);
-
-/* Marks n orders released (MySQL gave their units back already) without
- * giving units to the stock counter, and frees the buyer slots that still
- * name them. keep_at: the released set lives at least until then (ms). */
-int kv_journal_mark_returned(struct kv *kv, int64_t aid, int64_t iid, int64_t keep_at,
-			     const struct order *o, int n);
-
-/* Drops n journal entries (and their pending index) by order id. */
-int kv_journal_drop(struct kv *kv, int64_t aid, int64_t iid, const struct order *o, int n);
-
-/* The atomic core: indexes every journal entry in pending (and forgets
- * index entries without a line), counts the units the journal holds, and
- * while the sale is alive (Redis clock before expire_at) sets the stock
- * counter to mysql_stock minus them (creating it with TTL expire_at only
- * when create) and records each entry's buyer if the slot is free. *same
- * is 1 when this Redis server did the last full rebuild of the item;
- * runid (41 bytes) gets its run_id. Fills the counts and stock fields of
- * rep. FS_OK or FS_ERR. */
-int kv_journal_rebuild(struct kv *kv, int64_t aid, int64_t iid, int64_t mysql_stock,
-		       int64_t expire_at, int create, struct rebuild_report *rep, int *same,
-		       char runid[41]);
-
-/* Records n live MySQL orders as buyers (uids[i] -> ids[i]) unless the
- * order was released meanwhile; the hash lives until expire_at. */
-int kv_journal_buyers_put(struct kv *kv, int64_t aid, int64_t iid, int64_t expire_at,
-			  const int64_t *uids, const int64_t *ids, int n);
-
-/* Notes that Redis server runid rebuilt the item fully (only if it still
- * runs: a restart meanwhile leaves the item due again). */
-int kv_journal_rebuilt(struct kv *kv, int64_t aid, int64_t iid, const char *runid,
-		       int64_t expire_at);
-
-/* Gives every key of an ended item that has no TTL one of keep_ms. */
-int kv_journal_expire(struct kv *kv, int64_t aid, int64_t iid, int64_t keep_ms);
-
-/* Reconcile's watermark: every sale that ended before it has been drained
- * by a complete pass (journal empty), so passes look only at later ones.
- * 1 and *ms, 0 none (a fresh or a crashed Redis: look at every sale),
- * FS_ERR down. _set only moves it forward. */
-int kv_journal_watermark_get(struct kv *kv, int64_t *ms);
-int kv_journal_watermark_set(struct kv *kv, int64_t ms);
+/* The items of published or ended activities that end after
+ * ended_after_ms, by (aid, iid), into *out (caller frees; NULL when none):
+ * their count, or FS_ERR. */
+int rebuild_items(struct db *d, int64_t ended_after_ms, struct rebuild_item **out);
 
 #endif

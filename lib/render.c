@@ -4,6 +4,7 @@
  */
 #include "render.h"
 #include "db.h"
+#include "db_sale.h"
 #include "fs.h"
 #include "log.h"
 
@@ -47,19 +48,6 @@ s_int(const struct db_rows *rows, int row, int col)
 	return json_object_new_int64(db_cell_int(rows, row, col));
 }
 
-/* The images column holds a JSON array of URLs; anything else renders as []. */
-static json_object *
-s_images(const char *text)
-{
-	json_object *a = text ? json_tokener_parse(text) : NULL;
-
-	if (a == NULL || !json_object_is_type(a, json_type_array)) {
-		json_object_put(a);
-		a = json_object_new_array();
-	}
-	return a;
-}
-
 static json_object *
 s_activity(const struct db_rows *rows, int row)
 {
@@ -85,7 +73,7 @@ s_item(const struct db_rows *rows, int row)
 	json_object_object_add(o, "name", s_str(rows, row, C_INAME));
 	json_object_object_add(o, "title", s_str(rows, row, C_TITLE));
 	json_object_object_add(o, "description", s_str(rows, row, C_IDESC));
-	json_object_object_add(o, "images", s_images(db_cell(rows, row, C_IMAGES)));
+	json_object_object_add(o, "images", db_sale_images_json(db_cell(rows, row, C_IMAGES)));
 	json_object_object_add(o, "price_cents", s_int(rows, row, C_PRICE));
 	json_object_object_add(o, "flash_price_cents", s_int(rows, row, C_FLASH));
 	json_object_object_add(o, "per_user_limit", s_int(rows, row, C_LIMIT));

@@ -2,6 +2,7 @@
  * reply.c: writing answers: JSON bodies, the API error table, 429 and 204.
  * API answers are never cached by browsers or proxies.
  */
+#include "reply.h"
 #include "req.h"
 #include "log.h"
 
@@ -67,7 +68,7 @@ reply_json(struct req *r, int status, json_object *body)
 static void
 reply_error_hdr(struct req *r, enum fs_err err, const char *message, const char *headers)
 {
-	const struct fs_errdef *e = errtab_get(err);
+	const struct fs_errdef *e = fs_err_get(err);
 	json_object *o = json_object_new_object();
 	size_t len;
 	const char *s;

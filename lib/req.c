@@ -3,9 +3,13 @@
  */
 #include "req.h"
 #include "conf.h"
+#include "conf_keys.h"
+#include "fs.h"
 #include "hmac.h"
 #include "jwt.h"
 #include "log.h"
+#include "mem.h"
+#include "reply.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,7 +107,7 @@ req_body_or_reply(struct req *r)
 	}
 	if (len == 0)
 		return FS_OK;
-	r->body = xmalloc((size_t)len + 1);
+	r->body = mem_alloc((size_t)len + 1);
 	while (got < (size_t)len) {
 		int k = FCGX_GetStr(r->body + got, (int)((size_t)len - got), r->fcgi->in);
 
@@ -241,7 +245,7 @@ req_user_or_reply(struct req *r)
 	const char *tok = req_bearer(r, &len);
 
 	if (tok == NULL ||
-	    jwt_verify(conf_str("jwt_secret", ""), tok, len, fs_now_ms() / 1000, &r->user_id) != FS_OK) {
+	    jwt_verify(conf_keys_str(CONF_JWT_SECRET), tok, len, fs_now_ms() / 1000, &r->user_id) != FS_OK) {
 		reply_error(r, FS_E_UNAUTHORIZED);
 		return FS_ERR;
 	}
@@ -253,60 +257,16 @@ req_admin_or_reply(struct req *r)
 {
 	size_t len;
 	const char *tok = req_bearer(r, &len);
-	const char *admin = conf_str("admin_token", "");
+	const char *admin = conf_keys_str(CONF_ADMIN_TOKEN);
 	int64_t sub;
 
-	if (tok != NULL && *admin && ct_equal(tok, len, admin, strlen(admin)))
+	if (tok != NULL && *admin && fs_ct_equal(tok, len, admin, strlen(admin)))
 		return FS_OK;
 	if (tok != NULL &&
-	    jwt_verify(conf_str("jwt_secret", ""), tok, len, fs_now_ms() / 1000, &sub) == FS_OK) {
+	    jwt_verify(conf_keys_str(CONF_JWT_SECRET), tok, len, fs_now_ms() / 1000, &sub) == FS_OK) {
 		reply_error_msg(r, FS_E_FORBIDDEN, "admin routes need the admin token");
 		return FS_ERR;
 	}
 	reply_error(r, FS_E_UNAUTHORIZED);
 	return FS_ERR;
-}
-
-int
-jx_has(json_object *o, const char *key)
-{
-	return json_object_object_get_ex(o, key, NULL);
-}
-
-int
-jx_int(json_object *o, const char *key, int64_t min, int64_t max, int64_t *out)
-{
-	json_object *v;
-	int64_t n;
-
-	/* only a JSON integer: "5", 5.0 and 1e400 are all refused */
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-		return FS_ERR;
-	n = json_object_get_int64(v);
-	/* json-c clamps values past int64 to the limits: treat those as out of range */
-	if (n == INT64_MAX || n == INT64_MIN || n < min || n > max)
-		return FS_ERR;
-	*out = n;
-	return FS_OK;
-}
-
-int
-jx_id(json_object *o, const char *key, int64_t *out)
-{
-	return jx_int(o, key, 1, ((int64_t)1 << 53) - 1, out);
-}
-
-int
-jx_str(json_object *o, const char *key, size_t maxlen, const char **out)
-{
-	json_object *v;
-	size_t n;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return FS_ERR;
-	n = (size_t)json_object_get_string_len(v);
-	if (n > maxlen || !fs_utf8_valid(json_object_get_string(v), n))
-		return FS_ERR;
-	*out = json_object_get_string(v);
-	return FS_OK;
 }

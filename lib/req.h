@@ -76,23 +76,4 @@ int req_admin_or_reply(struct req *r);
 /* The Bearer token of the Authorization header, or NULL. Borrowed. */
 const char *req_bearer(const struct req *r, size_t *len);
 
-/* JSON field readers: FS_OK and the value, or FS_ERR when absent or of the
- * wrong type or range. Strings are borrowed from o. */
-int jx_id(json_object *o, const char *key, int64_t *out);
-int jx_int(json_object *o, const char *key, int64_t min, int64_t max, int64_t *out);
-int jx_str(json_object *o, const char *key, size_t maxlen, const char **out);
-/* 1 when key is present (with any value, null included). */
-int jx_has(json_object *o, const char *key);
-
-/* Replies. Each sets r->status. The body is JSON unless said otherwise. */
-void reply_json(struct req *r, int status, json_object *body);   /* puts nothing */
-void reply_raw(struct req *r, int status, const char *ctype, const char *body, size_t len,
-	       const char *extra_headers);
-void reply_error(struct req *r, enum fs_err err);
-void reply_error_msg(struct req *r, enum fs_err err, const char *message);
-/* 429 with Retry-After: seconds. */
-void reply_rate_limited(struct req *r, int retry_after_s);
-/* 204 No Content. */
-void reply_empty(struct req *r);
-
 #endif

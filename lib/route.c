@@ -1,7 +1,8 @@
 /*
  * route.c: matching a request path against a table of route patterns.
  */
-#include "app.h"
+#include "route.h"
+#include "reply.h"
 
 #include <string.h>
 

@@ -11,9 +11,11 @@
  * socket buffers) is replayed from the journal by cron/reconcile.
  */
 #include "conf.h"
+#include "conf_keys.h"
 #include "db.h"
 #include "fs.h"
 #include "kv.h"
+#include "kv_handler.h"
 #include "log.h"
 #include "order.h"
 #include "orderq.h"
@@ -44,15 +46,12 @@ static void
 heartbeat(struct kv *kv, int64_t *next_ms)
 {
 	int64_t now = fs_now_ms();
-	redisReply *rep;
 
 	if (now < *next_ms)
 		return;
 	*next_ms = now + 1000;
 	/* /api/health reads this to tell whether a handler is up */
-	rep = kv_cmd(kv, "SET fs:handler:alive %d PX 3000", (int)getpid());
-	if (rep)
-		freeReplyObject(rep);
+	(void)kv_handler_beat(kv, (int)getpid());
 }
 
 /* Decodes the order lines of one message into batch from index n, at most
@@ -110,7 +109,7 @@ flush(struct db *d, struct kv *kv, struct order *batch, int n, int64_t window,
 static const char *
 bind_endpoint(int argc, char **argv, char *buf, size_t size)
 {
-	const char *list = conf_str("queue_endpoint", "ipc:///tmp/flashsale-orders.ipc");
+	const char *list = conf_keys_str(CONF_QUEUE_ENDPOINT);
 	size_t n = argc > 1 ? strlen(argv[1]) : strcspn(list, ",");
 
 	if (n >= size)
@@ -118,6 +117,37 @@ bind_endpoint(int argc, char **argv, char *buf, size_t size)
 	memcpy(buf, argc > 1 ? argv[1] : list, n);
 	buf[n] = '\0';
 	return buf;
+}
+
+/* Decodes the message in msg (len bytes) into batch, then takes what else
+ * arrives within BATCH_WAIT_MS, while the batch has room. Returns the count. */
+static int
+collect(struct orderq *q, struct order *batch, char *msg, size_t size, int len)
+{
+	int64_t deadline = fs_now_ms() + BATCH_WAIT_MS;
+	int n = 0;
+
+	do {
+		n = batch_add(batch, n, msg, (size_t)len);
+		if (n > BATCH_MAX - PUSH_LINES_MAX)
+			break;
+		len = orderq_pull(q, msg, size, 0);
+		if (len == 0 && fs_now_ms() < deadline)
+			len = orderq_pull(q, msg, size, 1);
+	} while (len > 0);
+	return n;
+}
+
+/* Logs the counts every 10 s when there is something to say. */
+static void
+report(const struct persist_stats *st, int64_t *next_report)
+{
+	if (fs_now_ms() < *next_report)
+		return;
+	*next_report = fs_now_ms() + 10000;
+	if (st->written || st->failed || st->replayed)
+		log_info("orders written %ld, failed %ld, replayed %ld", st->written, st->failed,
+			 st->replayed);
 }
 
 int
@@ -141,7 +171,7 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	window = conf_int("pay_window_ms", 15 * 60 * 1000);
+	window = conf_keys_int(CONF_PAY_WINDOW_MS);
 	kv = kv_open_conf();
 	d = db_open_conf();
 	q = orderq_open_pull(bind_endpoint(argc, argv, endpoint, sizeof(endpoint)));
@@ -151,8 +181,7 @@ main(int argc, char **argv)
 	next_report = fs_now_ms() + 10000;
 
 	while (!stop) {
-		int n = 0, len;
-		int64_t deadline;
+		int n, len;
 
 		heartbeat(kv, &next_beat);
 		len = orderq_pull(q, msg, sizeof(msg), 500);
@@ -160,23 +189,10 @@ main(int argc, char **argv)
 			continue; /* a signal: the loop condition decides */
 		if (len == 0)
 			goto report;
-		deadline = fs_now_ms() + BATCH_WAIT_MS;
-		do {
-			n = batch_add(batch, n, msg, (size_t)len);
-			if (n > BATCH_MAX - PUSH_LINES_MAX)
-				break;
-			len = orderq_pull(q, msg, sizeof(msg), 0);
-			if (len == 0 && fs_now_ms() < deadline)
-				len = orderq_pull(q, msg, sizeof(msg), 1);
-		} while (len > 0);
+		n = collect(q, batch, msg, sizeof(msg), len);
 		flush(d, kv, batch, n, window, &st, &next_beat);
 report:
-		if (fs_now_ms() >= next_report) {
-			next_report = fs_now_ms() + 10000;
-			if (st.written || st.failed || st.replayed)
-				log_info("orders written %ld, failed %ld, replayed %ld", st.written,
-					 st.failed, st.replayed);
-		}
+		report(&st, &next_report);
 	}
 	log_info("stopping: orders written %ld, failed %ld, replayed %ld", st.written, st.failed,
 		 st.replayed);

@@ -6,6 +6,7 @@
  *   push_hub --check   exit 0 when a running hub answers, else 1
  */
 #include "conf.h"
+#include "conf_keys.h"
 #include "fs.h"
 #include "log.h"
 #include "pub.h"
@@ -16,7 +17,6 @@
 int
 main(int argc, char **argv)
 {
-	const char *lvl;
 	int rc;
 
 	log_set_name("push_hub");
@@ -26,9 +26,7 @@ main(int argc, char **argv)
 		conf_free();
 		return rc;
 	}
-	lvl = conf_str("log_level", "info");
-	log_threshold = strcmp(lvl, "debug") == 0 ? LOG_LVL_DEBUG :
-			strcmp(lvl, "warn") == 0 ? LOG_LVL_WARN : LOG_LVL_INFO;
+	log_set_level(conf_keys_str(CONF_LOG_LEVEL));
 	rc = pushhub_run();
 	conf_free();
 	return rc;

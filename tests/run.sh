@@ -39,6 +39,15 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$D/ubsan"
 ONLY=${ONLY:-}
 sel() { if [ -n "$ONLY" ]; then grep -E "$ONLY" || true; else cat; fi; }
 
+echo "== house rules" >&2
+if [ -z "$ONLY" ] || echo house | sel | grep -q .; then
+	line=$(scripts/check-house.sh "$BUILD" 2>"$OUT/house.log" | tail -1)
+	p=$(echo "$line" | awk '{print $1}'); f=$(echo "$line" | awk '{print $3}')
+	[ -n "$p" ] || { p=0; f=1; }
+	[ "$f" != 0 ] && cat "$OUT/house.log" >&2
+	count "check-house.sh" "$p" "$f"
+fi
+
 echo "== unit tests" >&2
 [ -n "$ONLY" ] || for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue

@@ -1,13 +1,13 @@
 /*
  * gen_users: writes COUNT lines "uid token secret" for `make bench`: users
  * FIRST .. FIRST+COUNT-1, each with an HS256 access token (lib/jwt.c) and its
- * order secret for activity item (AID, IID) (lib/secret.c), so that every
+ * order secret for activity item (AID, IID) (lib/order_secret.c), so that every
  * POST /api/order of a bench run is a distinct, valid user.
  *   FLASH_JWT_SECRET=... FLASH_ORDER_SECRET=... gen_users AID IID FIRST COUNT > FILE
  * The secrets come from the environment, not argv, so ps does not show them.
  */
 #include "jwt.h"
-#include "secret.h"
+#include "order_secret.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,6 +5,7 @@
  */
 #include "app.h"
 #include "fakefcgi.h"
+#include "jx.h"
 
 #include <stdint.h>
 #include <stdio.h>

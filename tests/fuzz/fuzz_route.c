@@ -6,6 +6,8 @@
  */
 #include "app.h"
 #include "fakefcgi.h"
+#include "jx.h"
+#include "reply.h"
 
 #include <stdint.h>
 #include <stdio.h>

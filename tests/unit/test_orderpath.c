@@ -9,7 +9,7 @@
 #include "orderbatch.h"
 #include "orderq.h"
 #include "ratelimit.h"
-#include "secret.h"
+#include "order_secret.h"
 #include "testhelp.h"
 
 #include <stdio.h>

@@ -9,6 +9,9 @@
 #include "order.h"
 #include "pub.h"
 #include "pushhub.h"
+#include "pushhub_conn.h"
+#include "pushhub_msg.h"
+#include "pushhub_users.h"
 #include "testhelp.h"
 
 #include <fcntl.h>

@@ -5,9 +5,12 @@
  * Requests are faked with an FCGX_Request whose streams are memory buffers.
  */
 #include "app.h"
+#include "codec.h"
 #include "conf.h"
 #include "hmac.h"
 #include "jwt.h"
+#include "jx.h"
+#include "reply.h"
 #include "testhelp.h"
 
 #include <stdio.h>
@@ -407,12 +410,12 @@ token_make(const char *header, const char *payload, const char *key, char out[JW
 	unsigned char mac[HMAC_LEN];
 	size_t n;
 
-	n = b64url_encode((const unsigned char *)header, strlen(header), out);
+	n = codec_b64url_encode((const unsigned char *)header, strlen(header), out);
 	out[n++] = '.';
-	n += b64url_encode((const unsigned char *)payload, strlen(payload), out + n);
+	n += codec_b64url_encode((const unsigned char *)payload, strlen(payload), out + n);
 	hmac_sha256(key, strlen(key), out, n, mac);
 	out[n++] = '.';
-	b64url_encode(mac, HMAC_LEN, out + n);
+	codec_b64url_encode(mac, HMAC_LEN, out + n);
 }
 
 static int

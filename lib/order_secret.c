@@ -1,7 +1,8 @@
 /*
- * secret.c: order secrets (see secret.h).
+ * order_secret.c: order secrets (see order_secret.h).
  */
-#include "secret.h"
+#include "order_secret.h"
+#include "fs.h"
 #include "hmac.h"
 
 #include <stdio.h>
@@ -29,7 +30,7 @@ order_secret_check(const char *key, int64_t uid, int64_t aid, int64_t iid, const
 	if (given == NULL)
 		return 0;
 	order_secret_make(key, uid, aid, iid, want);
-	return ct_equal(want, SECRET_LEN, given, len);
+	return fs_ct_equal(want, SECRET_LEN, given, len);
 }
 
 int

@@ -5,20 +5,28 @@
  * pushed to the order handler over ZeroMQ and answered 202 at once; MySQL
  * gets it asynchronously, and the Redis journal keeps it until then.
  */
+#include "place_order.h"
 #include "app.h"
 #include "conf.h"
+#include "conf_keys.h"
 #include "db.h"
 #include "idgen.h"
+#include "jx.h"
 #include "kv.h"
 #include "kv_cluster.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "metrics.h"
 #include "order.h"
 #include "orderbatch.h"
 #include "pub.h"
 #include "ratelimit.h"
+#include "reply.h"
 #include "sale.h"
-#include "secret.h"
+#include "kv_sale.h"
+#include "db_sale.h"
+#include "kv_order.h"
+#include "order_secret.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -87,7 +95,7 @@ sale_load(struct req *r, int64_t aid, int64_t iid, int with_stock, struct sale_m
 		if (kv_sale_put(r->kv, &si, with_stock) != FS_OK)
 			rc = FS_ERR;
 	}
-	sale_item_cleanup(&si);
+	db_sale_item_cleanup(&si);
 	return rc;
 }
 
@@ -168,7 +176,7 @@ reply_queued(struct req *r, const struct order *o)
 static void
 reply_duplicate(struct req *r, int64_t held)
 {
-	const struct fs_errdef *e = errtab_get(FS_E_DUPLICATE);
+	const struct fs_errdef *e = fs_err_get(FS_E_DUPLICATE);
 	json_object *j = json_object_new_object();
 	char id[24];
 
@@ -229,20 +237,101 @@ static void
 reserve_wait(struct req *r, const struct order *o)
 {
 	char key[KV_KEY_MAX];
-	redisReply *rep;
 	int n;
 
 	kv_item_key(key, o->activity_id, o->item_id, "stock");
-	n = kv_wait(r->kv, key, wait_replicas, wait_ms);
+	n = kv_cluster_wait(r->kv, key, wait_replicas, wait_ms);
 	if (n >= wait_replicas)
 		return;
 	log_warn("order %" PRId64 ": WAIT %d %d: %d replicas acknowledged", o->id, wait_replicas,
 		 wait_ms, n);
-	rep = kv_cmd(r->kv, "HINCRBY fs:metrics redis_wait_timeouts 1");
-	if (rep)
-		freeReplyObject(rep);
+	(void)metrics_incr(r->kv, "redis_wait_timeouts");
 }
 
+/* The checks of an order before it asks Redis: quantity, window, secret,
+ * the per-user rate and the sold-out mark. FS_OK, or FS_ERR after the
+ * answer. */
+static int
+gate_or_reply(struct req *r, struct meta_slot *s, int64_t aid, int64_t iid, int64_t qty,
+	      const char *secret, int64_t now)
+{
+	if (qty > s->m.per_user_limit) {
+		reply_error_msg(r, FS_E_BAD_REQUEST, "quantity is more than the per-user limit");
+		return FS_ERR;
+	}
+	if (now < s->m.start_ms) {
+		reply_error(r, FS_E_NOT_STARTED);
+		return FS_ERR;
+	}
+	if (now >= s->m.end_ms || s->m.ended) {
+		reply_error(r, FS_E_ENDED);
+		return FS_ERR;
+	}
+	if (!order_secret_check(order_key, r->user_id, aid, iid, secret,
+				secret ? strlen(secret) : 0)) {
+		reply_error(r, FS_E_BAD_SECRET);
+		return FS_ERR;
+	}
+	/* The per-user limit, before anything that asks the store (API.md: a
+	 * 429 may stand in for the refusal that would follow). First in
+	 * memory: a user's flood, on a sold-out item too, costs no Redis call.
+	 * Then the exact count across processes: a single Redis keeps it in
+	 * the reservation script (same round trip); a Cluster cannot (the
+	 * user's counter is in another slot) and pays a call of its own. */
+	if (ratelimit_local_or_reply(r, &order_rl, rate_limit) != FS_OK)
+		return FS_ERR;
+	if (now < s->sold_out_until_ms) {
+		reply_error(r, FS_E_SOLD_OUT);
+		return FS_ERR;
+	}
+	if (redis_cluster && ratelimit_user_or_reply(r, "order", rate_limit) != FS_OK)
+		return FS_ERR;
+	return FS_OK;
+}
+
+/* Reserves o's units (warming the item first when Redis lacks it). FS_OK
+ * with *left the units left, or FS_ERR after the refusal's answer. */
+static int
+reserve_or_reply(struct req *r, struct meta_slot *s, struct order *o, int64_t now, int64_t *left)
+{
+	enum reserve_result res;
+	int64_t held = 0;
+
+	res = kv_sale_reserve(r->kv, o, rate_limit, !redis_cluster, left, &held);
+	if (res == RESERVE_NOT_WARM) {
+		/* live but not (or no longer) in Redis: load it, then decide */
+		struct sale_meta fresh;
+		int rc = sale_load(r, o->activity_id, o->item_id, 1, &fresh);
+
+		if (rc != 1) {
+			reply_error(r, rc == 0 ? FS_E_NOT_FOUND : FS_E_UNAVAILABLE);
+			return FS_ERR;
+		}
+		res = kv_sale_reserve(r->kv, o, rate_limit, !redis_cluster, left, &held);
+	}
+	switch (res) {
+	case RESERVE_OK:
+		return FS_OK;
+	case RESERVE_SOLD_OUT:
+		s->sold_out_until_ms = now + SOLD_OUT_MARK_MS;
+		reply_error(r, FS_E_SOLD_OUT);
+		return FS_ERR;
+	case RESERVE_NOT_STARTED: reply_error(r, FS_E_NOT_STARTED); return FS_ERR;
+	case RESERVE_ENDED: reply_error(r, FS_E_ENDED); return FS_ERR;
+	case RESERVE_BANNED: reply_error(r, FS_E_BANNED); return FS_ERR;
+	case RESERVE_DUPLICATE: reply_duplicate(r, held); return FS_ERR;
+	case RESERVE_RATE_LIMITED: reply_rate_limited(r, 1); return FS_ERR;
+	case RESERVE_UNKNOWN: reply_outcome_unknown(r); return FS_ERR;
+	case RESERVE_NOT_WARM:
+	case RESERVE_DOWN:
+	default:
+		reply_error(r, FS_E_UNAVAILABLE);
+		return FS_ERR;
+	}
+}
+
+/* POST /api/order: the gate, then one Redis round trip that reserves and
+ * journals; the order goes to the handler in this process's next batch. */
 static void
 post_order(struct req *r)
 {
@@ -250,8 +339,7 @@ post_order(struct req *r)
 	struct meta_slot *s;
 	struct order o;
 	const char *secret = NULL;
-	int64_t aid, iid, qty = 1, now, left = -1, held = 0;
-	enum reserve_result res;
+	int64_t aid, iid, qty = 1, now, left = -1;
 
 	if (secret_ready_or_reply(r) != FS_OK)
 		return;
@@ -270,36 +358,7 @@ post_order(struct req *r)
 	now = fs_now_ms();
 	if ((s = meta_or_reply(r, aid, iid, now)) == NULL)
 		goto out;
-	if (qty > s->m.per_user_limit) {
-		reply_error_msg(r, FS_E_BAD_REQUEST, "quantity is more than the per-user limit");
-		goto out;
-	}
-	if (now < s->m.start_ms) {
-		reply_error(r, FS_E_NOT_STARTED);
-		goto out;
-	}
-	if (now >= s->m.end_ms || s->m.ended) {
-		reply_error(r, FS_E_ENDED);
-		goto out;
-	}
-	if (!order_secret_check(order_key, r->user_id, aid, iid, secret,
-				secret ? strlen(secret) : 0)) {
-		reply_error(r, FS_E_BAD_SECRET);
-		goto out;
-	}
-	/* The per-user limit, before anything that asks the store (API.md: a
-	 * 429 may stand in for the refusal that would follow). First in
-	 * memory: a user's flood, on a sold-out item too, costs no Redis call.
-	 * Then the exact count across processes: a single Redis keeps it in
-	 * the reservation script (same round trip); a Cluster cannot (the
-	 * user's counter is in another slot) and pays a call of its own. */
-	if (ratelimit_local_or_reply(r, &order_rl, rate_limit) != FS_OK)
-		goto out;
-	if (now < s->sold_out_until_ms) {
-		reply_error(r, FS_E_SOLD_OUT);
-		goto out;
-	}
-	if (redis_cluster && ratelimit_user_or_reply(r, "order", rate_limit) != FS_OK)
+	if (gate_or_reply(r, s, aid, iid, qty, secret, now) != FS_OK)
 		goto out;
 	memset(&o, 0, sizeof(o));
 	if (idgen_next(r->kv, &o.id) != FS_OK) {
@@ -314,37 +373,8 @@ post_order(struct req *r)
 	o.created_ms = now;
 	o.status = ORDER_QUEUED;
 
-	res = kv_sale_reserve(r->kv, &o, rate_limit, !redis_cluster, &left, &held);
-	if (res == RESERVE_NOT_WARM) {
-		/* live but not (or no longer) in Redis: load it, then decide */
-		struct sale_meta fresh;
-		int rc = sale_load(r, aid, iid, 1, &fresh);
-
-		if (rc != 1) {
-			reply_error(r, rc == 0 ? FS_E_NOT_FOUND : FS_E_UNAVAILABLE);
-			goto out;
-		}
-		res = kv_sale_reserve(r->kv, &o, rate_limit, !redis_cluster, &left, &held);
-	}
-	switch (res) {
-	case RESERVE_OK:
-		break;
-	case RESERVE_SOLD_OUT:
-		s->sold_out_until_ms = now + SOLD_OUT_MARK_MS;
-		reply_error(r, FS_E_SOLD_OUT);
+	if (reserve_or_reply(r, s, &o, now, &left) != FS_OK)
 		goto out;
-	case RESERVE_NOT_STARTED: reply_error(r, FS_E_NOT_STARTED); goto out;
-	case RESERVE_ENDED: reply_error(r, FS_E_ENDED); goto out;
-	case RESERVE_BANNED: reply_error(r, FS_E_BANNED); goto out;
-	case RESERVE_DUPLICATE: reply_duplicate(r, held); goto out;
-	case RESERVE_RATE_LIMITED: reply_rate_limited(r, 1); goto out;
-	case RESERVE_UNKNOWN: reply_outcome_unknown(r); goto out;
-	case RESERVE_NOT_WARM:
-	case RESERVE_DOWN:
-	default:
-		reply_error(r, FS_E_UNAVAILABLE);
-		goto out;
-	}
 
 	/* Reserved and journaled: from here the order exists, whatever fails.
 	 * The status record makes it readable at once; the push is best effort
@@ -362,7 +392,7 @@ out:
 	json_object_put(body);
 }
 
-/* POST /api/order/{id}/cancel: the lifecycle's (lifecycle.h) */
+/* POST /api/order/{id}/cancel: cancel.c */
 static void
 post_cancel(struct req *r)
 {
@@ -371,23 +401,23 @@ post_cancel(struct req *r)
 	orderbatch_flush(batch);
 	if (req_user_or_reply(r) != FS_OK)
 		return;
-	lifecycle_cancel_or_reply(r, r->ids[0]);
+	cancel_or_reply(r, r->ids[0]);
 }
 
 static int
 place_order_init(struct req *proto)
 {
-	order_key = conf_str("order_secret", "");
-	rate_limit = (int)conf_int("rate_order_per_user", 5);
-	redis_cluster = conf_int("redis_cluster", 0) != 0;
+	order_key = conf_keys_str(CONF_ORDER_SECRET);
+	rate_limit = (int)conf_keys_int(CONF_RATE_ORDER_PER_USER);
+	redis_cluster = conf_keys_int(CONF_REDIS_CLUSTER) != 0;
 	if (!order_secret_usable(order_key))
 		log_err("order_secret is not set (or shorter than %d characters): every order will "
 			"be refused with 503 until it is", ORDER_SECRET_KEY_MIN);
 	batch = orderbatch_open(proto->q, PUSH_WAIT_MS);
 	/* after app_main's last flush: stops the timer, which sends nothing */
 	atexit(push_close);
-	wait_replicas = (int)conf_int("redis_wait_replicas", 0);
-	wait_ms = (int)conf_int("redis_wait_ms", 100);
+	wait_replicas = (int)conf_keys_int(CONF_REDIS_WAIT_REPLICAS);
+	wait_ms = (int)conf_keys_int(CONF_REDIS_WAIT_MS);
 	return FS_OK;
 }
 

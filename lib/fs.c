@@ -1,10 +1,12 @@
 /*
- * errtab.c: the one table of API errors (API.md "Errors") and the small pure
+ * fs.c: the one table of API errors (API.md "Errors") and the small pure
  * helpers every program uses for ids, clocks and text validation.
  */
 #include "fs.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -28,7 +30,7 @@ static const struct fs_errdef errtab[FS_E_COUNT] = {
 };
 
 const struct fs_errdef *
-errtab_get(enum fs_err err)
+fs_err_get(enum fs_err err)
 {
 	if ((unsigned)err >= FS_E_COUNT)
 		err = FS_E_INTERNAL;
@@ -67,7 +69,7 @@ parse_positive(const char *s, int64_t max, int64_t *out)
 int
 fs_parse_id(const char *s, int64_t *out)
 {
-	return parse_positive(s, ((int64_t)1 << 53) - 1, out);
+	return parse_positive(s, FS_ID_MAX, out);
 }
 
 int
@@ -118,4 +120,18 @@ fs_utf8_valid(const char *s, size_t n)
 		p += len;
 	}
 	return 1;
+}
+
+int
+fs_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+	if (alen != blen)
+		return 0;
+	return CRYPTO_memcmp(a, b, alen) == 0;
+}
+
+int
+fs_random_bytes(void *buf, size_t n)
+{
+	return RAND_bytes(buf, (int)n) == 1 ? FS_OK : FS_ERR;
 }

@@ -1,5 +1,5 @@
 /*
- * secret.h: the per-user order secret (DESIGN.md "Order secret"): an HMAC of
+ * order_secret.h: the per-user order secret (DESIGN.md "Order secret"): an HMAC of
  * user, activity and item under the configured order_secret, so checking it
  * needs no storage and it is useless to anyone else.
  */

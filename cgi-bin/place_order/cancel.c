@@ -1,0 +1,111 @@
+/*
+ * place_order/cancel.c: POST /api/order/{id}/cancel for r->user_id: owner
+ * only (404); an unpaid order is cancelled now (200 with the order); a
+ * queued one gets its cancel recorded (kv_lifecycle_cancel_request) and
+ * answers 200 at once with the order, still "queued", and
+ * "cancel":"pending": the order handler applies it as soon as it writes the
+ * order. Never waits for the handler. Anything else 409. The state changes
+ * are lifecycle.c's; this file only decides the answer.
+ */
+#include "place_order.h"
+#include "db_order.h"
+#include "kv_lifecycle.h"
+#include "kv_order.h"
+#include "lifecycle.h"
+#include "order.h"
+#include "reply.h"
+
+#include <json-c/json.h>
+
+static void
+reply_order(struct req *r, const struct order *o, int cancel_pending)
+{
+	json_object *j = order_to_json(o);
+
+	if (cancel_pending)
+		json_object_object_add(j, "cancel", json_object_new_string("pending"));
+	reply_json(r, 200, j);
+	json_object_put(j);
+}
+
+/* The cancel of an order MySQL does not have (yet): owner only, queued
+ * only; recorded for the handler to apply when it writes the order, and
+ * answered at once. Returns 0 when it replied, 1 when the order turned out
+ * to be written meanwhile: *o is then MySQL's, for the caller to cancel. */
+static int
+cancel_queued_or_reply(struct req *r, int64_t order_id, struct order *o)
+{
+	int k = kv_order_get(r->kv, r->user_id, order_id, o);
+
+	if (k == FS_ERR) {
+		reply_error(r, FS_E_UNAVAILABLE);
+		return 0;
+	}
+	if (k == 0 || o->user_id != r->user_id) {
+		reply_error(r, FS_E_NOT_FOUND);
+		return 0;
+	}
+	if (o->status != ORDER_QUEUED) {
+		reply_error_msg(r, FS_E_CONFLICT, "only an unpaid or queued order can be cancelled");
+		return 0;
+	}
+	k = kv_lifecycle_cancel_request(r->kv, o);
+	if (k == FS_ERR) {
+		reply_error(r, FS_E_UNAVAILABLE);
+		return 0;
+	}
+	if (k == 1) {
+		reply_order(r, o, 1);
+		return 0;
+	}
+	/* out of the journal: the handler has just written it */
+	k = db_order_load(r->db, order_id, o);
+	if (k == 0)
+		reply_error_msg(r, FS_E_CONFLICT,
+				"the order is neither queued nor written; try again in a moment");
+	else if (k == FS_ERR)
+		reply_error(r, FS_E_UNAVAILABLE);
+	return k == 1;
+}
+
+void
+cancel_or_reply(struct req *r, int64_t order_id)
+{
+	struct order o;
+	int rc;
+
+	rc = db_order_load(r->db, order_id, &o);
+	if (rc == 0) {
+		/* not in MySQL: a queued order lives in Redis only */
+		if (!cancel_queued_or_reply(r, order_id, &o))
+			return;
+		rc = 1;
+	}
+	if (rc == FS_ERR) {
+		reply_error(r, FS_E_UNAVAILABLE);
+		return;
+	}
+	if (o.user_id != r->user_id) {
+		reply_error(r, FS_E_NOT_FOUND);
+		return;
+	}
+	if (o.status != ORDER_UNPAID) {
+		reply_error_msg(r, FS_E_CONFLICT, "only an unpaid or queued order can be cancelled");
+		return;
+	}
+	switch (lifecycle_release(r->db, r->kv, &o, ORDER_CANCELLED)) {
+	case LC_OK:
+		reply_order(r, &o, 0);
+		break;
+	case LC_CONFLICT:
+		reply_error_msg(r, FS_E_CONFLICT, "the order has just been paid, closed or cancelled");
+		break;
+	case LC_NOT_FOUND:
+		reply_error(r, FS_E_NOT_FOUND);
+		break;
+	case LC_DOWN:
+	default:
+		reply_error(r, FS_E_UNAVAILABLE);
+		break;
+	}
+}

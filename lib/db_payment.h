@@ -1,0 +1,19 @@
+/*
+ * db_payment.h: payment rows in MySQL.
+ */
+#ifndef FS_DB_PAYMENT_H
+#define FS_DB_PAYMENT_H
+
+#include <stdint.h>
+
+#include "order.h"
+
+struct db;
+
+/* Adds payment id (state created) for order o. FS_OK or FS_ERR. */
+int db_payment_create(struct db *d, int64_t id, const struct order *o, int64_t now_ms);
+
+/* Reads payment id: 1 and its order, amount and user, 0 none, FS_ERR. */
+int db_payment_get(struct db *d, int64_t id, int64_t *order_id, int64_t *amount_cents, int64_t *user_id);
+
+#endif
