@@ -79,7 +79,7 @@ BINS    := $(CGI:%=$(BUILD)/bin/%) $(MQ:%=$(BUILD)/bin/%) $(CRON:%=$(BUILD)/bin/
 UNITBINS := $(UNIT:%=$(BUILD)/tests/%)
 
 .SECONDARY:
-.PHONY: all deps run stop test unit bench bench-cluster fuzz clean
+.PHONY: all deps run stop cluster promote test unit bench bench-cluster fuzz clean
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -136,6 +136,18 @@ run: deps
 
 stop:
 	scripts/flashctl stop var
+	@if [ -f var/cluster.json ]; then scripts/cluster.sh stop var; fi
+
+# the scale-out topology on one machine (API.md "Scale-out"): Redis Cluster,
+# MariaDB primary + replica, 2 order handlers, 2 web nodes, HAProxy in front
+cluster: deps
+	$(MAKE) all
+	FLASH_CRON=1 scripts/cluster.sh start var
+	scripts/flashctl demo var
+
+# the MariaDB replica becomes the primary (after the primary died)
+promote:
+	scripts/cluster.sh promote var
 
 # its own stack on free ports in a temporary folder, sanitizer build
 test: deps

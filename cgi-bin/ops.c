@@ -49,6 +49,19 @@ get_health(struct req *r)
 	json_object_put(o);
 }
 
+/* Liveness for the load balancer (API.md "Scale-out"): this node's lighttpd
+ * and programs run. It asks no store, so a store that is down does not take
+ * every web node out of HAProxy; /api/health stays the readiness view. */
+static void
+get_live(struct req *r)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "live", json_object_new_boolean(1));
+	reply_json(r, 200, o);
+	json_object_put(o);
+}
+
 /* Appends to a growing text buffer. */
 struct text {
 	char *s;
@@ -182,6 +195,7 @@ get_metrics(struct req *r)
 
 static const struct route routes[] = {
 	{"GET", "/api/health", get_health, 0},
+	{"GET", "/api/health/live", get_live, 0},
 	{"GET", "/api/metrics", get_metrics, 0},
 };
 
