@@ -40,6 +40,7 @@ LIB_SRC += lib/kv.c
 LIB_SRC += lib/kv_slot.c
 LIB_SRC += lib/kv_cluster.c
 LIB_SRC += lib/db.c
+LIB_SRC += lib/db_nodes.c
 LIB_SRC += lib/orderq.c
 LIB_SRC += lib/orderbatch.c
 LIB_SRC += lib/order.c

@@ -4,6 +4,7 @@
  */
 #include "app.h"
 #include "db.h"
+#include "db_nodes.h"
 #include "kv.h"
 #include "log.h"
 #include "metrics.h"
@@ -37,6 +38,13 @@ get_health(struct req *r)
 	json_object_object_add(o, "redis", json_object_new_string(redis_ok ? "ok" : "down"));
 	json_object_object_add(o, "mysql", json_object_new_string(mysql_ok ? "ok" : "down"));
 	json_object_object_add(o, "queue", json_object_new_string(queue_ok ? "ok" : "down"));
+	/* mysql_nodes: semi-sync falling back to async (replica away) is seen here */
+	if (mysql_ok) {
+		const char *mode = db_nodes_replication(r->db);
+
+		if (mode != NULL)
+			json_object_object_add(o, "mysql_replication", json_object_new_string(mode));
+	}
 	/* the push hub is reported, not required: without it pages poll */
 	json_object_object_add(o, "push", json_object_new_string(pub_hub_check(200) == FS_OK ? "ok" : "down"));
 	ok = redis_ok && mysql_ok && queue_ok;
@@ -182,6 +190,20 @@ metrics_orders(struct req *r, struct text *t)
 		    "# TYPE flashsale_queue_depth gauge\nflashsale_queue_depth %lld\n", depth);
 }
 
+/* mysql_nodes: 1 while the primary commits semi-synchronously, 0 when it
+ * fell back to async (alert on 0: a primary lost now loses commits) */
+static void
+metrics_replication(struct req *r, struct text *t)
+{
+	const char *mode = db_nodes_replication(r->db);
+
+	if (mode == NULL)
+		return;
+	text_add(t, "# HELP flashsale_mysql_semisync 1 while MySQL commits wait for a replica.\n"
+		    "# TYPE flashsale_mysql_semisync gauge\nflashsale_mysql_semisync %d\n",
+		 strcmp(mode, "semisync") == 0);
+}
+
 static void
 get_metrics(struct req *r)
 {
@@ -189,6 +211,7 @@ get_metrics(struct req *r)
 
 	metrics_requests(r, &t);
 	metrics_orders(r, &t);
+	metrics_replication(r, &t);
 	reply_raw(r, 200, "text/plain; version=0.0.4", t.s, t.len, NULL);
 	free(t.s);
 }
