@@ -137,7 +137,7 @@ run: deps
 
 stop:
 	scripts/flashctl stop var
-	@if [ -f var/cluster.json ]; then scripts/cluster.sh stop var; fi
+	@if [ -f var/haproxy.cfg ]; then scripts/cluster.sh stop var; fi
 
 # the scale-out topology on one machine (API.md "Scale-out"): Redis Cluster,
 # MariaDB primary + replica, 2 order handlers, 2 web nodes, HAProxy in front

@@ -3,6 +3,7 @@
  * other program owns.
  */
 #include "app.h"
+#include "conf.h"
 #include "db.h"
 #include "db_nodes.h"
 #include "kv.h"
@@ -204,6 +205,24 @@ metrics_replication(struct req *r, struct text *t)
 		 strcmp(mode, "semisync") == 0);
 }
 
+/* redis_cluster: 1 while the cluster serves every slot (cluster_state:ok);
+ * 0 while a master is down and not yet replaced (its slots answer 503) */
+static void
+metrics_redis_cluster(struct req *r, struct text *t)
+{
+	redisReply *rep;
+
+	if (strcmp(conf_str("redis_cluster", "0"), "1") != 0)
+		return;
+	rep = kv_cmd(r->kv, "CLUSTER INFO");
+	text_add(t, "# HELP flashsale_redis_cluster_ok 1 while the Redis Cluster serves every slot.\n"
+		    "# TYPE flashsale_redis_cluster_ok gauge\nflashsale_redis_cluster_ok %d\n",
+		 rep != NULL && rep->type == REDIS_REPLY_STRING &&
+			 strstr(rep->str, "cluster_state:ok") != NULL);
+	if (rep)
+		freeReplyObject(rep);
+}
+
 static void
 get_metrics(struct req *r)
 {
@@ -212,6 +231,7 @@ get_metrics(struct req *r)
 	metrics_requests(r, &t);
 	metrics_orders(r, &t);
 	metrics_replication(r, &t);
+	metrics_redis_cluster(r, &t);
 	reply_raw(r, 200, "text/plain; version=0.0.4", t.s, t.len, NULL);
 	free(t.s);
 }

@@ -337,7 +337,8 @@ c_stop() {
 	for n in 1 2; do if p=$(mpid "$n"); then stop_pid "MariaDB $n" "$p"; fi; done
 	"$ROOT/scripts/redis-cluster.sh" stop "$DIR" || true
 	crontab_remove
-	rm -f "$DIR/haproxy.cfg.running"
+	# the file describes a running topology (flashctl handler-* defers to it)
+	rm -f "$DIR/haproxy.cfg.running" "$DIR/cluster.json"
 	say "stopped"
 }
 

@@ -84,6 +84,9 @@ test('topo-2 liveness on each node, readiness with the replication mode, JSON fr
   const h = await get('/api/health');
   assert.equal(h.status, 200, h.text);
   assert.equal(h.json.mysql_replication, 'semisync', h.text);
+  const m = await get('/api/metrics');
+  assert.match(m.text, /^flashsale_mysql_semisync 1$/m);
+  assert.match(m.text, /^flashsale_redis_cluster_ok 1$/m);
   // HAProxy's own answer with no web node up is JSON too (both taken out
   // through HAProxy's admin socket, then put back)
   try {
