@@ -80,7 +80,7 @@ BINS    := $(CGI:%=$(BUILD)/bin/%) $(MQ:%=$(BUILD)/bin/%) $(CRON:%=$(BUILD)/bin/
 UNITBINS := $(UNIT:%=$(BUILD)/tests/%)
 
 .SECONDARY:
-.PHONY: all deps run stop cluster promote test unit bench bench-cluster fuzz clean
+.PHONY: all deps run stop cluster promote test unit bench bench-cluster bench-topology fuzz clean
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -163,6 +163,12 @@ bench: deps
 bench-cluster: deps
 	$(MAKE) all
 	tests/bench/cluster.sh build/rel
+
+# the bench on one node, then through the whole topology (HAProxy, 2 web
+# nodes, Redis Cluster, MariaDB primary + replica), and their ratios
+bench-topology: deps
+	$(MAKE) all
+	tests/bench/topology.sh build/rel
 
 clean:
 	rm -rf build
