@@ -431,7 +431,8 @@ done
 } > "$OUT/table.txt"
 cat "$OUT/table.txt"
 # --- the push channel (tests/bench/push.mjs) ---------------------------------
-if [ "${BENCH_PUSH:-1}" != 0 ]; then
+# (the push section watches one lighttpd: not in the topology run)
+if [ "${BENCH_PUSH:-1}" != 0 ] && [ "${BENCH_TOPOLOGY:-0}" != 1 ]; then
 	say "push channel: ${BENCH_PUSH_SOCKETS:-10000} sockets, then a rush of orders"
 	FLASH_STATE=$D FLASH_ROOT=$ROOT node "$BENCH/push.mjs" | tee -a "$OUT/table.txt"
 fi
