@@ -172,8 +172,8 @@ web_start() { # n
 	web_orphans "$n"
 	mkdir -p "$d/tmp" "$d/deflate-cache" "$(conf origin_dir)"
 	write_lighttpd_vars # DIR/lighttpd-vars.conf, then this node's copy of it
-	sed -e "s|^var.state = .*|var.state = \"$d\"|" -e "s|^var.bind = .*|var.bind = \"127.0.0.$n\"|" \
-		"$DIR/lighttpd-vars.conf" > "$d/lighttpd-vars.conf"
+	{ sed -e "s|^var.state = .*|var.state = \"$d\"|" "$DIR/lighttpd-vars.conf"
+	  echo "var.bind = \"127.0.0.$n\""; } > "$d/lighttpd-vars.conf"
 	ln -sfn "$DIR/push.sock" "$d/push.sock" # the one push hub
 	clean FLASH_VAR="$d" FLASH_CONF="$CONF" lighttpd -f "$ROOT/lighttpd.conf" < /dev/null ||
 		{ say "web node $n: lighttpd did not start"; return 1; }
