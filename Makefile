@@ -46,6 +46,7 @@ LIB_SRC += lib/kv_handler.c
 LIB_SRC += lib/kv_slot.c
 LIB_SRC += lib/kv_cluster.c
 LIB_SRC += lib/db.c
+LIB_SRC += lib/db_nodes.c
 LIB_SRC += lib/orderq.c
 LIB_SRC += lib/orderbatch.c
 LIB_SRC += lib/order.c
@@ -91,7 +92,7 @@ BINS    := $(CGI:%=$(BUILD)/bin/%) $(MQ:%=$(BUILD)/bin/%) $(CRON:%=$(BUILD)/bin/
 UNITBINS := $(UNIT:%=$(BUILD)/tests/%)
 
 .SECONDARY:
-.PHONY: all deps run stop test unit bench bench-cluster fuzz clean
+.PHONY: all deps run stop cluster promote test unit bench bench-cluster bench-topology fuzz clean
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -156,6 +157,18 @@ run: deps
 
 stop:
 	scripts/flashctl stop var
+	@if [ -f var/haproxy.cfg ]; then scripts/cluster.sh stop var; fi
+
+# the scale-out topology on one machine (API.md "Scale-out"): Redis Cluster,
+# MariaDB primary + replica, 2 order handlers, 2 web nodes, HAProxy in front
+cluster: deps
+	$(MAKE) all
+	FLASH_CRON=1 scripts/cluster.sh start var
+	scripts/flashctl demo var
+
+# the MariaDB replica becomes the primary (after the primary died)
+promote:
+	scripts/cluster.sh promote var
 
 # its own stack on free ports in a temporary folder, sanitizer build
 test: deps
@@ -170,6 +183,12 @@ bench: deps
 bench-cluster: deps
 	$(MAKE) all
 	tests/bench/cluster.sh build/rel
+
+# the bench on one node, then through the whole topology (HAProxy, 2 web
+# nodes, Redis Cluster, MariaDB primary + replica), and their ratios
+bench-topology: deps
+	$(MAKE) all
+	tests/bench/topology.sh build/rel
 
 clean:
 	rm -rf build

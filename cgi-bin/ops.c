@@ -3,9 +3,11 @@
  * other program owns.
  */
 #include "app.h"
+#include "conf_keys.h"
 #include "db.h"
 #include "db_order.h"
 #include "db_sale.h"
+#include "db_nodes.h"
 #include "kv.h"
 #include "kv_handler.h"
 #include "kv_journal.h"
@@ -35,6 +37,13 @@ get_health(struct req *r)
 	json_object_object_add(o, "redis", json_object_new_string(redis_ok ? "ok" : "down"));
 	json_object_object_add(o, "mysql", json_object_new_string(mysql_ok ? "ok" : "down"));
 	json_object_object_add(o, "queue", json_object_new_string(queue_ok ? "ok" : "down"));
+	/* mysql_nodes: semi-sync falling back to async (replica away) is seen here */
+	if (mysql_ok) {
+		const char *mode = db_nodes_replication(r->db);
+
+		if (mode != NULL)
+			json_object_object_add(o, "mysql_replication", json_object_new_string(mode));
+	}
 	/* the push hub is reported, not required: without it pages poll */
 	json_object_object_add(o, "push", json_object_new_string(pub_hub_check(200) == FS_OK ? "ok" : "down"));
 	ok = redis_ok && mysql_ok && queue_ok;
@@ -44,6 +53,19 @@ get_health(struct req *r)
 				       json_object_new_string("a dependency is down"));
 	}
 	reply_json(r, ok ? 200 : 503, o);
+	json_object_put(o);
+}
+
+/* Liveness for the load balancer (API.md "Scale-out"): this node's lighttpd
+ * and programs run. It asks no store, so a store that is down does not take
+ * every web node out of HAProxy; /api/health stays the readiness view. */
+static void
+get_live(struct req *r)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "live", json_object_new_boolean(1));
+	reply_json(r, 200, o);
 	json_object_put(o);
 }
 
@@ -72,6 +94,32 @@ metrics_orders(struct req *r, struct text *t)
 		    "# TYPE flashsale_queue_depth gauge\nflashsale_queue_depth %lld\n", depth);
 }
 
+/* mysql_nodes: 1 while the primary commits semi-synchronously, 0 when it
+ * fell back to async (alert on 0: a primary lost now loses commits) */
+static void
+metrics_replication(struct req *r, struct text *t)
+{
+	const char *mode = db_nodes_replication(r->db);
+
+	if (mode == NULL)
+		return;
+	text_add(t, "# HELP flashsale_mysql_semisync 1 while MySQL commits wait for a replica.\n"
+		    "# TYPE flashsale_mysql_semisync gauge\nflashsale_mysql_semisync %d\n",
+		 strcmp(mode, "semisync") == 0);
+}
+
+/* redis_cluster: 1 while the cluster serves every slot (cluster_state:ok);
+ * 0 while a master is down and not yet replaced (its slots answer 503) */
+static void
+metrics_redis_cluster(struct req *r, struct text *t)
+{
+	if (conf_keys_int(CONF_REDIS_CLUSTER) != 1)
+		return;
+	text_add(t, "# HELP flashsale_redis_cluster_ok 1 while the Redis Cluster serves every slot.\n"
+		    "# TYPE flashsale_redis_cluster_ok gauge\nflashsale_redis_cluster_ok %d\n",
+		 kv_slots_served(r->kv));
+}
+
 static void
 get_metrics(struct req *r)
 {
@@ -79,12 +127,15 @@ get_metrics(struct req *r)
 
 	metrics_text(r->kv, &t);
 	metrics_orders(r, &t);
+	metrics_replication(r, &t);
+	metrics_redis_cluster(r, &t);
 	reply_raw(r, 200, "text/plain; version=0.0.4", t.s, t.len, NULL);
 	text_free(&t);
 }
 
 static const struct route routes[] = {
 	{"GET", "/api/health", get_health, 0},
+	{"GET", "/api/health/live", get_live, 0},
 	{"GET", "/api/metrics", get_metrics, 0},
 };
 

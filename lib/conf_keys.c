@@ -25,7 +25,9 @@ static const struct {
 	[CONF_MYSQL_DB] = {"mysql_db", 0, 0, "flash"},
 	[CONF_MYSQL_HOST] = {"mysql_host", 0, 0, "127.0.0.1"},
 	[CONF_MYSQL_PASSWORD] = {"mysql_password", 0, 0, ""}, /* (generated) */
+	[CONF_MYSQL_NODES] = {"mysql_nodes", 0, 0, ""}, /* MariaDB nodes host:port,...; writes go to the one not read_only */
 	[CONF_MYSQL_PORT] = {"mysql_port", 1, 3306, NULL},
+	[CONF_MYSQL_SEMISYNC_TIMEOUT_MS] = {"mysql_semisync_timeout_ms", 1, 1000, NULL}, /* make cluster's MariaDB flag (scripts only) */
 	[CONF_MYSQL_USER] = {"mysql_user", 0, 0, "flash"},
 	[CONF_ORDER_SECRET] = {"order_secret", 0, 0, ""}, /* HMAC key of the per-item order secrets (generated) */
 	[CONF_ORIGIN_DIR] = {"origin_dir", 0, 0, NULL}, /* the CDN origin folder; unset: none for the web programs, STATE_DIR/cdn for warmup */

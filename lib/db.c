@@ -4,6 +4,7 @@
 #include "db.h"
 #include "conf.h"
 #include "conf_keys.h"
+#include "db_nodes.h"
 #include "fs.h"
 #include "log.h"
 #include "mem.h"
@@ -78,7 +79,9 @@ is_transport_error(unsigned e)
 {
 	return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_CONNECTION_ERROR ||
 	       e == CR_CONN_HOST_ERROR || e == CR_SERVER_LOST_EXTENDED || e == 1927 /* conn killed */ ||
-	       e == 1053 /* server shutdown in progress */ || e == CR_COMMANDS_OUT_OF_SYNC;
+	       e == 1053 /* server shutdown in progress */ || e == CR_COMMANDS_OUT_OF_SYNC ||
+	       /* read-only: this node was demoted (mysql_nodes); reconnect finds the primary */
+	       (e == 1290 && db_nodes_configured());
 }
 
 static void
@@ -96,24 +99,53 @@ db_seterr(struct db *d, unsigned e, const char *msg, const char *sql)
 	}
 }
 
-static int
-db_connect(struct db *d)
+static void
+db_init_opts(MYSQL *m)
 {
 	unsigned timeout = 2, rw_timeout = 10;
 
+	mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
+	mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
+	mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+}
+
+/* mysql_nodes: the writable node of the list (lib/db_nodes.c) */
+static int
+db_connect_nodes(struct db *d)
+{
+	unsigned e;
+	char msg[256];
+
+	d->m = db_nodes_connect(db_init_opts, d->user, d->pass, d->name, d->host, sizeof(d->host),
+				&d->port, &e, msg, sizeof(msg));
+	if (d->m != NULL) {
+		d->down = 0;
+		return FS_OK;
+	}
+	d->down = 1;
+	d->err = e;
+	d->retry_ms = fs_now_ms() + DB_RETRY_MS;
+	snprintf(d->errstr, sizeof(d->errstr), "%s", msg);
+	log_warn("mysql connect: %s", msg);
+	return FS_ERR;
+}
+
+static int
+db_connect(struct db *d)
+{
 	if (d->m != NULL)
 		return FS_OK;
 	if (d->down && fs_now_ms() < d->retry_ms) {
 		d->err = CR_CONNECTION_ERROR;
 		return FS_ERR;
 	}
+	if (db_nodes_configured())
+		return db_connect_nodes(d);
 	d->m = mysql_init(NULL);
 	if (d->m == NULL)
 		die("mysql_init: out of memory");
-	mysql_optionsv(d->m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-	mysql_optionsv(d->m, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
-	mysql_optionsv(d->m, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
-	mysql_optionsv(d->m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	db_init_opts(d->m);
 	if (mysql_real_connect(d->m, d->host, d->user, d->pass, d->name, (unsigned)d->port,
 			       NULL, CLIENT_FOUND_ROWS) == NULL) {
 		unsigned e = mysql_errno(d->m);

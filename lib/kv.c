@@ -419,6 +419,18 @@ kv_item_key(char buf[KV_KEY_MAX], int64_t aid, int64_t iid, const char *suffix)
 }
 
 int
+kv_slots_served(struct kv *kv)
+{
+	redisReply *rep = kv_cmd(kv, "CLUSTER INFO");
+	int ok = rep != NULL && rep->type == REDIS_REPLY_STRING &&
+		 strstr(rep->str, "cluster_state:ok") != NULL;
+
+	if (rep)
+		freeReplyObject(rep);
+	return ok;
+}
+
+int
 kv_ping(struct kv *kv)
 {
 	redisReply *rep = kv_cmd(kv, "PING");

@@ -107,6 +107,9 @@ int kv_down(const struct kv *kv);
 void kv_item_key(char buf[KV_KEY_MAX], int64_t aid, int64_t iid, const char *suffix);
 
 /* PING: FS_OK when Redis answers, else FS_ERR. */
+/* 1 while the Redis Cluster serves every slot (CLUSTER INFO says
+ * cluster_state:ok), else 0: a master down and not yet replaced. */
+int kv_slots_served(struct kv *kv);
 int kv_ping(struct kv *kv);
 /* Takes an integer reply (freeing rep, which may be NULL): FS_OK and *out,
  * or FS_ERR when Redis failed or answered something else. */

@@ -20,6 +20,7 @@ passed=0; failed=0
 
 cleanup() {
 	[ -z "${D2:-}" ] || scripts/flashctl stop "$D2" >/dev/null 2>&1 || true
+	[ -z "${D3:-}" ] || scripts/cluster.sh stop "$D3" >/dev/null 2>&1 || true
 	scripts/flashctl stop "$D" >/dev/null 2>&1 || true
 	if [ "${KEEP:-0}" = 1 ]; then echo "kept $D"; else rm -rf "$D"; fi
 }
@@ -149,6 +150,33 @@ CONF
 		count "cluster stack start" 0 1
 	fi
 	scripts/flashctl stop "$D2" >/dev/null 2>&1
+fi
+
+# The whole topology (scripts/cluster.sh): HAProxy in front of two web nodes
+# on 127.0.0.2/.3, a MariaDB primary + semi-sync replica (mysql_nodes), two
+# order handlers, the Redis Cluster. The order, payment and lifecycle files run
+# through HAProxy with the same assertions, then tests/topology/ (faults).
+topo_files=$( { ls tests/integration/{20-order,30-pay,31-lifecycle}.test.mjs
+	ls tests/topology/*.test.mjs; } 2>/dev/null | sel)
+if [ -n "$topo_files" ]; then
+	echo "== topology in $D/topo" >&2
+	D3=$D/topo
+	scripts/flashctl init "$D3" --free-ports >/dev/null
+	cat >> "$D3/flashsale.conf" <<CONF
+log_level = info
+reconcile_age_ms = 1000
+CONF
+	if scripts/cluster.sh start "$D3" --free-ports >"$OUT/topo-stack.log" 2>&1 ||
+		{ echo "run.sh: topology start failed ($?), once more" >>"$OUT/topo-stack.log"
+		  scripts/cluster.sh start "$D3" >>"$OUT/topo-stack.log" 2>&1; }; then
+		export FLASH_CONF=$D3/flashsale.conf FLASH_STATE=$D3
+		node_suite topology $topo_files
+		export FLASH_CONF=$D/flashsale.conf FLASH_STATE=$D
+	else
+		tail -30 "$OUT/topo-stack.log" >&2
+		count "topology start" 0 1
+	fi
+	scripts/cluster.sh stop "$D3" >/dev/null 2>&1
 fi
 
 echo "== sanitizer reports of the servers" >&2

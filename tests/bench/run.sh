@@ -17,6 +17,8 @@
 # section, BENCH_PUSH_PAIRS the (b) runs with the hub on and off, 2: ABBA),
 # KEEP=1 keeps the folder,
 # BENCH_REDIS_CLUSTER=1 the same on a 3+3 Redis Cluster (BENCH_WAIT_REPLICAS, 1).
+# BENCH_TOPOLOGY=1 the same through the whole topology (scripts/cluster.sh:
+# HAProxy, 2 web nodes, MariaDB primary + replica, 2 handlers, Redis Cluster).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "${1:-build/rel}" && pwd) || exit 2
@@ -47,6 +49,7 @@ cleanup() {
 	lp=$(cat "$D/lighttpd.pid" 2>/dev/null)
 	[ -n "$lp" ] && kids=$(ps -o pid= --ppid "$lp" 2>/dev/null)
 	scripts/flashctl stop "$D" >/dev/null 2>&1 || true
+	[ "${BENCH_TOPOLOGY:-0}" = 1 ] && { scripts/cluster.sh stop "$D" >/dev/null 2>&1 || true; }
 	for p in $kids; do
 		if kill -0 "$p" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null; then
 			say "backend $p outlived lighttpd; killing it"
@@ -75,7 +78,13 @@ scripts/flashctl init "$D" --free-ports >/dev/null 2>&1
 echo "reconcile_age_ms = 1000" >> "$D/flashsale.conf"
 # BENCH_REDIS_CLUSTER=1: the same bench on a 3+3 Redis Cluster (WAIT for one
 # replica), to compare with a run without it; redis-cli follows redirections
-if [ "${BENCH_REDIS_CLUSTER:-0}" = 1 ]; then
+STARTER=(scripts/flashctl start "$D")
+if [ "${BENCH_TOPOLOGY:-0}" = 1 ]; then
+	# cluster.sh makes the Redis Cluster and writes its keys into the file
+	printf 'redis_wait_replicas = %s\nredis_wait_ms = 100\n' "${BENCH_WAIT_REPLICAS:-1}" >> "$D/flashsale.conf"
+	STARTER=(scripts/cluster.sh start "$D" --free-ports)
+	redis-cli() { command redis-cli -c "$@"; }
+elif [ "${BENCH_REDIS_CLUSTER:-0}" = 1 ]; then
 	scripts/redis-cluster.sh start "$D" --free-ports > "$OUT/cluster.log" 2>&1 ||
 		{ cat "$OUT/cluster.log" >&2; say "the Redis Cluster did not start"; exit 1; }
 	printf 'redis_cluster = 1\nredis_nodes = %s\nredis_port = %s\nredis_wait_replicas = %s\nredis_wait_ms = 100\n' \
@@ -87,7 +96,7 @@ fi
 [ -n "${BENCH_PROCS:-}" ] && printf 'procs_hot = %s\nprocs_order = %s\n' "$BENCH_PROCS" "$BENCH_PROCS" >> "$D/flashsale.conf"
 conf() { awk -F' *= *' -v k="$1" '$1 == k { v = $2 } END { print v }' "$D/flashsale.conf"; }
 PORT=$(conf http_port)
-if ! scripts/flashctl start "$D" > "$OUT/stack.log" 2>&1; then
+if ! "${STARTER[@]}" > "$OUT/stack.log" 2>&1; then
 	# flashctl waits for /api/health, which is 503 while a part is down; the
 	# bench can still measure what answers, loudly
 	if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/api/_trivial" 2>/dev/null; then
@@ -513,7 +522,8 @@ web2_stop() { # lighttpd, then its FastCGI backends, by pid
 	for p in $kids; do kill -0 "$p" 2>/dev/null && kill -TERM "$p" 2>/dev/null; done
 	web2_pid=
 }
-if [ "${BENCH_PUSH:-1}" != 0 ]; then
+# (the push section watches one node's lighttpd: not in the topology run)
+if [ "${BENCH_PUSH:-1}" != 0 ] && [ "${BENCH_TOPOLOGY:-0}" != 1 ]; then
 	say "push channel: ${BENCH_PUSH_SOCKETS:-10000} sockets over two lighttpd front ends, then a rush of orders"
 	WEB2_PORT=
 	web2_start || say "the second lighttpd did not start (see $W2/start.log): one front end only"

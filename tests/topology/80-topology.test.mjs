@@ -1,0 +1,216 @@
+// The whole topology (scripts/cluster.sh, API.md "Scale-out"): HAProxy in front
+// of two web nodes, a MariaDB primary + replica, two order handlers. Fault tests:
+// a web node killed mid-rush, the replica stopped, the primary killed mid-rush
+// and the replica promoted. Every request loop is bounded in count and time.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import net from 'node:net';
+import {
+  conf, state, root, get, post, jwt, newUserId, makeSale, secretFor, statusCounts,
+  waitFor, sleep,
+} from '../lib/flash.mjs';
+
+// one command on HAProxy's admin socket; its answer (bounded: 5 s)
+function haproxyCmd(text) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(`${state}/haproxy.stat`, () => s.write(`${text}\n`));
+    let out = '';
+    s.setTimeout(5000, () => { s.destroy(); reject(new Error('timeout')); });
+    s.on('data', (d) => { out += d; });
+    s.on('end', () => resolve(out));
+    s.on('error', reject);
+  });
+}
+const cluster = (...args) => execFileSync(`${root}/scripts/cluster.sh`, [args[0], state, ...args.slice(1).map(String)],
+  { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120000 });
+const topo = () => JSON.parse(readFileSync(`${state}/cluster.json`, 'utf8'));
+// SQL as root on one MariaDB node (1: the first, 2: the second)
+const sock = (n) => (n === 1 ? `${state}/mysqld.sock` : `${state}/replica/mysqld.sock`);
+function sqlOn(n, query) {
+  const out = execFileSync('mariadb', ['--no-defaults', `--socket=${sock(n)}`, '-uroot', 'flash', '-N', '-B', '-e', query],
+    { encoding: 'utf8', timeout: 15000 });
+  return out.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
+}
+const primaryNode = () => (topo().mysql.findIndex((m) => m.role === 'primary') + 1);
+
+// users with tokens and secrets, fetched before the rush
+async function usersFor(aid, iid, n) {
+  const users = [];
+  for (let i = 0; i < n; i++) { const uid = newUserId(); users.push({ uid, token: jwt(uid) }); }
+  for (let i = 0; i < n; i += 100) {
+    await Promise.all(users.slice(i, i + 100).map(async (u) => { u.secret = await secretFor(u.token, aid, iid); }));
+  }
+  return users;
+}
+// a rush in waves; a request that fails at the socket counts as status 0
+function rush(aid, iid, users) {
+  const results = [];
+  let next = 0;
+  const wave = async (n) => {
+    const batch = users.slice(next, next + n);
+    next += batch.length;
+    const rs = await Promise.all(batch.map((u) => post('/api/order',
+      { activity_id: aid, item_id: iid, quantity: 1, secret: u.secret }, { token: u.token, timeoutMs: 10000 })
+      .catch(() => ({ status: 0 }))
+      .then((r) => ({ ...r, uid: u.uid, at: Date.now() }))));
+    results.push(...rs);
+    return rs;
+  };
+  return { results, wave, left: () => users.length - next };
+}
+const liveOrders = (n, aid, iid) => Number(sqlOn(n, `SELECT COUNT(*) FROM orders WHERE activity_id=${aid} AND item_id=${iid} AND status IN ('unpaid','paid')`)[0][0]);
+const inMysql = (n, ids) => Number(sqlOn(n, `SELECT COUNT(*) FROM orders WHERE id IN (${ids.join(',')}) AND status IN ('unpaid','paid')`)[0][0]);
+
+test('topo-1 cluster.json describes the topology as API.md says', () => {
+  const c = topo();
+  assert.equal(c.http, `http://127.0.0.1:${conf.http_port}`);
+  assert.equal(c.conf.endsWith('flashsale.conf'), true);
+  assert.equal(readFileSync(`${root}/${c.conf}`, 'utf8').includes(`http_port = ${conf.http_port}`), true, 'conf is relative to the root');
+  assert.equal(c.redis.length, 6);
+  assert.equal(c.redis.filter((r) => r.role === 'master').length, 3);
+  assert.equal(c.redis.filter((r) => r.role === 'replica').length, 3);
+  assert.deepEqual(c.mysql.map((m) => m.role).sort(), ['primary', 'replica']);
+  assert.deepEqual(c.mysql.map((m) => m.addr), [`127.0.0.1:${conf.mysql_port}`, `127.0.0.1:${Number(conf.mysql_port) + 1}`]);
+  assert.deepEqual(c.web, [{ addr: `127.0.0.2:${conf.http_port}` }, { addr: `127.0.0.3:${conf.http_port}` }]);
+  assert.equal(c.handlers, 2);
+});
+
+test('topo-2 liveness on each node, readiness with the replication mode, JSON from HAProxy', async () => {
+  const live = await get('/api/health/live');
+  assert.equal(live.status, 200);
+  assert.deepEqual(live.json, { live: true });
+  const h = await get('/api/health');
+  assert.equal(h.status, 200, h.text);
+  assert.equal(h.json.mysql_replication, 'semisync', h.text);
+  const m = await get('/api/metrics');
+  assert.match(m.text, /^flashsale_mysql_semisync 1$/m);
+  assert.match(m.text, /^flashsale_redis_cluster_ok 1$/m);
+  // HAProxy's own answer with no web node up is JSON too (both taken out
+  // through HAProxy's admin socket, then put back)
+  try {
+    for (const n of [2, 3]) await haproxyCmd(`disable server web/web${n}`);
+    const r = await get('/api/health');
+    assert.equal(r.status, 503);
+    assert.match(r.headers['content-type'], /^application\/json/);
+    assert.equal(r.json.error, 'unavailable');
+  } finally {
+    for (const n of [2, 3]) await haproxyCmd(`enable server web/web${n}`);
+  }
+  assert.ok(await waitFor(async () => (await get('/api/health/live')).status === 200, 10000, 200));
+});
+
+test('topo-3 kill -9 one web node mid-rush: HAProxy routes around it, every 202 in MySQL', async () => {
+  const STOCK = 150, USERS = 700;
+  const { aid, iid } = await makeSale({ stock: STOCK });
+  const users = await usersFor(aid, iid, USERS);
+  const { results, wave, left } = rush(aid, iid, users);
+  const t0 = Date.now();
+  let sold = 0;
+  while (sold < STOCK / 3 && left() > 0 && Date.now() - t0 < 30000) sold += (await wave(20)).filter((r) => r.status === 202).length;
+  assert.ok(sold >= STOCK / 3, `a third sold before the kill: ${JSON.stringify(statusCounts(results))}`);
+  const killedAt = Date.now();
+  cluster('web-kill', 2);
+  try {
+    // paced, so that the rush outlasts HAProxy's check of the dead node
+    while (left() > 0 && Date.now() - killedAt < 8000) { await wave(10); await sleep(100); }
+  } finally {
+    cluster('web-start', 2);
+  }
+  const counts = statusCounts(results);
+  // (0: the connection was cut with the node: no answer, so nothing accepted)
+  for (const s of Object.keys(counts)) assert.ok(['0', '202', '410', '502', '503'].includes(s), `statuses ${JSON.stringify(counts)}`);
+  // HAProxy has taken the dead node out within 3 s: no error after that
+  const late = results.filter((r) => r.at - killedAt > 3000);
+  assert.ok(late.length > 0, 'requests after the node died');
+  assert.deepEqual(late.filter((r) => r.status !== 202 && r.status !== 410).map((r) => r.status), [],
+    `after 3 s only 202 and 410: ${JSON.stringify(statusCounts(late))}`);
+  const accepted = results.filter((r) => r.status === 202);
+  assert.ok(accepted.length <= STOCK && accepted.length >= STOCK - 20, `sold out: ${JSON.stringify(counts)}`);
+  const ids = accepted.map((r) => r.json.order_id);
+  const p = primaryNode();
+  assert.ok(await waitFor(() => inMysql(p, ids) === ids.length, 30000), `MySQL holds ${inMysql(p, ids)} of ${ids.length} accepted orders`);
+  assert.ok(liveOrders(p, aid, iid) <= STOCK, 'none oversold');
+  // both nodes are back behind HAProxy
+  assert.ok(await waitFor(async () => {
+    const rs = await Promise.all(Array.from({ length: 6 }, () => get('/api/health/live').catch(() => ({ status: 0 }))));
+    return rs.every((r) => r.status === 200);
+  }, 15000, 300));
+});
+
+test('topo-4 the replica stopped: commits go on, health says async; back: semisync', async () => {
+  const p = primaryNode(), rn = 3 - p;
+  cluster('mysql-stop', rn);
+  try {
+    const { aid, iid } = await makeSale({ stock: 5 });
+    const uid = newUserId(), token = jwt(uid);
+    const t0 = Date.now();
+    const r = await post('/api/order', { activity_id: aid, item_id: iid, quantity: 1, secret: await secretFor(token, aid, iid) }, { token });
+    assert.equal(r.status, 202, r.text);
+    assert.ok(await waitFor(() => inMysql(p, [r.json.order_id]) === 1, 15000), 'the order committed without the replica');
+    assert.ok(Date.now() - t0 < 15000);
+    const h = await waitFor(async () => { const x = await get('/api/health'); return x.json?.mysql_replication === 'async' && x; }, 10000, 200);
+    assert.ok(h, 'health says async');
+    assert.equal(h.status, 200, 'a primary without its replica is still ready');
+    const m = await get('/api/metrics');
+    assert.match(m.text, /^flashsale_mysql_semisync 0$/m);
+  } finally {
+    cluster('mysql-start', rn);
+  }
+  assert.ok(await waitFor(async () => (await get('/api/health')).json?.mysql_replication === 'semisync', 20000, 300), 'semisync again');
+});
+
+test('topo-5 kill -9 the primary mid-rush, promote: every 202 in MySQL on the new primary, none oversold', async () => {
+  const STOCK = 120, USERS = 400;
+  const old = primaryNode(), nw = 3 - old;
+  const { aid, iid } = await makeSale({ stock: STOCK });
+  const users = await usersFor(aid, iid, USERS);
+  const { results, wave, left } = rush(aid, iid, users);
+  const t0 = Date.now();
+  let sold = 0;
+  while (sold < STOCK / 3 && left() > 0 && Date.now() - t0 < 30000) sold += (await wave(20)).filter((r) => r.status === 202).length;
+  assert.ok(sold >= STOCK / 3, `a third sold before the kill: ${JSON.stringify(statusCounts(results))}`);
+  cluster('mysql-kill', old);
+  try {
+    // orders keep being accepted while MySQL has no primary (the journal)
+    let during = 0;
+    for (let i = 0; i < 3 && left() > 0; i++) during += (await wave(15)).filter((r) => r.status === 202).length;
+    assert.ok(during > 0, `accepted while the primary is down: ${JSON.stringify(statusCounts(results))}`);
+    cluster('promote');
+    assert.equal(primaryNode(), nw, 'cluster.json names the new primary');
+    while (left() > 0 && Date.now() - t0 < 90000) await wave(25);
+  } finally {
+    cluster('mysql-start', old); // back as a replica of the new primary
+  }
+  const counts = statusCounts(results);
+  for (const s of Object.keys(counts)) assert.ok(['202', '410', '503'].includes(s), `statuses ${JSON.stringify(counts)}`);
+  const accepted = results.filter((r) => r.status === 202);
+  assert.equal(accepted.length, STOCK, `sold out: ${JSON.stringify(counts)}`);
+  const ids = accepted.map((r) => r.json.order_id);
+  assert.ok(await waitFor(() => inMysql(nw, ids) === STOCK, 60000, 500),
+    `the new primary holds ${inMysql(nw, ids)} of the ${STOCK} accepted orders`);
+  assert.equal(liveOrders(nw, aid, iid), STOCK, 'none oversold');
+  assert.equal(sqlOn(nw, `SELECT stock FROM activity_items WHERE activity_id=${aid} AND item_id=${iid}`)[0][0], '0');
+  // the stats add up
+  const st = await get(`/api/admin/activities/${aid}/stats`, { token: conf.admin_token });
+  if (st.status === 200) t_statsAddUp(st.json, iid, STOCK);
+  // the old primary replicates from the new one and catches up
+  assert.ok(await waitFor(() => { try { return inMysql(old, ids) === STOCK; } catch { return false; } }, 30000, 500),
+    'the old primary caught up as a replica');
+  assert.equal(sqlOn(old, 'SELECT @@read_only')[0][0], '1');
+  const h = await waitFor(async () => { const x = await get('/api/health'); return x.status === 200 && x; }, 20000, 300);
+  assert.ok(h, 'healthy after the promotion');
+});
+
+function t_statsAddUp(s, iid, stock) {
+  const it = (s.items || []).find((x) => Number(x.item_id) === Number(iid));
+  if (!it) return;
+  if (it.sold !== undefined) assert.equal(Number(it.sold), stock, JSON.stringify(it));
+}
+
+test('topo-6 health after the faults', async () => {
+  await sleep(200);
+  const h = await waitFor(async () => { const x = await get('/api/health'); return x.status === 200 && x; }, 20000, 300);
+  assert.ok(h, 'healthy');
+});
