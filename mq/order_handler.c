@@ -10,7 +10,7 @@
  * an order goes only after MySQL has it. What it loses on a crash (orders in
  * socket buffers) is replayed from the journal by cron/reconcile.
  */
-#include "conf.h"
+#include "daemon.h"
 #include "conf_keys.h"
 #include "db.h"
 #include "fs.h"
@@ -156,13 +156,15 @@ main(int argc, char **argv)
 	char endpoint[256];
 	struct persist_stats st = {0, 0, 0};
 	struct sigaction sa;
+	struct daemon dm;
 	struct orderq *q;
 	struct kv *kv;
 	struct db *d;
 	int64_t window, next_beat = 0, next_report;
 
-	log_set_name("order-handler");
-	conf_load(NULL);
+	daemon_start(&dm, "order-handler", DAEMON_KV | DAEMON_DB);
+	kv = dm.kv;
+	d = dm.db;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
@@ -170,8 +172,6 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	window = conf_keys_int(CONF_PAY_WINDOW_MS);
-	kv = kv_open_conf();
-	d = db_open_conf();
 	q = orderq_open_pull(bind_endpoint(argc, argv, endpoint, sizeof(endpoint)));
 	if (q == NULL)
 		return 1;
@@ -195,8 +195,6 @@ report:
 	log_info("stopping: orders written %ld, failed %ld, replayed %ld", st.written, st.failed,
 		 st.replayed);
 	orderq_close(q);
-	db_close(d);
-	kv_close(kv);
-	conf_free();
+	daemon_end(&dm);
 	return 0;
 }
