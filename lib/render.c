@@ -48,16 +48,28 @@ s_int(const struct db_rows *rows, int row, int col)
 	return json_object_new_int64(db_cell_int(rows, row, col));
 }
 
-static json_object *
-s_activity(const struct db_rows *rows, int row)
+json_object *
+render_activity_json(int64_t aid, const char *name, const char *description, int64_t start_ms,
+		     int64_t end_ms)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "activity_id", s_int(rows, row, C_AID));
-	json_object_object_add(o, "name", s_str(rows, row, C_ANAME));
-	json_object_object_add(o, "description", s_str(rows, row, C_ADESC));
-	json_object_object_add(o, "start_ms", s_int(rows, row, C_START));
-	json_object_object_add(o, "end_ms", s_int(rows, row, C_END));
+	json_object_object_add(o, "activity_id", json_object_new_int64(aid));
+	json_object_object_add(o, "name", json_object_new_string(name ? name : ""));
+	json_object_object_add(o, "description",
+			       json_object_new_string(description ? description : ""));
+	json_object_object_add(o, "start_ms", json_object_new_int64(start_ms));
+	json_object_object_add(o, "end_ms", json_object_new_int64(end_ms));
+	return o;
+}
+
+static json_object *
+s_activity(const struct db_rows *rows, int row)
+{
+	json_object *o = render_activity_json(
+		db_cell_int(rows, row, C_AID), db_cell(rows, row, C_ANAME), db_cell(rows, row, C_ADESC),
+		db_cell_int(rows, row, C_START), db_cell_int(rows, row, C_END));
+
 	json_object_object_add(o, "status", s_str(rows, row, C_STATUS));
 	json_object_object_add(o, "items", json_object_new_array());
 	return o;
