@@ -279,3 +279,14 @@ db_sale_page(struct db *d, int64_t now_ms, int64_t after_start, int64_t after_id
 	db_rows_free(&rows);
 	return n;
 }
+
+int
+db_sale_item_stock(struct db *d, int64_t aid, struct db_rows *out)
+{
+	static const char sql[] =
+		"SELECT item_id, alloc_stock, stock FROM activity_items WHERE activity_id = ?"
+		" ORDER BY item_id";
+	struct dbv args[] = {DBI(aid)};
+
+	return db_query(d, sql, args, 1, out);
+}

@@ -11,6 +11,7 @@
 #include "sale.h"
 
 struct db;
+struct db_rows;
 
 /* Frees what si owns (not si). */
 void db_sale_item_cleanup(struct sale_item *si);
@@ -71,5 +72,9 @@ int db_sale_page(struct db *d, int64_t now_ms, int64_t after_start, int64_t afte
  * written by hand, NULL) becomes an empty array rather than broken JSON.
  * Caller puts the result. */
 json_object *db_sale_images_json(const char *text);
+
+/* Activity aid's items by id: rows of (item_id, alloc_stock, stock).
+ * FS_OK (caller frees out) or FS_ERR. */
+int db_sale_item_stock(struct db *d, int64_t aid, struct db_rows *out);
 
 #endif
