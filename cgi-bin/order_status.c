@@ -47,15 +47,6 @@ order_find(struct req *r, int64_t id, struct order *o)
 }
 
 static void
-reply_order(struct req *r, const struct order *o)
-{
-	json_object *j = order_to_json(o);
-
-	reply_json(r, 200, j);
-	json_object_put(j);
-}
-
-static void
 get_one(struct req *r)
 {
 	struct order o;
@@ -69,7 +60,7 @@ get_one(struct req *r)
 	else if (rc == 0 || o.user_id != r->user_id)
 		reply_error(r, FS_E_NOT_FOUND);
 	else
-		reply_order(r, &o);
+		reply_json_put(r, 200, order_to_json(&o));
 }
 
 /* The user's order for one item: the buyer slot in Redis names the live
@@ -95,7 +86,7 @@ get_by_item(struct req *r, int64_t aid, int64_t iid)
 	else if (rc == 0 || o.user_id != r->user_id)
 		reply_error(r, FS_E_NOT_FOUND);
 	else
-		reply_order(r, &o);
+		reply_json_put(r, 200, order_to_json(&o));
 }
 
 static int

@@ -14,7 +14,7 @@
  * Prints one summary line. Exit status 0, or 1 when a step failed (the next
  * run retries: every step is idempotent).
  */
-#include "conf.h"
+#include "daemon.h"
 #include "conf_keys.h"
 #include "db.h"
 #include "db_order.h"
@@ -111,19 +111,17 @@ int main(void);
 int
 main(void)
 {
+	struct daemon dm;
 	struct tally t;
 	struct kv *kv;
 	struct db *d;
 	int64_t now;
 	int n;
 
-	log_set_name("expire");
-	if (conf_load(NULL) != FS_OK)
-		log_warn("no configuration file; using the environment and defaults");
-	log_set_level(conf_keys_str(CONF_LOG_LEVEL));
+	daemon_start(&dm, "expire", DAEMON_KV | DAEMON_DB);
+	kv = dm.kv;
+	d = dm.db;
 	memset(&t, 0, sizeof(t));
-	kv = kv_open_conf();
-	d = db_open_conf();
 	now = fs_now_ms();
 
 	close_overdue(d, kv, now, &t);
@@ -149,8 +147,6 @@ main(void)
 	       "bans %d, cancels applied %d, errors %d\n", t.closed, t.lost, t.ended, t.swept,
 	       t.bans, t.cancels, t.errors);
 	fflush(stdout);
-	db_close(d);
-	kv_close(kv);
-	conf_free();
+	daemon_end(&dm);
 	return t.errors ? 1 : 0;
 }

@@ -30,7 +30,7 @@
  * Prints one line per item checked; exit status 1 when it found drift or a
  * store failed.
  */
-#include "conf.h"
+#include "daemon.h"
 #include "conf_keys.h"
 #include "db.h"
 #include "fs.h"
@@ -148,6 +148,7 @@ main(int argc, char **argv)
 {
 	struct persist_stats st = {0, 0, 0};
 	struct rebuild_item *items = NULL;
+	struct daemon dm;
 	struct kv *kv;
 	struct db *d;
 	int64_t age, window, t0 = fs_now_ms(), mark = 0, next_mark, undrained = INT64_MAX;
@@ -158,12 +159,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: reconcile (config from $FLASH_CONF)\n");
 		return 2;
 	}
-	log_set_name("reconcile");
-	conf_load(NULL);
+	daemon_start(&dm, "reconcile", DAEMON_KV | DAEMON_DB);
+	kv = dm.kv;
+	d = dm.db;
 	age = conf_keys_int(CONF_RECONCILE_AGE_MS);
 	window = conf_keys_int(CONF_PAY_WINDOW_MS);
-	kv = kv_open_conf();
-	d = db_open_conf();
 
 	wm = kv_journal_watermark_get(kv, &mark);
 	if (wm != FS_ERR)
@@ -172,9 +172,7 @@ main(int argc, char **argv)
 		printf("reconcile: %s is down\n", wm == FS_ERR ? "Redis" : "MySQL");
 		log_err("reconcile: cannot list sale items: %s",
 			wm == FS_ERR ? kv->errstr : db_errstr(d));
-		db_close(d);
-		kv_close(kv);
-		conf_free();
+		daemon_end(&dm);
 		return 1;
 	}
 	for (int i = 0; i < nitems; i++)
@@ -189,8 +187,6 @@ main(int argc, char **argv)
 	printf("reconcile: %d items, orders written %ld, failed %ld, replayed %ld%s\n",
 	       nitems, st.written, st.failed, st.replayed, drift ? ", DRIFT found" : "");
 	free(items);
-	db_close(d);
-	kv_close(kv);
-	conf_free();
+	daemon_end(&dm);
 	return drift || failed ? 1 : 0;
 }

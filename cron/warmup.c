@@ -6,7 +6,7 @@
  * a live stock counter is never reset (warm_activity writes it with SET NX).
  * Exit status 0, or 1 when any step failed (the next run retries).
  */
-#include "conf.h"
+#include "daemon.h"
 #include "conf_keys.h"
 #include "db.h"
 #include "db_sale.h"
@@ -101,34 +101,26 @@ int main(void);
 int
 main(void)
 {
-	struct kv *kv;
-	struct db *d;
+	struct daemon dm;
 	const char *origin;
 	char origin_def[4096];
 	int64_t now_ms;
 	int nwarmed = 0, nfiles = 0, rc = 0;
 
-	log_set_name("warmup");
-	if (conf_load(NULL) != FS_OK)
-		log_warn("no configuration file; using the environment and defaults");
-	log_set_level(conf_keys_str(CONF_LOG_LEVEL));
+	daemon_start(&dm, "warmup", DAEMON_KV | DAEMON_DB);
 	snprintf(origin_def, sizeof(origin_def), "%s/cdn", conf_keys_str(CONF_STATE_DIR));
 	origin = conf_keys_str(CONF_ORIGIN_DIR) ? conf_keys_str(CONF_ORIGIN_DIR) : origin_def;
 
-	kv = kv_open_conf();
-	d = db_open_conf();
 	now_ms = fs_now_ms();
-	if (warm_due(kv, d, now_ms, &nwarmed) != FS_OK)
+	if (warm_due(dm.kv, dm.db, now_ms, &nwarmed) != FS_OK)
 		rc = 1;
-	if (render_origin(d, origin, now_ms, &nfiles) != FS_OK)
+	if (render_origin(dm.db, origin, now_ms, &nfiles) != FS_OK)
 		rc = 1;
 	if (push_origin(conf_keys_str(CONF_CDN_PUSH_CMD)) != FS_OK)
 		rc = 1;
 	log_info("warmup done: %d activities warmed, %d files written to %s%s", nwarmed, nfiles,
 		 origin, rc ? " (with errors)" : "");
 
-	db_close(d);
-	kv_close(kv);
-	conf_free();
+	daemon_end(&dm);
 	return rc;
 }

@@ -57,6 +57,17 @@ db_order_counts(struct db *d, struct db_rows *out)
 }
 
 int
+db_order_item_tally(struct db *d, int64_t aid, struct db_rows *out)
+{
+	static const char sql[] =
+		"SELECT item_id, status, SUM(quantity), COUNT(*) FROM orders WHERE activity_id = ?"
+		" GROUP BY item_id, status";
+	struct dbv args[] = {DBI(aid)};
+
+	return db_query(d, sql, args, 1, out);
+}
+
+int
 db_order_last_of_item(struct db *d, int64_t uid, int64_t aid, int64_t iid, struct order *o)
 {
 	static const char sql[] =

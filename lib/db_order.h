@@ -29,6 +29,9 @@ int db_order_load(struct db *d, int64_t id, struct order *o);
 
 /* Orders by status: rows of (status, count). FS_OK (caller frees out) or FS_ERR. */
 int db_order_counts(struct db *d, struct db_rows *out);
+/* Activity aid's orders by item and status: rows of (item_id, status,
+ * units, count). FS_OK (caller frees out) or FS_ERR. */
+int db_order_item_tally(struct db *d, int64_t aid, struct db_rows *out);
 
 /* User uid's newest order of item (aid, iid): 1 found, 0 none, FS_ERR. */
 int db_order_last_of_item(struct db *d, int64_t uid, int64_t aid, int64_t iid, struct order *o);

@@ -279,3 +279,40 @@ db_sale_page(struct db *d, int64_t now_ms, int64_t after_start, int64_t after_id
 	db_rows_free(&rows);
 	return n;
 }
+
+int
+db_sale_item_stock(struct db *d, int64_t aid, struct db_rows *out)
+{
+	static const char sql[] =
+		"SELECT item_id, alloc_stock, stock FROM activity_items WHERE activity_id = ?"
+		" ORDER BY item_id";
+	struct dbv args[] = {DBI(aid)};
+
+	return db_query(d, sql, args, 1, out);
+}
+
+int
+db_sale_origin_rows(struct db *d, int64_t now_ms, struct db_rows *out)
+{
+	static const char sql[] =
+		"SELECT a.id, a.name, a.description, a.start_ms, a.end_ms, a.status, a.warmed_ms,"
+		" ai.item_id, i.name, i.title, i.description, i.images, i.price_cents,"
+		" ai.flash_price_cents, ai.per_user_limit, ai.alloc_stock"
+		" FROM activities a"
+		" LEFT JOIN activity_items ai ON ai.activity_id = a.id"
+		" LEFT JOIN items i ON i.id = ai.item_id"
+		" WHERE a.status = 'published' AND a.end_ms > ?"
+		" ORDER BY a.start_ms, a.id, ai.item_id";
+	struct dbv args[] = {DBI(now_ms)};
+
+	return db_query(d, sql, args, 1, out);
+}
+
+int
+db_sale_mark_warmed(struct db *d, int64_t aid, int64_t now_ms)
+{
+	static const char sql[] = "UPDATE activities SET warmed_ms = ? WHERE id = ?";
+	struct dbv args[] = {DBI(now_ms), DBI(aid)};
+
+	return db_exec(d, sql, args, 2, NULL, NULL);
+}

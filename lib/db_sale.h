@@ -11,6 +11,7 @@
 #include "sale.h"
 
 struct db;
+struct db_rows;
 
 /* Frees what si owns (not si). */
 void db_sale_item_cleanup(struct sale_item *si);
@@ -71,5 +72,25 @@ int db_sale_page(struct db *d, int64_t now_ms, int64_t after_start, int64_t afte
  * written by hand, NULL) becomes an empty array rather than broken JSON.
  * Caller puts the result. */
 json_object *db_sale_images_json(const char *text);
+
+/* Activity aid's items by id: rows of (item_id, alloc_stock, stock).
+ * FS_OK (caller frees out) or FS_ERR. */
+int db_sale_item_stock(struct db *d, int64_t aid, struct db_rows *out);
+
+/* The CDN origin's rows (render.c): one per item of every published
+ * activity not ended at now_ms (an activity without items: one row of
+ * NULLs for the item's columns), by start time, activity, item; the
+ * columns are DB_SALE_O_*. FS_OK (caller frees out) or FS_ERR. */
+enum {
+	DB_SALE_O_AID, DB_SALE_O_ANAME, DB_SALE_O_ADESC, DB_SALE_O_START, DB_SALE_O_END,
+	DB_SALE_O_STATUS, DB_SALE_O_WARMED, DB_SALE_O_IID, DB_SALE_O_INAME, DB_SALE_O_TITLE,
+	DB_SALE_O_IDESC, DB_SALE_O_IMAGES, DB_SALE_O_PRICE, DB_SALE_O_FLASH, DB_SALE_O_LIMIT,
+	DB_SALE_O_ALLOC
+};
+int db_sale_origin_rows(struct db *d, int64_t now_ms, struct db_rows *out);
+
+/* Marks activity aid warmed up at now_ms (activities.warmed_ms): FS_OK or
+ * FS_ERR. */
+int db_sale_mark_warmed(struct db *d, int64_t aid, int64_t now_ms);
 
 #endif

@@ -442,7 +442,7 @@ kv_ping(struct kv *kv)
 }
 
 int
-kv_int_reply(redisReply *rep, long long *out)
+kv_take_int(redisReply *rep, long long *out)
 {
 	int ok = rep != NULL && rep->type == REDIS_REPLY_INTEGER;
 

@@ -113,6 +113,6 @@ int kv_slots_served(struct kv *kv);
 int kv_ping(struct kv *kv);
 /* Takes an integer reply (freeing rep, which may be NULL): FS_OK and *out,
  * or FS_ERR when Redis failed or answered something else. */
-int kv_int_reply(redisReply *rep, long long *out);
+int kv_take_int(redisReply *rep, long long *out);
 
 #endif

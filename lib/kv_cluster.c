@@ -523,6 +523,77 @@ unit_send(struct kv *kv, int i, redisContext *c, struct kv_cluster_cmd *u, int n
 	return FS_OK;
 }
 
+/* Follows the MOVED or ASK in why, node i's answer (-1: unknown): a MOVED
+ * updates the map (*ask = -1), an ASK sends the next attempt to its node
+ * (*ask). Frees u's replies. FS_OK: try again; FS_ERR: give up. */
+static int
+unit_follow(struct kv *kv, struct kv_cluster_cmd *u, int n, const redisReply *why, int i, int *ask)
+{
+	struct kv_cluster *cl = kv->cl;
+	char host[64];
+	int s, port, to;
+	enum kv_redirect k = kv_slot_redirect_parse(why->str, strlen(why->str), &s, host,
+						    sizeof(host), &port);
+
+	if (k == KV_REDIRECT_NONE)
+		return FS_ERR;
+	if (i < 0 || (to = node_find(cl, host[0] ? host : cl->node[i].host, port)) < 0)
+		return FS_ERR;
+	unit_free(u, n);
+	if (k == KV_REDIRECT_MOVED) {
+		/* the slot has a new master: remember it, and learn the rest
+		 * of a resharding at once */
+		cl->owner[s] = (short)to;
+		*ask = -1;
+		map_refresh(kv, -1, 0);
+		cl->owner[s] = (short)to;
+	} else {
+		/* one command's detour while the slot migrates: the map stays
+		 * as it is */
+		*ask = to;
+	}
+	return FS_OK;
+}
+
+/* Acts on why, the retry answer of node i (-1: unknown), before the next
+ * attempt: follows a redirection, waits out a TRYAGAIN or CLUSTERDOWN
+ * (*backoff doubles, bounded by deadline), loads a script a promoted
+ * replica lacks. FS_OK: try again; FS_ERR: give up. */
+static int
+unit_recover(struct kv *kv, struct kv_cluster_cmd *u, int n, const redisReply *why, int i,
+	     int *ask, int *backoff, int64_t deadline)
+{
+	redisContext *c;
+
+	switch (retry_kind(why)) {
+	case RETRY_MOVED:
+	case RETRY_ASK:
+		return unit_follow(kv, u, n, why, i, ask);
+	case RETRY_LATER:
+		/* a slot migrating or a failover under way: wait a little,
+		 * bounded; the map may have changed meanwhile */
+		if (fs_now_ms() + *backoff > deadline)
+			return FS_ERR;
+		unit_free(u, n);
+		sleep_ms(*backoff);
+		*backoff *= 2;
+		*ask = -1;
+		map_refresh(kv, -1, 0);
+		return FS_OK;
+	case RETRY_NOSCRIPT:
+		/* a promoted replica has no scripts (Redis 7 does not
+		 * replicate SCRIPT LOAD): load it there, run again */
+		unit_free(u, n);
+		if (i < 0 || (c = node_ctx(kv, i)) == NULL ||
+		    script_load_for(kv, c, u[0].buf, u[0].len) != FS_OK)
+			return FS_ERR;
+		return FS_OK;
+	case RETRY_NONE:
+		break;
+	}
+	return FS_OK;
+}
+
 /* Runs unit u (one command, or MULTI..EXEC) on the master of slot,
  * following redirections, within KVC_TRIES and KVC_BUDGET_MS. When first
  * is a node index, u already holds the replies node first gave (a
@@ -532,7 +603,6 @@ unit_send(struct kv *kv, int i, redisContext *c, struct kv_cluster_cmd *u, int n
 static int
 unit_run(struct kv *kv, struct kv_cluster_cmd *u, int n, int slot, int first)
 {
-	struct kv_cluster *cl = kv->cl;
 	int64_t deadline = fs_now_ms() + KVC_BUDGET_MS;
 	int ask = -1, backoff = KVC_BACKOFF_MS;
 
@@ -559,58 +629,9 @@ unit_run(struct kv *kv, struct kv_cluster_cmd *u, int n, int slot, int first)
 			return FS_OK;
 		}
 		snprintf(kv->errstr, sizeof(kv->errstr), "redis cluster: %.200s", why->str);
-		switch (retry_kind(why)) {
-		case RETRY_MOVED:
-		case RETRY_ASK: {
-			char host[64];
-			int s, port, to;
-			enum kv_redirect k = kv_slot_redirect_parse(why->str, strlen(why->str), &s, host,
-							       sizeof(host), &port);
-
-			if (k == KV_REDIRECT_NONE)
-				goto give_up;
-			if (i < 0 || (to = node_find(cl, host[0] ? host : cl->node[i].host, port)) < 0)
-				goto give_up;
-			if (k == KV_REDIRECT_MOVED) {
-				/* the slot has a new master: remember it, and
-				 * learn the rest of a resharding at once */
-				cl->owner[s] = (short)to;
-				ask = -1;
-				unit_free(u, n);
-				map_refresh(kv, -1, 0);
-				cl->owner[s] = (short)to;
-			} else {
-				/* one command's detour while the slot migrates:
-				 * the map stays as it is */
-				ask = to;
-				unit_free(u, n);
-			}
+		if (unit_recover(kv, u, n, why, i, &ask, &backoff, deadline) != FS_OK)
 			break;
-		}
-		case RETRY_LATER:
-			/* a slot migrating or a failover under way: wait a
-			 * little, bounded; the map may have changed meanwhile */
-			if (fs_now_ms() + backoff > deadline)
-				goto give_up;
-			unit_free(u, n);
-			sleep_ms(backoff);
-			backoff *= 2;
-			ask = -1;
-			map_refresh(kv, -1, 0);
-			break;
-		case RETRY_NOSCRIPT:
-			/* a promoted replica has no scripts (Redis 7 does not
-			 * replicate SCRIPT LOAD): load it there, run again */
-			unit_free(u, n);
-			if (i < 0 || (c = node_ctx(kv, i)) == NULL ||
-			    script_load_for(kv, c, u[0].buf, u[0].len) != FS_OK)
-				goto give_up;
-			break;
-		case RETRY_NONE:
-			break;
-		}
 	}
-give_up:
 	unit_free(u, n);
 	kv->err = 1;
 	if (kv->errstr[0] == '\0')
@@ -724,6 +745,90 @@ unit_slot(const struct kv_cluster_cmd *u, int n)
 	return -1;
 }
 
+/* A pipeline's run: per unit (indexed by its first command) its length,
+ * its node and its state; per node whether it got commands. */
+enum unit_state { UNIT_SENT, UNIT_SERIAL, UNIT_FAILED };
+struct plan {
+	int *ulen, *unode;
+	enum unit_state *state;
+	int used[KVC_NODES]; /* 1 commands written to it, -1 it failed */
+};
+
+/* Each unit's node; a unit without a reachable node runs on its own. Nodes
+ * first, commands after: finding a node may ask one for the map, which
+ * must not meet pipelined commands in its buffer. */
+static void
+plan_nodes(struct kv *kv, struct plan *pl)
+{
+	struct kv_cluster *cl = kv->cl;
+
+	for (int i = 0; i < cl->nq; i += pl->ulen[i]) {
+		pl->ulen[i] = unit_len(cl, i);
+		pl->unode[i] = pick_node(kv, unit_slot(&cl->q[i], pl->ulen[i]));
+		if (pl->unode[i] < 0 || node_ctx(kv, pl->unode[i]) == NULL)
+			pl->state[i] = UNIT_SERIAL;
+	}
+}
+
+/* Writes every node's commands, all of them before any reply is read. */
+static void
+plan_send(struct kv *kv, struct plan *pl)
+{
+	struct kv_cluster *cl = kv->cl;
+
+	for (int i = 0; i < cl->nq; i += pl->ulen[i]) {
+		/* (a later map refresh may have dropped an earlier node) */
+		if (pl->state[i] == UNIT_SERIAL || cl->node[pl->unode[i]].c == NULL) {
+			pl->state[i] = UNIT_SERIAL;
+			continue;
+		}
+		pl->used[pl->unode[i]] = 1;
+		for (int k = i; k < i + pl->ulen[i]; k++)
+			redisAppendFormattedCommand(cl->node[pl->unode[i]].c, cl->q[k].buf,
+						    (size_t)cl->q[k].len);
+	}
+	for (int n = 0; n < cl->nnodes; n++) {
+		int done = 0;
+
+		while (pl->used[n] == 1 && !done)
+			if (redisBufferWrite(cl->node[n].c, &done) != REDIS_OK) {
+				node_fail(kv, n, "write");
+				pl->used[n] = -1;
+			}
+	}
+}
+
+/* Reads the replies of the units sent; a node's transport failure fails
+ * its units from there on (they may have run: not resent). */
+static void
+plan_read(struct kv *kv, struct plan *pl)
+{
+	struct kv_cluster *cl = kv->cl;
+
+	for (int i = 0; i < cl->nq; i += pl->ulen[i]) {
+		int n = pl->unode[i];
+
+		if (pl->state[i] == UNIT_SERIAL)
+			continue;
+		if (pl->used[n] < 0) {
+			pl->state[i] = UNIT_FAILED;
+			continue;
+		}
+		for (int k = i; k < i + pl->ulen[i]; k++) {
+			void *rep = NULL;
+
+			if (redisGetReply(cl->node[n].c, &rep) != REDIS_OK || rep == NULL) {
+				node_fail(kv, n, "reply");
+				pl->used[n] = -1;
+				unit_free(&cl->q[i], k - i);
+				pl->state[i] = UNIT_FAILED;
+				break;
+			}
+			cl->q[k].rep = rep;
+		}
+	}
+}
+
 /* Runs the queued pipeline: every node's commands are written before any
  * reply is read (one round trip per node, the nodes in parallel); a unit
  * a node redirected, or whose node could not be reached, then runs on its
@@ -733,75 +838,28 @@ static void
 pipeline_run(struct kv *kv)
 {
 	struct kv_cluster *cl = kv->cl;
-	int *unode = mem_calloc((size_t)cl->nq, sizeof(int));
-	int *ulen = mem_calloc((size_t)cl->nq, sizeof(int));
-	int *state = mem_calloc((size_t)cl->nq, sizeof(int)); /* 0 sent, 1 serial, 2 failed */
-	int used[KVC_NODES] = {0};
+	struct plan pl = {mem_calloc((size_t)cl->nq, sizeof(int)),
+			  mem_calloc((size_t)cl->nq, sizeof(int)),
+			  mem_calloc((size_t)cl->nq, sizeof(enum unit_state)),
+			  {0}};
 
 	cl->ran = 1;
 	kv->errstr[0] = '\0';
-	/* nodes first, commands after: finding a node may ask one for the
-	 * map, which must not meet pipelined commands in its buffer */
-	for (int i = 0; i < cl->nq; i += ulen[i]) {
-		ulen[i] = unit_len(cl, i);
-		unode[i] = pick_node(kv, unit_slot(&cl->q[i], ulen[i]));
-		if (unode[i] < 0 || node_ctx(kv, unode[i]) == NULL)
-			state[i] = 1;
-	}
-	for (int i = 0; i < cl->nq; i += ulen[i]) {
-		/* (a later map refresh may have dropped an earlier node) */
-		if (state[i] == 1 || cl->node[unode[i]].c == NULL) {
-			state[i] = 1;
-			continue;
-		}
-		used[unode[i]] = 1;
-		for (int k = i; k < i + ulen[i]; k++)
-			redisAppendFormattedCommand(cl->node[unode[i]].c, cl->q[k].buf,
-						    (size_t)cl->q[k].len);
-	}
-	for (int n = 0; n < cl->nnodes; n++) {
-		int done = 0;
-
-		while (used[n] == 1 && !done)
-			if (redisBufferWrite(cl->node[n].c, &done) != REDIS_OK) {
-				node_fail(kv, n, "write");
-				used[n] = -1;
-			}
-	}
-	for (int i = 0; i < cl->nq; i += ulen[i]) {
-		int n = unode[i];
-
-		if (state[i] == 1)
-			continue;
-		if (used[n] < 0) {
-			state[i] = 2;
-			continue;
-		}
-		for (int k = i; k < i + ulen[i]; k++) {
-			void *rep = NULL;
-
-			if (redisGetReply(cl->node[n].c, &rep) != REDIS_OK || rep == NULL) {
-				node_fail(kv, n, "reply");
-				used[n] = -1;
-				unit_free(&cl->q[i], k - i);
-				state[i] = 2;
-				break;
-			}
-			cl->q[k].rep = rep;
-		}
-	}
-	for (int i = 0; i < cl->nq; i += ulen[i]) {
+	plan_nodes(kv, &pl);
+	plan_send(kv, &pl);
+	plan_read(kv, &pl);
+	for (int i = 0; i < cl->nq; i += pl.ulen[i]) {
 		struct kv_cluster_cmd *u = &cl->q[i];
-		int slot = unit_slot(u, ulen[i]);
+		int slot = unit_slot(u, pl.ulen[i]);
 
-		if (state[i] == 1)
-			unit_run(kv, u, ulen[i], slot, -1);
-		else if (state[i] == 0 && unit_retry(u, ulen[i]) != NULL)
-			unit_run(kv, u, ulen[i], slot, unode[i]);
+		if (pl.state[i] == UNIT_SERIAL)
+			unit_run(kv, u, pl.ulen[i], slot, -1);
+		else if (pl.state[i] == UNIT_SENT && unit_retry(u, pl.ulen[i]) != NULL)
+			unit_run(kv, u, pl.ulen[i], slot, pl.unode[i]);
 	}
-	free(unode);
-	free(ulen);
-	free(state);
+	free(pl.ulen);
+	free(pl.unode);
+	free(pl.state);
 }
 
 redisReply *

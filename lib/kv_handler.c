@@ -22,7 +22,7 @@ kv_handler_alive(struct kv *kv)
 {
 	long long n;
 
-	if (kv_int_reply(kv_cmd(kv, "EXISTS fs:handler:alive"), &n) != FS_OK)
+	if (kv_take_int(kv_cmd(kv, "EXISTS fs:handler:alive"), &n) != FS_OK)
 		return FS_ERR;
 	return n > 0;
 }

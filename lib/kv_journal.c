@@ -391,7 +391,7 @@ kv_journal_pending_count(struct kv *kv, int64_t aid, int64_t iid, long long *n)
 	char key[KV_KEY_MAX];
 
 	kv_item_key(key, aid, iid, "pending");
-	return kv_int_reply(kv_cmd(kv, "ZCARD %s", key), n);
+	return kv_take_int(kv_cmd(kv, "ZCARD %s", key), n);
 }
 
 int

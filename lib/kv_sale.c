@@ -98,8 +98,9 @@ static struct kv_script release_script = {"release",
 	"return 1\n",
 	""};
 
+/* The integer of rep, which stays the caller's (kv_take_int frees it). */
 static int
-reply_int(redisReply *rep, long long *out)
+reply_peek_int(redisReply *rep, long long *out)
 {
 	if (rep == NULL || rep->type != REDIS_REPLY_INTEGER)
 		return FS_ERR;
@@ -168,7 +169,7 @@ reserve_settle(struct kv *kv, const struct order *o, int64_t *remaining)
 	snprintf(oid, sizeof(oid), "%" PRId64, o->id);
 	snprintf(grace, sizeof(grace), "%d", SALE_KEY_GRACE_MS);
 	rep = kv_eval_idempotent(kv, &settle_script, 5, 8, argv, NULL);
-	if (reply_int(rep, &v) == FS_OK) {
+	if (reply_peek_int(rep, &v) == FS_OK) {
 		res = v == 1 ? RESERVE_OK : RESERVE_DOWN;
 		if (remaining)
 			*remaining = -1;
@@ -311,7 +312,7 @@ kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_r
 		freeReplyObject(rep);
 		return RESERVE_DUPLICATE;
 	}
-	if (reply_int(rep, &v) != FS_OK) {
+	if (reply_peek_int(rep, &v) != FS_OK) {
 		log_err("EVALSHA reserve item=%" PRId64 ":%" PRId64 ": %s", o->activity_id,
 			o->item_id, rep->type == REDIS_REPLY_ERROR ? rep->str : "not an integer");
 		freeReplyObject(rep);
@@ -346,7 +347,7 @@ kv_sale_release(struct kv *kv, const struct order *o)
 	argv[6] = qty;
 	argv[7] = keep;
 	rep = kv_eval_idempotent(kv, &release_script, 4, 8, argv, NULL);
-	rc = reply_int(rep, &v);
+	rc = reply_peek_int(rep, &v);
 	if (rep != NULL && rc != FS_OK)
 		log_err("EVALSHA release order=%" PRId64 ": %s", o->id,
 			rep->type == REDIS_REPLY_ERROR ? rep->str : "not an integer");

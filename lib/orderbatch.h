@@ -14,12 +14,15 @@
 #define FS_ORDERBATCH_H
 
 #include "order.h"
+#include "orderq.h"
 
 struct orderq;
 struct orderbatch;
 
-/* Orders per batch at most. */
+/* Orders per batch at most: one batch is one message, which the handler
+ * reads whole only up to ORDERQ_LINES_MAX lines. */
 #define ORDERBATCH_MAX 64
+_Static_assert(ORDERBATCH_MAX <= ORDERQ_LINES_MAX, "a batch must fit one queue message");
 
 /* A batch sending to q (borrowed; may be NULL: sends then fail and the
  * journal keeps the orders), with its timer thread. Never NULL. */

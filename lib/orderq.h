@@ -17,7 +17,11 @@ struct orderq *orderq_open_push(const char *endpoint);
 struct orderq *orderq_open_pull(const char *endpoint);
 void orderq_close(struct orderq *q);
 
-/* A message carries one order line, or several separated by newlines. */
+/* A message carries one order line, or several separated by newlines:
+ * ORDERQ_LINES_MAX at most. The handler reads that many from one message
+ * (the rest it drops, the journal keeps them); the senders' batches stay
+ * within it (orderbatch.h's ORDERBATCH_MAX). */
+#define ORDERQ_LINES_MAX 128
 
 /* Sends one message without waiting. FS_OK, or FS_ERR when the queue cannot
  * take it now (no handler and the buffer full). */

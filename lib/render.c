@@ -1,6 +1,7 @@
 /*
  * render.c: page staticization: the public activity JSON of render.h,
- * rendered from MySQL and written atomically into the CDN origin folder.
+ * rendered from MySQL's rows (db_sale_origin_rows) and written atomically
+ * into the CDN origin folder.
  */
 #include "render.h"
 #include "db.h"
@@ -18,22 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* One row per activity item (an activity without items: one row of NULLs). */
-static const char list_sql[] =
-	"SELECT a.id, a.name, a.description, a.start_ms, a.end_ms, a.status, a.warmed_ms,"
-	" ai.item_id, i.name, i.title, i.description, i.images, i.price_cents,"
-	" ai.flash_price_cents, ai.per_user_limit, ai.alloc_stock"
-	" FROM activities a"
-	" LEFT JOIN activity_items ai ON ai.activity_id = a.id"
-	" LEFT JOIN items i ON i.id = ai.item_id"
-	" WHERE a.status = 'published' AND a.end_ms > ?"
-	" ORDER BY a.start_ms, a.id, ai.item_id";
-
-enum {
-	C_AID, C_ANAME, C_ADESC, C_START, C_END, C_STATUS, C_WARMED,
-	C_IID, C_INAME, C_TITLE, C_IDESC, C_IMAGES, C_PRICE, C_FLASH, C_LIMIT, C_ALLOC
-};
-
 static json_object *
 s_str(const struct db_rows *rows, int row, int col)
 {
@@ -48,17 +33,31 @@ s_int(const struct db_rows *rows, int row, int col)
 	return json_object_new_int64(db_cell_int(rows, row, col));
 }
 
-static json_object *
-s_activity(const struct db_rows *rows, int row)
+json_object *
+render_activity_json(int64_t aid, const char *name, const char *description, int64_t start_ms,
+		     int64_t end_ms)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "activity_id", s_int(rows, row, C_AID));
-	json_object_object_add(o, "name", s_str(rows, row, C_ANAME));
-	json_object_object_add(o, "description", s_str(rows, row, C_ADESC));
-	json_object_object_add(o, "start_ms", s_int(rows, row, C_START));
-	json_object_object_add(o, "end_ms", s_int(rows, row, C_END));
-	json_object_object_add(o, "status", s_str(rows, row, C_STATUS));
+	json_object_object_add(o, "activity_id", json_object_new_int64(aid));
+	json_object_object_add(o, "name", json_object_new_string(name ? name : ""));
+	json_object_object_add(o, "description",
+			       json_object_new_string(description ? description : ""));
+	json_object_object_add(o, "start_ms", json_object_new_int64(start_ms));
+	json_object_object_add(o, "end_ms", json_object_new_int64(end_ms));
+	return o;
+}
+
+static json_object *
+s_activity(const struct db_rows *rows, int row)
+{
+	json_object *o = render_activity_json(db_cell_int(rows, row, DB_SALE_O_AID),
+					      db_cell(rows, row, DB_SALE_O_ANAME),
+					      db_cell(rows, row, DB_SALE_O_ADESC),
+					      db_cell_int(rows, row, DB_SALE_O_START),
+					      db_cell_int(rows, row, DB_SALE_O_END));
+
+	json_object_object_add(o, "status", s_str(rows, row, DB_SALE_O_STATUS));
 	json_object_object_add(o, "items", json_object_new_array());
 	return o;
 }
@@ -68,18 +67,18 @@ s_item(const struct db_rows *rows, int row)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "activity_id", s_int(rows, row, C_AID));
-	json_object_object_add(o, "item_id", s_int(rows, row, C_IID));
-	json_object_object_add(o, "name", s_str(rows, row, C_INAME));
-	json_object_object_add(o, "title", s_str(rows, row, C_TITLE));
-	json_object_object_add(o, "description", s_str(rows, row, C_IDESC));
-	json_object_object_add(o, "images", db_sale_images_json(db_cell(rows, row, C_IMAGES)));
-	json_object_object_add(o, "price_cents", s_int(rows, row, C_PRICE));
-	json_object_object_add(o, "flash_price_cents", s_int(rows, row, C_FLASH));
-	json_object_object_add(o, "per_user_limit", s_int(rows, row, C_LIMIT));
-	json_object_object_add(o, "start_ms", s_int(rows, row, C_START));
-	json_object_object_add(o, "end_ms", s_int(rows, row, C_END));
-	json_object_object_add(o, "stock", s_int(rows, row, C_ALLOC));
+	json_object_object_add(o, "activity_id", s_int(rows, row, DB_SALE_O_AID));
+	json_object_object_add(o, "item_id", s_int(rows, row, DB_SALE_O_IID));
+	json_object_object_add(o, "name", s_str(rows, row, DB_SALE_O_INAME));
+	json_object_object_add(o, "title", s_str(rows, row, DB_SALE_O_TITLE));
+	json_object_object_add(o, "description", s_str(rows, row, DB_SALE_O_IDESC));
+	json_object_object_add(o, "images", db_sale_images_json(db_cell(rows, row, DB_SALE_O_IMAGES)));
+	json_object_object_add(o, "price_cents", s_int(rows, row, DB_SALE_O_PRICE));
+	json_object_object_add(o, "flash_price_cents", s_int(rows, row, DB_SALE_O_FLASH));
+	json_object_object_add(o, "per_user_limit", s_int(rows, row, DB_SALE_O_LIMIT));
+	json_object_object_add(o, "start_ms", s_int(rows, row, DB_SALE_O_START));
+	json_object_object_add(o, "end_ms", s_int(rows, row, DB_SALE_O_END));
+	json_object_object_add(o, "stock", s_int(rows, row, DB_SALE_O_ALLOC));
 	return o;
 }
 
@@ -115,7 +114,6 @@ s_mkdir(const char *path)
 int
 render_origin(struct db *d, const char *dir, int64_t now_ms, int *changed)
 {
-	struct dbv args[] = {DBI(now_ms)};
 	struct db_rows rows;
 	json_object *list = NULL;
 	json_object *cur = NULL;
@@ -125,7 +123,7 @@ render_origin(struct db *d, const char *dir, int64_t now_ms, int *changed)
 
 	if (changed != NULL)
 		*changed = 0;
-	if (db_query(d, list_sql, args, 1, &rows) != FS_OK) {
+	if (db_sale_origin_rows(d, now_ms, &rows) != FS_OK) {
 		log_err("render: list activities: %s", db_errstr(d));
 		return FS_ERR;
 	}
@@ -138,22 +136,22 @@ render_origin(struct db *d, const char *dir, int64_t now_ms, int *changed)
 
 	list = json_object_new_array();
 	for (int row = 0; row < rows.nrows; row++) {
-		long long aid = db_cell_int(&rows, row, C_AID);
+		long long aid = db_cell_int(&rows, row, DB_SALE_O_AID);
 
 		if (cur == NULL || aid != cur_aid) {
 			cur = s_activity(&rows, row);
 			cur_aid = aid;
 			json_object_array_add(list, cur);
 		}
-		if (db_cell(&rows, row, C_IID) != NULL && db_cell(&rows, row, C_INAME) != NULL) {
+		if (db_cell(&rows, row, DB_SALE_O_IID) != NULL && db_cell(&rows, row, DB_SALE_O_INAME) != NULL) {
 			json_object *items = NULL;
 
 			json_object_object_get_ex(cur, "items", &items);
 			json_object_array_add(items, s_item(&rows, row));
 		}
 		/* the last row of a warmed activity: its own file, complete now */
-		if (db_cell(&rows, row, C_WARMED) != NULL &&
-		    (row + 1 == rows.nrows || db_cell_int(&rows, row + 1, C_AID) != aid)) {
+		if (db_cell(&rows, row, DB_SALE_O_WARMED) != NULL &&
+		    (row + 1 == rows.nrows || db_cell_int(&rows, row + 1, DB_SALE_O_AID) != aid)) {
 			snprintf(path, sizeof(path), "%s/%lld.json", sub, aid);
 			if (s_put_wrapped(path, "activity", cur, changed) != FS_OK)
 				goto out;

@@ -16,10 +16,17 @@
 #ifndef FS_RENDER_H
 #define FS_RENDER_H
 
+#include <json-c/json.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct db;
+
+/* The public fields of an activity, {"activity_id","name","description",
+ * "start_ms","end_ms"} (NULL strings as ""): the start of ACTIVITY above
+ * and of GET /api/detail's activity, so the two never drift apart. */
+json_object *render_activity_json(int64_t aid, const char *name, const char *description,
+				  int64_t start_ms, int64_t end_ms);
 
 /* Writes the files above into dir for the activities not ended at now_ms.
  * A file is rewritten (temp file + rename) only when its content changed;

@@ -65,6 +65,13 @@ reply_json(struct req *r, int status, json_object *body)
 	reply_raw(r, status, "application/json", s, len, NULL);
 }
 
+void
+reply_json_put(struct req *r, int status, json_object *body)
+{
+	reply_json(r, status, body);
+	json_object_put(body);
+}
+
 static void
 reply_error_hdr(struct req *r, enum fs_err err, const char *message, const char *headers)
 {

@@ -15,6 +15,8 @@ struct req;
 
 /* Replies. Each sets r->status. The body is JSON unless said otherwise. */
 void reply_json(struct req *r, int status, json_object *body);   /* puts nothing */
+/* reply_json, then puts body: reply_json_put(r, 200, order_to_json(o)). */
+void reply_json_put(struct req *r, int status, json_object *body);
 void reply_raw(struct req *r, int status, const char *ctype, const char *body, size_t len,
 	       const char *extra_headers);
 void reply_error(struct req *r, enum fs_err err);

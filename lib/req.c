@@ -9,6 +9,7 @@
 #include "jwt.h"
 #include "log.h"
 #include "mem.h"
+#include "order_secret.h"
 #include "reply.h"
 
 #include <stdio.h>
@@ -268,5 +269,23 @@ req_admin_or_reply(struct req *r)
 		return FS_ERR;
 	}
 	reply_error(r, FS_E_UNAUTHORIZED);
+	return FS_ERR;
+}
+
+int
+req_order_secret_or_reply(struct req *r, const char *key)
+{
+	static int64_t logged_ms;
+	int64_t now;
+
+	if (order_secret_usable(key))
+		return FS_OK;
+	now = fs_now_ms();
+	if (now - logged_ms >= 60000) {
+		logged_ms = now;
+		log_err("order_secret is not set (or shorter than %d characters): every order "
+			"and order secret is refused with 503", ORDER_SECRET_KEY_MIN);
+	}
+	reply_error_msg(r, FS_E_UNAVAILABLE, "ordering is not configured on this server");
 	return FS_ERR;
 }

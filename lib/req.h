@@ -72,6 +72,11 @@ int req_user_or_reply(struct req *r);
 /* Checks the Bearer admin token (constant time); a user token gets 403,
  * anything else 401. */
 int req_admin_or_reply(struct req *r);
+/* FS_OK when key (the configured order_secret) is usable; else 503
+ * "ordering is not configured": a secret anyone can compute (an empty key)
+ * guards nothing. The log says why at most once a minute. Detail's secret
+ * and place-order both ask it first. */
+int req_order_secret_or_reply(struct req *r, const char *key);
 
 /* The Bearer token of the Authorization header, or NULL. Borrowed. */
 const char *req_bearer(const struct req *r, size_t *len);

@@ -4,6 +4,8 @@
  */
 #include "stats.h"
 #include "db.h"
+#include "db_order.h"
+#include "db_sale.h"
 #include "fs.h"
 #include "kv.h"
 
@@ -43,20 +45,13 @@ item_kv(struct kv *kv, int64_t aid, int64_t iid, int *warm, int64_t *left, int64
 int
 stats_items(struct db *d, struct kv *kv, int64_t aid, json_object *arr, int64_t *backlog)
 {
-	static const char sql_items[] =
-		"SELECT item_id, alloc_stock, stock FROM activity_items WHERE activity_id = ?"
-		" ORDER BY item_id";
-	static const char sql_orders[] =
-		"SELECT item_id, status, SUM(quantity), COUNT(*) FROM orders WHERE activity_id = ?"
-		" GROUP BY item_id, status";
-	struct dbv args[] = {DBI(aid)};
 	struct db_rows items = {0}, orders = {0};
 	int rc = STATS_DB_FAILED;
 	int64_t sum = 0;
 
-	if (db_query(d, sql_items, args, 1, &items) != FS_OK)
+	if (db_sale_item_stock(d, aid, &items) != FS_OK)
 		goto out;
-	if (db_query(d, sql_orders, args, 1, &orders) != FS_OK)
+	if (db_order_item_tally(d, aid, &orders) != FS_OK)
 		goto out;
 	rc = STATS_OK;
 	for (int i = 0; i < items.nrows; i++) {

@@ -17,7 +17,6 @@
 int
 warm_activity(struct kv *kv, struct db *d, int64_t aid)
 {
-	static const char sql[] = "UPDATE activities SET warmed_ms = ? WHERE id = ?";
 	struct sale_item *items;
 	int n = db_sale_items_load(d, aid, &items), rc;
 
@@ -27,12 +26,8 @@ warm_activity(struct kv *kv, struct db *d, int64_t aid)
 	for (int i = 0; i < n && rc > 0; i++)
 		if (kv_sale_put(kv, &items[i], 1) != FS_OK)
 			rc = FS_ERR;
-	if (rc > 0) {
-		struct dbv args[] = {DBI(fs_now_ms()), DBI(aid)};
-
-		if (db_exec(d, sql, args, 2, NULL, NULL) != FS_OK)
-			rc = FS_ERR;
-	}
+	if (rc > 0 && db_sale_mark_warmed(d, aid, fs_now_ms()) != FS_OK)
+		rc = FS_ERR;
 	db_sale_items_free(items, n);
 	return rc;
 }

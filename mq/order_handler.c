@@ -10,7 +10,7 @@
  * an order goes only after MySQL has it. What it loses on a crash (orders in
  * socket buffers) is replayed from the journal by cron/reconcile.
  */
-#include "conf.h"
+#include "daemon.h"
 #include "conf_keys.h"
 #include "db.h"
 #include "fs.h"
@@ -28,8 +28,6 @@
 #include <unistd.h>
 
 #define BATCH_MAX 1000
-/* the most order lines one message may carry (place-order sends up to 64) */
-#define PUSH_LINES_MAX 128
 /* after the first order of a batch, wait at most this long for more */
 #define BATCH_WAIT_MS 2
 
@@ -55,18 +53,18 @@ heartbeat(struct kv *kv, int64_t *next_ms)
 }
 
 /* Decodes the order lines of one message into batch from index n, at most
- * PUSH_LINES_MAX of them (the caller leaves that much room). Returns the
+ * ORDERQ_LINES_MAX of them (the caller leaves that much room). Returns the
  * new count. */
 static int
 batch_add(struct order *batch, int n, const char *msg, size_t len)
 {
 	const char *p = msg, *end = msg + len;
-	int cap = n + PUSH_LINES_MAX;
+	int cap = n + ORDERQ_LINES_MAX;
 
 	while (p < end) {
 		if (n == cap) {
 			log_err("order message with more than %d lines: the rest is dropped "
-				"(the journal keeps it)", PUSH_LINES_MAX);
+				"(the journal keeps it)", ORDERQ_LINES_MAX);
 			break;
 		}
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -129,7 +127,7 @@ collect(struct orderq *q, struct order *batch, char *msg, size_t size, int len)
 
 	do {
 		n = batch_add(batch, n, msg, (size_t)len);
-		if (n > BATCH_MAX - PUSH_LINES_MAX)
+		if (n > BATCH_MAX - ORDERQ_LINES_MAX)
 			break;
 		len = orderq_pull(q, msg, size, 0);
 		if (len == 0 && fs_now_ms() < deadline)
@@ -154,17 +152,19 @@ int
 main(int argc, char **argv)
 {
 	static struct order batch[BATCH_MAX];
-	static char msg[PUSH_LINES_MAX * ORDER_LINE_MAX];
+	static char msg[ORDERQ_LINES_MAX * ORDER_LINE_MAX];
 	char endpoint[256];
 	struct persist_stats st = {0, 0, 0};
 	struct sigaction sa;
+	struct daemon dm;
 	struct orderq *q;
 	struct kv *kv;
 	struct db *d;
 	int64_t window, next_beat = 0, next_report;
 
-	log_set_name("order-handler");
-	conf_load(NULL);
+	daemon_start(&dm, "order-handler", DAEMON_KV | DAEMON_DB);
+	kv = dm.kv;
+	d = dm.db;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
@@ -172,8 +172,6 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	window = conf_keys_int(CONF_PAY_WINDOW_MS);
-	kv = kv_open_conf();
-	d = db_open_conf();
 	q = orderq_open_pull(bind_endpoint(argc, argv, endpoint, sizeof(endpoint)));
 	if (q == NULL)
 		return 1;
@@ -197,8 +195,6 @@ report:
 	log_info("stopping: orders written %ld, failed %ld, replayed %ld", st.written, st.failed,
 		 st.replayed);
 	orderq_close(q);
-	db_close(d);
-	kv_close(kv);
-	conf_free();
+	daemon_end(&dm);
 	return 0;
 }

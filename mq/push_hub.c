@@ -5,7 +5,7 @@
  *   push_hub           run until SIGTERM
  *   push_hub --check   exit 0 when a running hub answers, else 1
  */
-#include "conf.h"
+#include "daemon.h"
 #include "conf_keys.h"
 #include "fs.h"
 #include "log.h"
@@ -17,17 +17,14 @@
 int
 main(int argc, char **argv)
 {
+	struct daemon dm;
 	int rc;
 
-	log_set_name("push_hub");
-	conf_load(NULL);
-	if (argc > 1 && strcmp(argv[1], "--check") == 0) {
+	daemon_start(&dm, "push_hub", 0);
+	if (argc > 1 && strcmp(argv[1], "--check") == 0)
 		rc = pub_hub_check(1000) == FS_OK ? 0 : 1;
-		conf_free();
-		return rc;
-	}
-	log_set_level(conf_keys_str(CONF_LOG_LEVEL));
-	rc = pushhub_run();
-	conf_free();
+	else
+		rc = pushhub_run();
+	daemon_end(&dm);
 	return rc;
 }

@@ -27,10 +27,10 @@ post_activity(struct req *r)
 
 	if (admin_json_or_reply(r, &o) != FS_OK)
 		goto out;
-	if (admin_text_or_reply(r, o, "name", TEXT_REQUIRED | TEXT_ONE_LINE, NAME_MAX_CHARS, &name) != FS_OK ||
-	    admin_text_or_reply(r, o, "description", TEXT_OPTIONAL, DESC_MAX_CHARS, &desc) != FS_OK ||
-	    admin_int_or_reply(r, o, "start_ms", 1, FS_ID_MAX, &start) != FS_OK ||
-	    admin_int_or_reply(r, o, "end_ms", 1, FS_ID_MAX, &end) != FS_OK)
+	if (jx_text_or_reply(r, o, "name", JX_TEXT_REQUIRED | JX_TEXT_ONE_LINE, NAME_MAX_CHARS, &name) != FS_OK ||
+	    jx_text_or_reply(r, o, "description", JX_TEXT_OPTIONAL, DESC_MAX_CHARS, &desc) != FS_OK ||
+	    jx_int_or_reply(r, o, "start_ms", 1, FS_ID_MAX, &start) != FS_OK ||
+	    jx_int_or_reply(r, o, "end_ms", 1, FS_ID_MAX, &end) != FS_OK)
 		goto out;
 	if (end <= start) {
 		admin_bad(r, "end_ms must be after start_ms");
@@ -102,10 +102,10 @@ post_activity_item(struct req *r)
 
 	if (admin_json_or_reply(r, &o) != FS_OK)
 		goto out;
-	if (admin_int_or_reply(r, o, "item_id", 1, FS_ID_MAX, &si.iid) != FS_OK ||
-	    admin_int_or_reply(r, o, "flash_price_cents", 1, PRICE_MAX, &si.flash_price_cents) != FS_OK ||
-	    admin_int_or_reply(r, o, "stock", 1, STOCK_MAX, &si.stock) != FS_OK ||
-	    admin_int_or_reply(r, o, "per_user_limit", 1, LIMIT_MAX, &si.per_user_limit) != FS_OK)
+	if (jx_int_or_reply(r, o, "item_id", 1, FS_ID_MAX, &si.iid) != FS_OK ||
+	    jx_int_or_reply(r, o, "flash_price_cents", 1, PRICE_MAX, &si.flash_price_cents) != FS_OK ||
+	    jx_int_or_reply(r, o, "stock", 1, STOCK_MAX, &si.stock) != FS_OK ||
+	    jx_int_or_reply(r, o, "per_user_limit", 1, LIMIT_MAX, &si.per_user_limit) != FS_OK)
 		goto out;
 	if (db_admin_activity_item_add(r->db, &si, fs_now_ms(), &err, &msg) != FS_OK) {
 		if (err == FS_E_COUNT)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jx.h"
 #include "req.h"
 
 #define NAME_MAX_CHARS 128
@@ -20,15 +21,9 @@
 #define STOCK_MAX 1000000000LL   /* fits the INT columns */
 #define LIMIT_MAX 1000000LL
 
-enum { TEXT_OPTIONAL = 0, TEXT_REQUIRED = 1, TEXT_ONE_LINE = 2 };
-
-/* main.c: answers and field readers */
+/* main.c: answers and the admin check (the field validators are jx.h's) */
 void admin_db_fail(struct req *r, const char *what);
 void admin_bad(struct req *r, const char *message);
-int admin_text_or_reply(struct req *r, json_object *o, const char *key, int flags, size_t maxchars,
-			const char **out);
-int admin_int_or_reply(struct req *r, json_object *o, const char *key, int64_t min, int64_t max,
-		       int64_t *out);
 int admin_json_or_reply(struct req *r, json_object **o);
 
 /* items.c */

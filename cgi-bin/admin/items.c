@@ -88,11 +88,11 @@ post_item(struct req *r)
 
 	if (admin_json_or_reply(r, &o) != FS_OK)
 		goto out;
-	if (admin_text_or_reply(r, o, "name", TEXT_REQUIRED | TEXT_ONE_LINE, NAME_MAX_CHARS, &name) != FS_OK ||
-	    admin_text_or_reply(r, o, "title", TEXT_ONE_LINE, TITLE_MAX_CHARS, &title) != FS_OK ||
-	    admin_text_or_reply(r, o, "description", TEXT_OPTIONAL, DESC_MAX_CHARS, &desc) != FS_OK ||
-	    admin_int_or_reply(r, o, "price_cents", 1, PRICE_MAX, &price) != FS_OK ||
-	    admin_int_or_reply(r, o, "stock", 0, STOCK_MAX, &stock) != FS_OK ||
+	if (jx_text_or_reply(r, o, "name", JX_TEXT_REQUIRED | JX_TEXT_ONE_LINE, NAME_MAX_CHARS, &name) != FS_OK ||
+	    jx_text_or_reply(r, o, "title", JX_TEXT_ONE_LINE, TITLE_MAX_CHARS, &title) != FS_OK ||
+	    jx_text_or_reply(r, o, "description", JX_TEXT_OPTIONAL, DESC_MAX_CHARS, &desc) != FS_OK ||
+	    jx_int_or_reply(r, o, "price_cents", 1, PRICE_MAX, &price) != FS_OK ||
+	    jx_int_or_reply(r, o, "stock", 0, STOCK_MAX, &stock) != FS_OK ||
 	    images_or_reply(r, o, &imgs) != FS_OK)
 		goto out;
 	it = (struct db_admin_item){name, title, desc, price, stock,

@@ -11,6 +11,7 @@
 #include "kv_sale.h"
 #include "log.h"
 #include "mem.h"
+#include "render.h"
 #include "reply.h"
 #include "sale.h"
 
@@ -215,12 +216,7 @@ act_fill(struct db *d, struct act_entry *e)
 	e->start_ms = a.start_ms;
 	e->end_ms = a.end_ms;
 	e->ended = strcmp(a.status, "ended") == 0;
-	o = json_object_new_object();
-	json_object_object_add(o, "activity_id", json_object_new_int64(e->aid));
-	json_object_object_add(o, "name", json_object_new_string(a.name));
-	json_object_object_add(o, "description", json_object_new_string(a.description));
-	json_object_object_add(o, "start_ms", json_object_new_int64(e->start_ms));
-	json_object_object_add(o, "end_ms", json_object_new_int64(e->end_ms));
+	o = render_activity_json(e->aid, a.name, a.description, e->start_ms, e->end_ms);
 	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
 					      &len);
 	e->inner = mem_alloc(len);

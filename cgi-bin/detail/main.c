@@ -174,26 +174,6 @@ out:
 	reply_out_or_error(r, err);
 }
 
-/* 503 while no usable order_secret is configured: no secret is handed out
- * under a key anyone can compute. Said in the log at most once a minute. */
-static int
-secret_ready_or_reply(struct req *r)
-{
-	static int64_t logged_ms;
-	int64_t now;
-
-	if (order_secret_usable(conf_keys_str(CONF_ORDER_SECRET)))
-		return FS_OK;
-	now = fs_now_ms();
-	if (now - logged_ms >= 60000) {
-		logged_ms = now;
-		log_err("order_secret is not set (or shorter than %d characters): every order "
-			"secret is refused with 503", ORDER_SECRET_KEY_MIN);
-	}
-	reply_error_msg(r, FS_E_UNAVAILABLE, "ordering is not configured on this server");
-	return FS_ERR;
-}
-
 /* GET /api/detail/{aid}/{iid}/secret: the user's order secret, only while
  * the sale is live (DESIGN.md "Order secret"). */
 static void
@@ -204,7 +184,7 @@ get_secret(struct req *r)
 	enum fs_err err = FS_E_UNAVAILABLE;
 	int64_t now;
 
-	if (secret_ready_or_reply(r) != FS_OK)
+	if (req_order_secret_or_reply(r, conf_keys_str(CONF_ORDER_SECRET)) != FS_OK)
 		return;
 	if (req_user_or_reply(r) != FS_OK)
 		return;

@@ -17,17 +17,6 @@
 
 #include <json-c/json.h>
 
-static void
-reply_order(struct req *r, const struct order *o, int cancel_pending)
-{
-	json_object *j = order_to_json(o);
-
-	if (cancel_pending)
-		json_object_object_add(j, "cancel", json_object_new_string("pending"));
-	reply_json(r, 200, j);
-	json_object_put(j);
-}
-
 /* The cancel of an order MySQL does not have (yet): owner only, queued
  * only; recorded for the handler to apply when it writes the order, and
  * answered at once. Returns 0 when it replied, 1 when the order turned out
@@ -55,7 +44,11 @@ cancel_queued_or_reply(struct req *r, int64_t order_id, struct order *o)
 		return 0;
 	}
 	if (k == 1) {
-		reply_order(r, o, 1);
+		/* the order, still queued, and the word that its cancel waits */
+		json_object *j = order_to_json(o);
+
+		json_object_object_add(j, "cancel", json_object_new_string("pending"));
+		reply_json_put(r, 200, j);
 		return 0;
 	}
 	/* out of the journal: the handler has just written it */
@@ -95,7 +88,7 @@ cancel_or_reply(struct req *r, int64_t order_id)
 	}
 	switch (lifecycle_release(r->db, r->kv, &o, ORDER_CANCELLED)) {
 	case LC_OK:
-		reply_order(r, &o, 0);
+		reply_json_put(r, 200, order_to_json(&o));
 		break;
 	case LC_CONFLICT:
 		reply_error_msg(r, FS_E_CONFLICT, "the order has just been paid, closed or cancelled");

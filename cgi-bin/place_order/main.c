@@ -207,27 +207,6 @@ reply_outcome_unknown(struct req *r)
 	json_object_put(j);
 }
 
-/* 503 while no usable order_secret is configured: a secret anyone can
- * compute (an empty key) guards nothing. Said in the log at start and then
- * at most once a minute. */
-static int
-secret_ready_or_reply(struct req *r)
-{
-	static int64_t logged_ms;
-	int64_t now;
-
-	if (order_secret_usable(order_key))
-		return FS_OK;
-	now = fs_now_ms();
-	if (now - logged_ms >= 60000) {
-		logged_ms = now;
-		log_err("order_secret is not set (or shorter than %d characters): every order is "
-			"refused with 503", ORDER_SECRET_KEY_MIN);
-	}
-	reply_error_msg(r, FS_E_UNAVAILABLE, "ordering is not configured on this server");
-	return FS_ERR;
-}
-
 /* Waits for wait_replicas replicas to hold the reservation (WAIT on the
  * connection it went over), so that a failover cannot lose it. A timeout
  * does not undo the order: it is journaled and on its way to MySQL, so the
@@ -341,7 +320,7 @@ post_order(struct req *r)
 	const char *secret = NULL;
 	int64_t aid, iid, qty = 1, now, left = -1;
 
-	if (secret_ready_or_reply(r) != FS_OK)
+	if (req_order_secret_or_reply(r, order_key) != FS_OK)
 		return;
 	if (req_user_or_reply(r) != FS_OK)
 		return;
