@@ -42,8 +42,8 @@ writable(MYSQL *m)
 
 MYSQL *
 db_nodes_connect(void (*init_opts)(MYSQL *m), const char *user, const char *pass,
-		 const char *dbname, char *host, size_t hsize, int *port, unsigned *err,
-		 char *msg, size_t msize)
+		 const char *dbname, int want_writable, char *host, size_t hsize, int *port,
+		 unsigned *err, char *msg, size_t msize)
 {
 	const char *p = conf_keys_str(CONF_MYSQL_NODES);
 
@@ -73,15 +73,16 @@ db_nodes_connect(void (*init_opts)(MYSQL *m), const char *user, const char *pass
 			mysql_close(m);
 			goto next;
 		}
-		if (writable(m)) {
+		if (writable(m) == want_writable) {
 			snprintf(host, hsize, "%s", one);
 			*port = atoi(colon + 1);
 			return m;
 		}
-		/* a replica: writes must not land there */
+		/* a replica: writes must not land there (and reads for a
+		 * replica want no primary) */
 		*err = ER_READ_ONLY;
-		snprintf(msg, msize, "%s:%s is read-only (a replica); no writable node", one,
-			 colon + 1);
+		snprintf(msg, msize, "%s:%s: no %s node", one, colon + 1,
+			 want_writable ? "writable" : "read-only");
 		mysql_close(m);
 next:
 		p += n;
