@@ -19,6 +19,7 @@
 
 #define DB_CACHE 128
 #define DB_RETRY_MS 200
+#define DB_READ_SKIP_MS 1000
 
 struct db_stmt {
 	char *sql;
@@ -425,6 +426,62 @@ db_query(struct db *d, const char *sql, const struct dbv *args, int nargs, struc
 	if (rc != FS_OK)
 		db_rows_free(out);
 	return rc;
+}
+
+/* 1 when the replica has applied everything the primary has committed so
+ * far (MASTER_GTID_WAIT on the primary's @@gtid_binlog_pos): a read there
+ * then sees every write made before it (read-your-writes). */
+static int
+db_replica_caught_up(struct db *d)
+{
+	static const char sql_pos[] = "SELECT @@gtid_binlog_pos";
+	static const char sql_wait[] = "SELECT MASTER_GTID_WAIT(?, 0.2)";
+	struct db_rows pos, w;
+	struct dbv a[1];
+	int ok;
+
+	if (db_query(d, sql_pos, NULL, 0, &pos) != FS_OK)
+		return 0;
+	a[0] = DBS(db_cell(&pos, 0, 0) ? db_cell(&pos, 0, 0) : "");
+	ok = db_query(d->rd, sql_wait, a, 1, &w) == FS_OK;
+	db_rows_free(&pos);
+	if (!ok)
+		return 0;
+	ok = db_cell(&w, 0, 0) != NULL && strcmp(db_cell(&w, 0, 0), "0") == 0;
+	db_rows_free(&w);
+	return ok;
+}
+
+int
+db_query_read(struct db *d, const char *sql, const struct dbv *args, int nargs,
+	      struct db_rows *out)
+{
+	if (!db_nodes_configured() || d->in_tx || d->is_rd || fs_now_ms() < d->rd_skip_ms)
+		return db_query(d, sql, args, nargs, out);
+	if (d->rd == NULL) {
+		d->rd = db_open_conf();
+		d->rd->is_rd = 1;
+	}
+	if (db_replica_caught_up(d) && db_query(d->rd, sql, args, nargs, out) == FS_OK)
+		return FS_OK;
+	/* no replica, or it is behind: the primary answers, and the replica
+	 * is asked again a second later (a stopped replica costs one wait) */
+	d->rd_skip_ms = fs_now_ms() + DB_READ_SKIP_MS;
+	return db_query(d, sql, args, nargs, out);
+}
+
+long long
+db_replica_lag(struct db *d)
+{
+	if (!db_nodes_configured() || d->is_rd)
+		return -1;
+	if (d->rd == NULL) {
+		d->rd = db_open_conf();
+		d->rd->is_rd = 1;
+	}
+	if (db_connect(d->rd) != FS_OK)
+		return -1;
+	return db_nodes_lag(d->rd->m);
 }
 
 const char *

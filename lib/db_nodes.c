@@ -119,3 +119,25 @@ db_nodes_replication(struct db *d)
 	db_rows_free(&rows);
 	return on && clients > 0 ? "semisync" : "async";
 }
+
+long long
+db_nodes_lag(MYSQL *m)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	MYSQL_FIELD *f;
+	long long lag = -1;
+
+	/* a plain query: SHOW is not worth a cached statement; needs the
+	 * SLAVE MONITOR privilege (scripts/cluster.sh grants it) */
+	if (m == NULL || mysql_query(m, "SHOW SLAVE STATUS") != 0 ||
+	    (res = mysql_store_result(m)) == NULL)
+		return -1;
+	row = mysql_fetch_row(res);
+	f = mysql_fetch_fields(res);
+	for (unsigned i = 0; row != NULL && i < mysql_num_fields(res); i++)
+		if (strcmp(f[i].name, "Seconds_Behind_Master") == 0 && row[i] != NULL)
+			lag = atoll(row[i]);
+	mysql_free_result(res);
+	return lag;
+}

@@ -29,4 +29,8 @@ MYSQL *db_nodes_connect(void (*init_opts)(MYSQL *m), const char *user, const cha
  * NULL without mysql_nodes or when MySQL cannot be asked. */
 const char *db_nodes_replication(struct db *d);
 
+/* Seconds_Behind_Master of the replica connected as m (SHOW SLAVE STATUS);
+ * -1 when unknown (no replica, not replicating, no privilege). */
+long long db_nodes_lag(MYSQL *m);
+
 #endif
