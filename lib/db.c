@@ -465,8 +465,10 @@ db_query_read(struct db *d, const char *sql, const struct dbv *args, int nargs,
 	if (db_replica_caught_up(d) && db_query(d->rd, sql, args, nargs, out) == FS_OK)
 		return FS_OK;
 	/* no replica, or it is behind: the primary answers, and the replica
-	 * is asked again a second later (a stopped replica costs one wait) */
+	 * is asked again a second later (a stopped replica costs one wait),
+	 * on a new connection: the node may have been promoted meanwhile */
 	d->rd_skip_ms = fs_now_ms() + DB_READ_SKIP_MS;
+	db_disconnect(d->rd);
 	return db_query(d, sql, args, nargs, out);
 }
 
