@@ -106,6 +106,24 @@ metrics_replication(struct req *r, struct text *t)
 	text_add(t, "# HELP flashsale_mysql_semisync 1 while MySQL commits wait for a replica.\n"
 		    "# TYPE flashsale_mysql_semisync gauge\nflashsale_mysql_semisync %d\n",
 		 strcmp(mode, "semisync") == 0);
+	/* alert when it stays high: replica reads then fall back to the primary */
+	text_add(t, "# HELP flashsale_mysql_replica_lag_seconds Replica lag behind the primary, "
+		    "-1 when unknown.\n# TYPE flashsale_mysql_replica_lag_seconds gauge\n"
+		    "flashsale_mysql_replica_lag_seconds %lld\n", db_replica_lag(r->db));
+}
+
+/* the drift the last reconcile run found and could not repair (-1: no run
+ * yet); alert on > 0 */
+static void
+metrics_drift(struct req *r, struct text *t)
+{
+	long long n;
+
+	if (metrics_get(r->kv, "reconcile_drift", &n) != FS_OK)
+		n = -1;
+	text_add(t, "# HELP flashsale_reconcile_drift Sale items with stock drift at the last "
+		    "reconcile run, -1 before the first.\n# TYPE flashsale_reconcile_drift gauge\n"
+		    "flashsale_reconcile_drift %lld\n", n);
 }
 
 /* redis_cluster: 1 while the cluster serves every slot (cluster_state:ok);
@@ -128,6 +146,7 @@ get_metrics(struct req *r)
 	metrics_text(r->kv, &t);
 	metrics_orders(r, &t);
 	metrics_replication(r, &t);
+	metrics_drift(r, &t);
 	metrics_redis_cluster(r, &t);
 	reply_raw(r, 200, "text/plain; version=0.0.4", t.s, t.len, NULL);
 	text_free(&t);

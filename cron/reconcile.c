@@ -37,6 +37,7 @@
 #include "kv.h"
 #include "kv_journal.h"
 #include "log.h"
+#include "metrics.h"
 #include "order.h"
 #include "persist.h"
 #include "rebuild.h"
@@ -113,7 +114,7 @@ report(const struct rebuild_item *it, const struct rebuild_report *r, long repla
 }
 
 /* One item: replay, rebuild, report and, once drained, let its keys go.
- * Sets *drift and *failed when so, and lowers *undrained to the end of a
+ * Adds 1 to *drift (a count) and sets *failed when so, and lowers *undrained to the end of a
  * sale that is not drained yet. */
 static void
 item_pass(struct kv *kv, struct db *d, const struct rebuild_item *it, int64_t age, int64_t window,
@@ -130,7 +131,7 @@ item_pass(struct kv *kv, struct db *d, const struct rebuild_item *it, int64_t ag
 			*undrained = it->end_ms;
 		return;
 	}
-	*drift |= report(it, &r, replayed);
+	*drift += report(it, &r, replayed);
 	if (r.live)
 		return;
 	/* over, its keys' grace past: drained, its keys may go */
@@ -184,6 +185,9 @@ main(int argc, char **argv)
 		next_mark = undrained - 1;
 	if (next_mark > mark && kv_journal_watermark_set(kv, next_mark) != FS_OK)
 		failed = 1;
+	/* the drift count of this run, a gauge of /api/metrics (alert on > 0) */
+	if (metrics_set(kv, "reconcile_drift", drift) != FS_OK)
+		log_warn("reconcile: cannot store the drift count");
 	printf("reconcile: %d items, orders written %ld, failed %ld, replayed %ld%s\n",
 	       nitems, st.written, st.failed, st.replayed, drift ? ", DRIFT found" : "");
 	free(items);

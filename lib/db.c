@@ -19,6 +19,7 @@
 
 #define DB_CACHE 128
 #define DB_RETRY_MS 200
+#define DB_READ_SKIP_MS 1000
 
 struct db_stmt {
 	char *sql;
@@ -36,6 +37,11 @@ struct db {
 	int64_t retry_ms;
 	struct db_stmt cache[DB_CACHE];
 	int ncache;
+	/* reads on a replica (db_query_read): its handle, and while the
+	 * replica is away or behind, the time it is asked again */
+	struct db *rd;
+	int is_rd;
+	int64_t rd_skip_ms;
 };
 
 struct db *
@@ -70,6 +76,7 @@ db_close(struct db *d)
 {
 	if (d == NULL)
 		return;
+	db_close(d->rd);
 	db_disconnect(d);
 	free(d);
 }
@@ -117,8 +124,8 @@ db_connect_nodes(struct db *d)
 	unsigned e;
 	char msg[256];
 
-	d->m = db_nodes_connect(db_init_opts, d->user, d->pass, d->name, d->host, sizeof(d->host),
-				&d->port, &e, msg, sizeof(msg));
+	d->m = db_nodes_connect(db_init_opts, d->user, d->pass, d->name, !d->is_rd, d->host,
+				sizeof(d->host), &d->port, &e, msg, sizeof(msg));
 	if (d->m != NULL) {
 		d->down = 0;
 		return FS_OK;
@@ -300,14 +307,102 @@ db_exec(struct db *d, const char *sql, const struct dbv *args, int nargs, long l
 	return FS_OK;
 }
 
+/* The result columns bound to buffers as long as their longest value
+ * (STMT_ATTR_UPDATE_MAX_LENGTH); freed by fetch_free. */
+struct fetch {
+	int ncols;
+	MYSQL_BIND *b;
+	char **bufs;
+	unsigned long *lens;
+	my_bool *nulls;
+};
+
+static void
+fetch_init(struct fetch *f, MYSQL_FIELD *fields, int ncols)
+{
+	f->ncols = ncols;
+	f->b = mem_calloc((size_t)ncols + 1, sizeof(*f->b));
+	f->bufs = mem_calloc((size_t)ncols + 1, sizeof(*f->bufs));
+	f->lens = mem_calloc((size_t)ncols + 1, sizeof(*f->lens));
+	f->nulls = mem_calloc((size_t)ncols + 1, sizeof(*f->nulls));
+	for (int c = 0; c < ncols; c++) {
+		f->bufs[c] = mem_alloc(fields[c].max_length + 1);
+		f->b[c].buffer_type = MYSQL_TYPE_STRING;
+		f->b[c].buffer = f->bufs[c];
+		f->b[c].buffer_length = fields[c].max_length + 1;
+		f->b[c].length = &f->lens[c];
+		f->b[c].is_null = &f->nulls[c];
+	}
+}
+
+static void
+fetch_free(struct fetch *f)
+{
+	for (int c = 0; c < f->ncols; c++)
+		free(f->bufs[c]);
+	free(f->b);
+	free(f->bufs);
+	free(f->lens);
+	free(f->nulls);
+}
+
+/* Copies the fetched row into row `row` of out. */
+static void
+fetch_copy(const struct fetch *f, struct db_rows *out, int row)
+{
+	for (int c = 0; c < f->ncols; c++) {
+		size_t k = (size_t)row * (size_t)f->ncols + (size_t)c;
+
+		if (f->nulls[c])
+			continue;
+		out->cells[k] = mem_alloc(f->lens[c] + 1);
+		memcpy(out->cells[k], f->bufs[c], f->lens[c]);
+		out->cells[k][f->lens[c]] = '\0';
+		out->lens[k] = f->lens[c];
+	}
+}
+
+/* Fetches every stored row of st into out. FS_OK or FS_ERR. */
+static int
+db_fetch_all(struct db *d, MYSQL_STMT *st, MYSQL_RES *meta, const char *sql, struct db_rows *out)
+{
+	int ncols = (int)mysql_num_fields(meta), nrows = (int)mysql_stmt_num_rows(st);
+	int rc = FS_ERR, row = 0;
+	struct fetch f;
+
+	fetch_init(&f, mysql_fetch_fields(meta), ncols);
+	out->ncols = ncols;
+	out->cells = mem_calloc((size_t)nrows * (size_t)ncols + 1, sizeof(char *));
+	out->lens = mem_calloc((size_t)nrows * (size_t)ncols + 1, sizeof(unsigned long));
+	if (mysql_stmt_bind_result(st, f.b) != 0) {
+		db_seterr(d, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+		goto done;
+	}
+	while (row < nrows) {
+		int r = mysql_stmt_fetch(st);
+
+		if (r == MYSQL_NO_DATA)
+			break;
+		if (r == 1) {
+			db_seterr(d, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+			goto done;
+		}
+		fetch_copy(&f, out, row++);
+	}
+	out->nrows = row;
+	rc = FS_OK;
+done:
+	fetch_free(&f);
+	return rc;
+}
+
 int
 db_query(struct db *d, const char *sql, const struct dbv *args, int nargs, struct db_rows *out)
 {
 	MYSQL_STMT *st;
 	MYSQL_RES *meta;
-	MYSQL_FIELD *fields;
 	my_bool update_max = 1;
-	int ncols, rc = FS_ERR, row = 0;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	st = db_run(d, sql, args, nargs);
@@ -323,58 +418,7 @@ db_query(struct db *d, const char *sql, const struct dbv *args, int nargs, struc
 		mysql_stmt_free_result(st);
 		return FS_OK;
 	}
-	ncols = (int)mysql_num_fields(meta);
-	fields = mysql_fetch_fields(meta);
-	{
-		MYSQL_BIND b[ncols];
-		char *bufs[ncols];
-		unsigned long lens[ncols];
-		my_bool nulls[ncols];
-		int nrows = (int)mysql_stmt_num_rows(st);
-
-		memset(b, 0, sizeof(b));
-		for (int c = 0; c < ncols; c++) {
-			bufs[c] = mem_alloc(fields[c].max_length + 1);
-			b[c].buffer_type = MYSQL_TYPE_STRING;
-			b[c].buffer = bufs[c];
-			b[c].buffer_length = fields[c].max_length + 1;
-			b[c].length = &lens[c];
-			b[c].is_null = &nulls[c];
-		}
-		out->ncols = ncols;
-		out->cells = mem_calloc((size_t)nrows * (size_t)ncols + 1, sizeof(char *));
-		out->lens = mem_calloc((size_t)nrows * (size_t)ncols + 1, sizeof(unsigned long));
-		if (mysql_stmt_bind_result(st, b) != 0) {
-			db_seterr(d, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
-			goto done;
-		}
-		while (row < nrows) {
-			int f = mysql_stmt_fetch(st);
-
-			if (f == MYSQL_NO_DATA)
-				break;
-			if (f == 1) {
-				db_seterr(d, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
-				goto done;
-			}
-			for (int c = 0; c < ncols; c++) {
-				size_t k = (size_t)row * (size_t)ncols + (size_t)c;
-
-				if (nulls[c])
-					continue;
-				out->cells[k] = mem_alloc(lens[c] + 1);
-				memcpy(out->cells[k], bufs[c], lens[c]);
-				out->cells[k][lens[c]] = '\0';
-				out->lens[k] = lens[c];
-			}
-			row++;
-		}
-		out->nrows = row;
-		rc = FS_OK;
-done:
-		for (int c = 0; c < ncols; c++)
-			free(bufs[c]);
-	}
+	rc = db_fetch_all(d, st, meta, sql, out);
 	mysql_free_result(meta);
 	/* a lost connection already closed every statement */
 	if (d->m != NULL)
@@ -382,6 +426,64 @@ done:
 	if (rc != FS_OK)
 		db_rows_free(out);
 	return rc;
+}
+
+/* 1 when the replica has applied everything the primary has committed so
+ * far (MASTER_GTID_WAIT on the primary's @@gtid_binlog_pos): a read there
+ * then sees every write made before it (read-your-writes). */
+static int
+db_replica_caught_up(struct db *d)
+{
+	static const char sql_pos[] = "SELECT @@gtid_binlog_pos";
+	static const char sql_wait[] = "SELECT MASTER_GTID_WAIT(?, 0.2)";
+	struct db_rows pos, w;
+	struct dbv a[1];
+	int ok;
+
+	if (db_query(d, sql_pos, NULL, 0, &pos) != FS_OK)
+		return 0;
+	a[0] = DBS(db_cell(&pos, 0, 0) ? db_cell(&pos, 0, 0) : "");
+	ok = db_query(d->rd, sql_wait, a, 1, &w) == FS_OK;
+	db_rows_free(&pos);
+	if (!ok)
+		return 0;
+	ok = db_cell(&w, 0, 0) != NULL && strcmp(db_cell(&w, 0, 0), "0") == 0;
+	db_rows_free(&w);
+	return ok;
+}
+
+int
+db_query_read(struct db *d, const char *sql, const struct dbv *args, int nargs,
+	      struct db_rows *out)
+{
+	if (!db_nodes_configured() || d->in_tx || d->is_rd || fs_now_ms() < d->rd_skip_ms)
+		return db_query(d, sql, args, nargs, out);
+	if (d->rd == NULL) {
+		d->rd = db_open_conf();
+		d->rd->is_rd = 1;
+	}
+	if (db_replica_caught_up(d) && db_query(d->rd, sql, args, nargs, out) == FS_OK)
+		return FS_OK;
+	/* no replica, or it is behind: the primary answers, and the replica
+	 * is asked again a second later (a stopped replica costs one wait),
+	 * on a new connection: the node may have been promoted meanwhile */
+	d->rd_skip_ms = fs_now_ms() + DB_READ_SKIP_MS;
+	db_disconnect(d->rd);
+	return db_query(d, sql, args, nargs, out);
+}
+
+long long
+db_replica_lag(struct db *d)
+{
+	if (!db_nodes_configured() || d->is_rd)
+		return -1;
+	if (d->rd == NULL) {
+		d->rd = db_open_conf();
+		d->rd->is_rd = 1;
+	}
+	if (db_connect(d->rd) != FS_OK)
+		return -1;
+	return db_nodes_lag(d->rd->m);
 }
 
 const char *

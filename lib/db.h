@@ -50,6 +50,17 @@ int db_exec(struct db *d, const char *sql, const struct dbv *args, int nargs,
 int db_query(struct db *d, const char *sql, const struct dbv *args, int nargs,
 	     struct db_rows *out);
 
+/* db_query for reads that may lag a little (lists, cache misses): with a
+ * replica in `mysql_nodes`, run there once it has applied every write the
+ * primary has committed (so a client reads its own writes); else, or when
+ * no replica answers, on d itself. Never inside a transaction. */
+int db_query_read(struct db *d, const char *sql, const struct dbv *args, int nargs,
+		  struct db_rows *out);
+
+/* With a replica in `mysql_nodes`: its replication lag in seconds
+ * (Seconds_Behind_Master), -1 when unknown or without a replica. */
+long long db_replica_lag(struct db *d);
+
 const char *db_cell(const struct db_rows *rows, int row, int col);
 long long db_cell_int(const struct db_rows *rows, int row, int col);
 void db_rows_free(struct db_rows *rows);

@@ -42,8 +42,8 @@ writable(MYSQL *m)
 
 MYSQL *
 db_nodes_connect(void (*init_opts)(MYSQL *m), const char *user, const char *pass,
-		 const char *dbname, char *host, size_t hsize, int *port, unsigned *err,
-		 char *msg, size_t msize)
+		 const char *dbname, int want_writable, char *host, size_t hsize, int *port,
+		 unsigned *err, char *msg, size_t msize)
 {
 	const char *p = conf_keys_str(CONF_MYSQL_NODES);
 
@@ -73,15 +73,16 @@ db_nodes_connect(void (*init_opts)(MYSQL *m), const char *user, const char *pass
 			mysql_close(m);
 			goto next;
 		}
-		if (writable(m)) {
+		if (writable(m) == want_writable) {
 			snprintf(host, hsize, "%s", one);
 			*port = atoi(colon + 1);
 			return m;
 		}
-		/* a replica: writes must not land there */
+		/* a replica: writes must not land there (and reads for a
+		 * replica want no primary) */
 		*err = ER_READ_ONLY;
-		snprintf(msg, msize, "%s:%s is read-only (a replica); no writable node", one,
-			 colon + 1);
+		snprintf(msg, msize, "%s:%s: no %s node", one, colon + 1,
+			 want_writable ? "writable" : "read-only");
 		mysql_close(m);
 next:
 		p += n;
@@ -117,4 +118,26 @@ db_nodes_replication(struct db *d)
 	}
 	db_rows_free(&rows);
 	return on && clients > 0 ? "semisync" : "async";
+}
+
+long long
+db_nodes_lag(MYSQL *m)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	MYSQL_FIELD *f;
+	long long lag = -1;
+
+	/* a plain query: SHOW is not worth a cached statement; needs the
+	 * SLAVE MONITOR privilege (scripts/cluster.sh grants it) */
+	if (m == NULL || mysql_query(m, "SHOW SLAVE STATUS") != 0 ||
+	    (res = mysql_store_result(m)) == NULL)
+		return -1;
+	row = mysql_fetch_row(res);
+	f = mysql_fetch_fields(res);
+	for (unsigned i = 0; row != NULL && i < mysql_num_fields(res); i++)
+		if (strcmp(f[i].name, "Seconds_Behind_Master") == 0 && row[i] != NULL)
+			lag = atoll(row[i]);
+	mysql_free_result(res);
+	return lag;
 }

@@ -16,16 +16,21 @@ struct db;
 int db_nodes_configured(void);
 
 /* init_opts sets the options of a new handle (timeouts, charset). Returns a
- * handle connected to the first writable node of the list and writes its
+ * handle connected to the first writable node of the list (want_writable 1;
+ * 0: the first read-only node, a replica for reads) and writes its
  * address to host/port, or NULL with the last error in err/msg (a list where
  * every node answers but none is writable: ER_OPTION_PREVENTS_STATEMENT). */
 MYSQL *db_nodes_connect(void (*init_opts)(MYSQL *m), const char *user, const char *pass,
-			const char *dbname, char *host, size_t hsize, int *port, unsigned *err,
-			char *msg, size_t msize);
+			const char *dbname, int want_writable, char *host, size_t hsize, int *port,
+			unsigned *err, char *msg, size_t msize);
 
 /* The replication mode of the connected primary: "semisync" while
  * Rpl_semi_sync_master_status is ON, "async" when it fell back (or is off),
  * NULL without mysql_nodes or when MySQL cannot be asked. */
 const char *db_nodes_replication(struct db *d);
+
+/* Seconds_Behind_Master of the replica connected as m (SHOW SLAVE STATUS);
+ * -1 when unknown (no replica, not replicating, no privilege). */
+long long db_nodes_lag(MYSQL *m);
 
 #endif

@@ -87,7 +87,9 @@ db_order_list(struct db *d, int64_t uid, struct order *out, int max)
 	struct dbv a[] = {DBI(uid)};
 	int n = 0;
 
-	if (db_query(d, sql, a, 1, &rows) != FS_OK)
+	/* a list may come from a caught-up replica (db_query_read); an
+	 * order's own status (db_order_load) reads the primary */
+	if (db_query_read(d, sql, a, 1, &rows) != FS_OK)
 		return FS_ERR;
 	for (int i = 0; i < rows.nrows && n < max; i++)
 		db_order_row(&rows, i, &out[n++]);

@@ -78,7 +78,8 @@ db_sale_item_load(struct db *d, int64_t aid, int64_t iid, struct sale_item *si)
 	int found;
 
 	memset(si, 0, sizeof(*si));
-	if (db_query(d, sql, args, 2, &rows) != FS_OK)
+	/* a cache miss: a caught-up replica may answer (db_query_read) */
+	if (db_query_read(d, sql, args, 2, &rows) != FS_OK)
 		return FS_ERR;
 	found = rows.nrows > 0;
 	if (found)
@@ -268,8 +269,8 @@ db_sale_page(struct db *d, int64_t now_ms, int64_t after_start, int64_t after_id
 	struct db_rows rows;
 	int n;
 
-	if ((after_id > 0 ? db_query(d, sql_after, after, 5, &rows) : db_query(d, sql_first, first, 2, &rows)) !=
-	    FS_OK)
+	if ((after_id > 0 ? db_query_read(d, sql_after, after, 5, &rows)
+			  : db_query_read(d, sql_first, first, 2, &rows)) != FS_OK)
 		return FS_ERR;
 	n = rows.nrows < max ? rows.nrows : max;
 	for (int i = 0; i < n; i++) {

@@ -170,3 +170,30 @@ metrics_incr(struct kv *kv, const char *field)
 	freeReplyObject(rep);
 	return FS_OK;
 }
+
+int
+metrics_set(struct kv *kv, const char *field, long long v)
+{
+	redisReply *rep = kv_cmd(kv, "HSET fs:metrics %s %lld", field, v);
+
+	if (rep == NULL)
+		return FS_ERR;
+	freeReplyObject(rep);
+	return FS_OK;
+}
+
+int
+metrics_get(struct kv *kv, const char *field, long long *v)
+{
+	redisReply *rep = kv_cmd(kv, "HGET fs:metrics %s", field);
+	int rc = FS_ERR;
+
+	if (rep == NULL)
+		return FS_ERR;
+	if (rep->type == REDIS_REPLY_STRING) {
+		*v = strtoll(rep->str, NULL, 10);
+		rc = FS_OK;
+	}
+	freeReplyObject(rep);
+	return rc;
+}

@@ -25,4 +25,10 @@ void metrics_text(struct kv *kv, struct text *t);
 /* Adds 1 to the counter field of fs:metrics. FS_OK or FS_ERR. */
 int metrics_incr(struct kv *kv, const char *field);
 
+/* Sets the gauge field of fs:metrics to v (a cron job's last result, e.g.
+ * "reconcile_drift"). FS_OK or FS_ERR. */
+int metrics_set(struct kv *kv, const char *field, long long v);
+/* Reads a field of fs:metrics: FS_OK, or FS_ERR when absent or Redis is down. */
+int metrics_get(struct kv *kv, const char *field, long long *v);
+
 #endif

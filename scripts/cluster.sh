@@ -91,6 +91,8 @@ GRANT ALL ON flash.* TO 'flash'@'127.0.0.1';
 GRANT ALL ON flash.* TO 'flash'@'localhost';
 CREATE USER IF NOT EXISTS 'repl'@'127.0.0.1' IDENTIFIED BY '$pw';
 GRANT REPLICATION SLAVE, REPLICATION SLAVE ADMIN, BINLOG MONITOR ON *.* TO 'repl'@'127.0.0.1';
+-- the replica's lag for /api/metrics (SHOW SLAVE STATUS)
+GRANT SLAVE MONITOR ON *.* TO 'flash'@'127.0.0.1';
 SQL
 	timeout 60 mariadb --no-defaults --socket="$(msock "$n")" -uroot flash < "$ROOT/sql/schema.sql"
 }
@@ -185,17 +187,19 @@ web_start() { # n
 
 reason() {
 	case $1 in 400) echo "Bad Request" ;; 403) echo Forbidden ;; 404) echo "Not Found" ;;
-	405) echo "Method Not Allowed" ;; 408) echo "Request Timeout" ;; 413) echo "Payload Too Large" ;;
+	401) echo Unauthorized ;; 407) echo "Proxy Authentication Required" ;; 410) echo Gone ;;
+	425) echo "Too Early" ;; 405) echo "Method Not Allowed" ;; 408) echo "Request Timeout" ;; 413) echo "Payload Too Large" ;;
 	429) echo "Too Many Requests" ;; 500) echo "Internal Server Error" ;; 501) echo "Not Implemented" ;;
 	502) echo "Bad Gateway" ;; 503) echo "Service Unavailable" ;; 504) echo "Gateway Timeout" ;; esac
 }
 haproxy_cfg() {
 	local hp e code txt; hp=$(conf http_port)
 	mkdir -p "$DIR/haproxy-errors"
-	# HAProxy's own answers are JSON like every /api/ answer (API.md)
-	for e in 400:bad_request 403:forbidden 404:not_found 405:method_not_allowed 408:timeout \
-		413:too_large 429:rate_limited 500:internal 501:not_implemented 502:unavailable \
-		503:unavailable 504:unavailable; do
+	# HAProxy's own answers are JSON like every /api/ answer (API.md): every
+	# status it can emit itself (the list of its errorfile directive)
+	for e in 400:bad_request 401:unauthorized 403:forbidden 404:not_found 405:method_not_allowed \
+		407:unauthorized 408:timeout 410:gone 413:too_large 425:too_early 429:rate_limited \
+		500:internal 501:not_implemented 502:unavailable 503:unavailable 504:unavailable; do
 		code=${e%%:*}; txt=${e#*:}
 		printf 'HTTP/1.0 %s %s\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{"error":"%s","message":"the load balancer answered %s, nothing was changed"}\n' \
 			"$code" "$(reason "$code")" "$txt" "$code" > "$DIR/haproxy-errors/$code.http"
@@ -225,7 +229,7 @@ CFG
 # HAProxy's own answers (a request it cannot parse, no node up, a node too slow)
 http-errors json
 CFG
-	for code in 400 403 404 405 408 413 429 500 501 502 503 504; do
+	for code in 400 401 403 404 405 407 408 410 413 425 429 500 501 502 503 504; do
 		echo "	errorfile $code $DIR/haproxy-errors/$code.http"
 	done
 	cat <<CFG

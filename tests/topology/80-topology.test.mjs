@@ -101,6 +101,72 @@ test('topo-2 liveness on each node, readiness with the replication mode, JSON fr
   assert.ok(await waitFor(async () => (await get('/api/health/live')).status === 200, 10000, 200));
 });
 
+// a raw request over a socket; the whole answer (bounded: 5 s)
+function rawHttp(text) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(Number(conf.http_port), '127.0.0.1', () => s.write(text));
+    let out = '';
+    s.setTimeout(5000, () => { s.destroy(); reject(new Error(`timeout; so far: ${out}`)); });
+    s.on('data', (d) => { out += d; });
+    s.on('end', () => resolve(out));
+    s.on('error', reject);
+  });
+}
+// HAProxy 2.6 (Debian 12) answers a request its HTTP/1 parser rejects from the
+// mux itself with its built-in HTML (mux_h1.c h1_send_error: http_err_msgs; an
+// errorfile is only honoured there when empty); kept as a todo until a newer
+// HAProxy (or a front that answers JSON) is used
+test('topo-2h HAProxy answers a request it cannot parse with a JSON 400', { todo: 'HAProxy 2.6 mux-level 400 ignores errorfile' }, async () => {
+  for (const bad of ['GET /api/health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n', 'GET /a b c d\r\n\r\n']) {
+    const out = await rawHttp(bad);
+    const [head, body] = out.split('\r\n\r\n');
+    assert.match(head, /^HTTP\/1\.[01] 400 /, out);
+    assert.match(head, /^content-type: application\/json/im, out);
+    assert.equal(JSON.parse(body).error, 'bad_request', out);
+  }
+});
+
+// rows node n has read so far (grows when a query runs there)
+const rowsRead = (n) => Number(sqlOn(n, "SELECT COALESCE(MAX(VARIABLE_VALUE), -1) FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN ('ROWS_READ', 'INNODB_ROWS_READ')")[0][0]);
+test('topo-2r order lists read a caught-up replica; with its SQL thread stopped they and own status stay fresh', async () => {
+  const p = primaryNode(), rn = 3 - p;
+  const uid = newUserId(), token = jwt(uid);
+  const order = async () => {
+    const { aid, iid } = await makeSale({ stock: 5 });
+    const r = await post('/api/order', { activity_id: aid, item_id: iid, quantity: 1, secret: await secretFor(token, aid, iid) }, { token });
+    assert.equal(r.status, 202, r.text);
+    assert.ok(await waitFor(() => inMysql(p, [r.json.order_id]) === 1, 15000), 'the order is in MySQL');
+    return r.json.order_id;
+  };
+  const first = await order();
+  // 30 list reads: the replica reads the user's rows each time
+  const before = rowsRead(rn);
+  assert.ok(before >= 0, 'the replica counts rows read');
+  for (let i = 0; i < 30; i++) {
+    const l = await get('/api/order-status', { token });
+    assert.equal(l.status, 200, l.text);
+    assert.deepEqual(l.json.orders.map((o) => o.order_id), [first]);
+  }
+  const grew = rowsRead(rn) - before;
+  assert.ok(grew >= 30, `the replica served the list reads (Innodb_rows_read +${grew})`);
+  // the replica stops applying: a list read right after a write still sees
+  // it (the primary answers), and so does the order's own status
+  sqlOn(rn, 'STOP SLAVE SQL_THREAD');
+  try {
+    const id = await order();
+    const own = await get(`/api/order-status/${id}`, { token });
+    assert.equal(own.status, 200, own.text);
+    assert.equal(own.json.status, 'unpaid', own.text);
+    const t0 = Date.now();
+    const l = await get('/api/order-status', { token });
+    assert.equal(l.status, 200, l.text);
+    assert.deepEqual(l.json.orders.map((o) => o.order_id).sort(), [first, id].sort(), l.text);
+    assert.ok(Date.now() - t0 < 3000, 'a behind replica costs one short wait');
+  } finally {
+    sqlOn(rn, 'START SLAVE SQL_THREAD');
+  }
+});
+
 test('topo-3 kill -9 one web node mid-rush: HAProxy routes around it, every 202 in MySQL', async () => {
   const STOCK = 150, USERS = 700;
   const { aid, iid } = await makeSale({ stock: STOCK });
@@ -213,4 +279,21 @@ test('topo-6 health after the faults', async () => {
   await sleep(200);
   const h = await waitFor(async () => { const x = await get('/api/health'); return x.status === 200 && x; }, 20000, 300);
   assert.ok(h, 'healthy');
+});
+
+test('topo-7 metrics: the replica lag and the reconcile drift gauges', async () => {
+  const m = await get('/api/metrics');
+  assert.equal(m.status, 200);
+  const lag = m.text.match(/^flashsale_mysql_replica_lag_seconds (-?\d+)$/m);
+  assert.ok(lag, m.text);
+  assert.ok(Number(lag[1]) >= 0 && Number(lag[1]) < 30, `a replicating replica's lag: ${lag[1]}`);
+  // a reconcile run stores its drift count (0: nothing drifted)
+  let out;
+  try {
+    out = execFileSync(`${process.env.FLASH_BIN}/reconcile`, [], { encoding: 'utf8', timeout: 60000 });
+  } catch (e) { out = `${e.stdout}`; } // exit 1: drift or a failure, in its output
+  const d = (await get('/api/metrics')).text.match(/^flashsale_reconcile_drift (-?\d+)$/m);
+  assert.ok(d, 'the drift gauge');
+  assert.equal(Number(d[1]) > 0, out.includes('DRIFT found'), `${out} / drift ${d[1]}`);
+  assert.ok(Number(d[1]) >= 0, out);
 });
