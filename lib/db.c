@@ -452,6 +452,17 @@ db_replica_caught_up(struct db *d)
 	return ok;
 }
 
+void *
+db_query_array(struct db *d, const char *sql, const struct dbv *args, int nargs,
+	       struct db_rows *rows, size_t elem, int *n)
+{
+	*n = FS_ERR;
+	if (db_query(d, sql, args, nargs, rows) != FS_OK)
+		return NULL;
+	*n = rows->nrows;
+	return *n > 0 ? mem_calloc((size_t)*n, elem) : NULL;
+}
+
 int
 db_query_read(struct db *d, const char *sql, const struct dbv *args, int nargs,
 	      struct db_rows *out)

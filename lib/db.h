@@ -46,6 +46,11 @@ void db_close(struct db *d);
 int db_exec(struct db *d, const char *sql, const struct dbv *args, int nargs,
 	    long long *affected, long long *insert_id);
 
+/* db_query, then a zeroed array of one elem-sized element per row for the
+ * caller to fill (caller frees; NULL when there is no row). *n is the row
+ * count, or FS_ERR when the query failed. */
+void *db_query_array(struct db *d, const char *sql, const struct dbv *args, int nargs,
+		     struct db_rows *rows, size_t elem, int *n);
 /* Runs a query and stores its rows in out (emptied first). */
 int db_query(struct db *d, const char *sql, const struct dbv *args, int nargs,
 	     struct db_rows *out);

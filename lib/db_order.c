@@ -108,12 +108,9 @@ db_order_overdue(struct db *d, int64_t now_ms, int max, struct order **out)
 	struct db_rows rows;
 	int n;
 
-	*out = NULL;
-	if (db_query(d, sql, args, 2, &rows) != FS_OK)
+	*out = db_query_array(d, sql, args, 2, &rows, sizeof(struct order), &n);
+	if (n < 0)
 		return FS_ERR;
-	n = rows.nrows;
-	if (n > 0)
-		*out = mem_calloc((unsigned long)n, sizeof(struct order));
 	for (int i = 0; i < n; i++) {
 		struct order *o = &(*out)[i];
 

@@ -162,12 +162,9 @@ db_sale_ending(struct db *d, int64_t now_ms, int64_t **out)
 	struct db_rows rows;
 	int n;
 
-	*out = NULL;
-	if (db_query(d, sql, args, 1, &rows) != FS_OK)
+	*out = db_query_array(d, sql, args, 1, &rows, 2 * sizeof(int64_t), &n);
+	if (n < 0)
 		return FS_ERR;
-	n = rows.nrows;
-	if (n > 0)
-		*out = mem_calloc((unsigned long)n * 2, sizeof(int64_t));
 	for (int i = 0; i < n; i++) {
 		(*out)[2 * i] = db_cell_int(&rows, i, 0);
 		(*out)[2 * i + 1] = db_cell(&rows, i, 1) != NULL ? db_cell_int(&rows, i, 1) : 0;
@@ -198,12 +195,9 @@ db_sale_due(struct db *d, int64_t start_before_ms, int64_t now_ms, struct db_sal
 	struct db_rows rows;
 	int n;
 
-	*out = NULL;
-	if (db_query(d, sql, args, 2, &rows) != FS_OK)
+	*out = db_query_array(d, sql, args, 2, &rows, sizeof(struct db_sale_due), &n);
+	if (n < 0)
 		return FS_ERR;
-	n = rows.nrows;
-	if (n > 0)
-		*out = mem_calloc((unsigned long)n, sizeof(struct db_sale_due));
 	for (int i = 0; i < n; i++) {
 		(*out)[i].aid = db_cell_int(&rows, i, 0);
 		(*out)[i].warmed = db_cell(&rows, i, 1) != NULL;

@@ -256,11 +256,8 @@ kv_replies(struct kv *kv, int n, const char *what)
 
 		if (rep == NULL)
 			return FS_ERR;
-		if (rep->type == REDIS_REPLY_ERROR) {
-			log_err("%s: %s", what, rep->str);
+		if (kv_take_ok(rep, what) != FS_OK)
 			rc = FS_ERR;
-		}
-		freeReplyObject(rep);
 	}
 	return rc;
 }
@@ -439,6 +436,21 @@ kv_ping(struct kv *kv)
 	if (rep)
 		freeReplyObject(rep);
 	return ok ? FS_OK : FS_ERR;
+}
+
+int
+kv_take_ok(redisReply *rep, const char *what)
+{
+	int rc = FS_OK;
+
+	if (rep == NULL)
+		return FS_ERR;
+	if (rep->type == REDIS_REPLY_ERROR) {
+		log_err("%s: %s", what, rep->str);
+		rc = FS_ERR;
+	}
+	freeReplyObject(rep);
+	return rc;
 }
 
 int

@@ -114,5 +114,8 @@ int kv_ping(struct kv *kv);
 /* Takes an integer reply (freeing rep, which may be NULL): FS_OK and *out,
  * or FS_ERR when Redis failed or answered something else. */
 int kv_take_int(redisReply *rep, long long *out);
+/* Takes any reply (freeing rep, which may be NULL): FS_ERR when Redis failed
+ * or answered an error (logged with what), else FS_OK. */
+int kv_take_ok(redisReply *rep, const char *what);
 
 #endif

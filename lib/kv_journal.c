@@ -125,21 +125,6 @@ static struct kv_script watermark_script = {"watermark",
 static const char *const item_keys[] = {"meta", "stock", "buyers", "banned", "journal",
 					"pending", "released", "rebuilt"};
 
-static int
-reply_ok(redisReply *rep, const char *what)
-{
-	int rc = FS_OK;
-
-	if (rep == NULL)
-		return FS_ERR;
-	if (rep->type == REDIS_REPLY_ERROR) {
-		log_err("%s: %s", what, rep->str);
-		rc = FS_ERR;
-	}
-	freeReplyObject(rep);
-	return rc;
-}
-
 /* EVAL of src with nkeys keys and fixed arguments, then pairs a[i], b[i]
  * for i in [0, n): EVAL, not EVALSHA, because the argument count is not
  * bounded like kv_eval's (Redis caches the compiled script by its SHA). */
@@ -166,7 +151,7 @@ eval_pairs(struct kv *kv, const char *what, const char *src, int nkeys, const ch
 		argv[argc++] = nums[2 * i];
 		argv[argc++] = nums[2 * i + 1];
 	}
-	return reply_ok(kv_cmdargv(kv, argc, argv, NULL), what);
+	return kv_take_ok(kv_cmdargv(kv, argc, argv, NULL), what);
 }
 
 int
@@ -337,7 +322,7 @@ kv_journal_rebuilt(struct kv *kv, int64_t aid, int64_t iid, const char *runid, i
 
 	kv_item_key(key, aid, iid, "rebuilt");
 	snprintf(exp, sizeof(exp), "%" PRId64, expire_at);
-	return reply_ok(kv_eval(kv, &rebuilt_script, 1, 3, argv, NULL), "EVALSHA rebuilt");
+	return kv_take_ok(kv_eval(kv, &rebuilt_script, 1, 3, argv, NULL), "EVALSHA rebuilt");
 }
 
 int
@@ -353,7 +338,7 @@ kv_journal_expire(struct kv *kv, int64_t aid, int64_t iid, int64_t keep_ms)
 	}
 	snprintf(keep, sizeof(keep), "%" PRId64, keep_ms);
 	argv[n] = keep;
-	return reply_ok(kv_eval(kv, &expire_script, n, n + 1, argv, NULL), "EVALSHA expire_item");
+	return kv_take_ok(kv_eval(kv, &expire_script, n, n + 1, argv, NULL), "EVALSHA expire_item");
 }
 
 int
@@ -382,7 +367,7 @@ kv_journal_watermark_set(struct kv *kv, int64_t ms)
 	const char *argv[2] = {WATERMARK_KEY, v};
 
 	snprintf(v, sizeof(v), "%" PRId64, ms);
-	return reply_ok(kv_eval(kv, &watermark_script, 1, 2, argv, NULL), "EVALSHA watermark");
+	return kv_take_ok(kv_eval(kv, &watermark_script, 1, 2, argv, NULL), "EVALSHA watermark");
 }
 
 int

@@ -258,12 +258,9 @@ rebuild_items(struct db *d, int64_t ended_after_ms, struct rebuild_item **out)
 	struct db_rows rows;
 	int n;
 
-	*out = NULL;
-	if (db_query(d, sql, args, 1, &rows) != FS_OK)
+	*out = db_query_array(d, sql, args, 1, &rows, sizeof(struct rebuild_item), &n);
+	if (n < 0)
 		return FS_ERR;
-	n = rows.nrows;
-	if (n > 0)
-		*out = mem_calloc((unsigned long)n, sizeof(struct rebuild_item));
 	for (int i = 0; i < n; i++) {
 		(*out)[i].aid = db_cell_int(&rows, i, 0);
 		(*out)[i].iid = db_cell_int(&rows, i, 1);
