@@ -78,6 +78,8 @@ LIB_SRC += lib/pushhub_msg.c
 LIB_SRC += lib/pushhub_users.c
 LIB_SRC += lib/pushhub_stats.c
 LIB_SRC += lib/daemon.c
+LIB_SRC += lib/breaker.c
+LIB_SRC += lib/shed.c
 # the FastCGI endpoints, one program each: cgi-bin/NAME.c, or for a program
 # made of several files every cgi-bin/NAME/*.c (CGI_MULTI)
 CGI     := detail admin place_order order_status pay user ops trivial

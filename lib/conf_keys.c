@@ -16,7 +16,10 @@ static const struct {
 } keys[CONF_KEY_COUNT] = {
 	[CONF_ACCESS_TTL_S] = {"access_ttl_s", 1, 900, NULL}, /* access token lifetime */
 	[CONF_ADMIN_TOKEN] = {"admin_token", 0, 0, ""}, /* the admin routes' bearer token (generated) */
+	[CONF_BREAKER_FAILURES] = {"breaker_failures", 1, 3, NULL}, /* store connection failures in a row that open a breaker */
+	[CONF_BREAKER_MS] = {"breaker_ms", 1, 1000, NULL}, /* an open breaker answers 503 at once this long, then probes once */
 	[CONF_CDN_PUSH_CMD] = {"cdn_push_cmd", 0, 0, ""}, /* run after each warmup render (e.g. an rsync to a CDN origin) */
+	[CONF_DETAIL_STALE_MAX_MS] = {"detail_stale_max_ms", 1, 300000, NULL}, /* detail serves its last copy ("stale") this long while Redis is down */
 	[CONF_IDGEN_LEASE_S] = {"idgen_lease_s", 1, 600, NULL}, /* a snowflake worker id lease */
 	[CONF_IMAGE_MAX_BYTES] = {"image_max_bytes", 1, 2 * 1024 * 1024, NULL}, /* largest admin image upload */
 	[CONF_JWT_SECRET] = {"jwt_secret", 0, 0, ""}, /* HMAC key of the access tokens (generated) */
@@ -53,6 +56,8 @@ static const struct {
 	[CONF_REDIS_WAIT_MS] = {"redis_wait_ms", 1, 100, NULL}, /* WAIT timeout after a reservation */
 	[CONF_REDIS_WAIT_REPLICAS] = {"redis_wait_replicas", 1, 0, NULL}, /* replicas WAIT asks for (0: no WAIT) */
 	[CONF_REFRESH_TTL_S] = {"refresh_ttl_s", 1, 1209600, NULL}, /* refresh token (session) lifetime */
+	[CONF_SHED_BACKLOG] = {"shed_backlog", 1, 100000, NULL}, /* orders not yet in MySQL past which place-order sheds (503) */
+	[CONF_SHED_REDIS_MS] = {"shed_redis_ms", 1, 200, NULL}, /* reservation round trip (moving average) past which place-order sheds */
 	[CONF_STATE_DIR] = {"state_dir", 0, 0, "var"}, /* the stack's folder */
 	[CONF_TRUSTED_PROXIES] = {"trusted_proxies", 0, 0, "127.0.0.0/8"}, /* CIDRs whose X-Forwarded-For is believed */
 };

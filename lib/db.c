@@ -2,6 +2,7 @@
  * db.c: MariaDB Connector/C wrapper: connection, statement cache, binding.
  */
 #include "db.h"
+#include "breaker.h"
 #include "conf.h"
 #include "conf_keys.h"
 #include "db_nodes.h"
@@ -18,7 +19,6 @@
 #include <sys/socket.h>
 
 #define DB_CACHE 128
-#define DB_RETRY_MS 200
 #define DB_READ_SKIP_MS 1000
 
 struct db_stmt {
@@ -34,7 +34,7 @@ struct db {
 	int down;
 	unsigned err;
 	char errstr[256];
-	int64_t retry_ms;
+	struct breaker br; /* transport failures in a row open it (breaker.h) */
 	struct db_stmt cache[DB_CACHE];
 	int ncache;
 	/* reads on a replica (db_query_read): its handle, and while the
@@ -54,6 +54,8 @@ db_open_conf(void)
 	snprintf(d->pass, sizeof(d->pass), "%s", conf_keys_str(CONF_MYSQL_PASSWORD));
 	snprintf(d->name, sizeof(d->name), "%s", conf_keys_str(CONF_MYSQL_DB));
 	d->port = (int)conf_keys_int(CONF_MYSQL_PORT);
+	/* a dead MySQL costs each request a fast 503, not a connect timeout */
+	breaker_init_conf(&d->br);
 	return d;
 }
 
@@ -91,6 +93,14 @@ is_transport_error(unsigned e)
 	       (e == 1290 && db_nodes_configured());
 }
 
+/* A transport failure: toward the breaker's threshold. */
+static void
+db_broke(struct db *d)
+{
+	if (breaker_failure(&d->br, fs_now_ms()))
+		log_warn("mysql %s:%d: circuit open for %d ms", d->host, d->port, d->br.open_ms);
+}
+
 static void
 db_seterr(struct db *d, unsigned e, const char *msg, const char *sql)
 {
@@ -98,8 +108,8 @@ db_seterr(struct db *d, unsigned e, const char *msg, const char *sql)
 	snprintf(d->errstr, sizeof(d->errstr), "%s", msg);
 	if (is_transport_error(e)) {
 		d->down = 1;
-		d->retry_ms = fs_now_ms() + DB_RETRY_MS;
 		log_warn("mysql %s:%d: %u %s", d->host, d->port, e, msg);
+		db_broke(d);
 		db_disconnect(d);
 	} else if (e != DB_ER_DUP_ENTRY) {
 		log_err("mysql %.80s: %u %s", sql ? sql : "", e, msg);
@@ -128,13 +138,14 @@ db_connect_nodes(struct db *d)
 				sizeof(d->host), &d->port, &e, msg, sizeof(msg));
 	if (d->m != NULL) {
 		d->down = 0;
+		breaker_success(&d->br);
 		return FS_OK;
 	}
 	d->down = 1;
 	d->err = e;
-	d->retry_ms = fs_now_ms() + DB_RETRY_MS;
 	snprintf(d->errstr, sizeof(d->errstr), "%s", msg);
 	log_warn("mysql connect: %s", msg);
+	db_broke(d);
 	return FS_ERR;
 }
 
@@ -143,7 +154,8 @@ db_connect(struct db *d)
 {
 	if (d->m != NULL)
 		return FS_OK;
-	if (d->down && fs_now_ms() < d->retry_ms) {
+	if (!breaker_allow(&d->br, fs_now_ms())) {
+		d->down = 1;
 		d->err = CR_CONNECTION_ERROR;
 		return FS_ERR;
 	}
@@ -163,12 +175,13 @@ db_connect(struct db *d)
 		d->m = NULL;
 		d->down = 1;
 		d->err = e ? e : CR_CONNECTION_ERROR;
-		d->retry_ms = fs_now_ms() + DB_RETRY_MS;
 		snprintf(d->errstr, sizeof(d->errstr), "%s", msg);
 		log_warn("mysql connect %s:%d: %s", d->host, d->port, msg);
+		db_broke(d);
 		return FS_ERR;
 	}
 	d->down = 0;
+	breaker_success(&d->br);
 	return FS_OK;
 }
 
@@ -287,7 +300,6 @@ db_run(struct db *d, const char *sql, const struct dbv *args, int nargs)
 		    !(e == CR_SERVER_GONE_ERROR ||
 		      (e == CR_SERVER_LOST && strncasecmp(sql, "SELECT", 6) == 0)))
 			return NULL;
-		d->retry_ms = 0;
 	}
 	return NULL;
 }

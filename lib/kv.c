@@ -19,10 +19,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* after a failed connect, wait this long before trying again so a dead Redis
- * costs each request a fast 503, not a connect timeout */
-#define KV_RETRY_MS 200
-
 struct kv *
 kv_open(const char *host, int port, int timeout_ms)
 {
@@ -31,6 +27,8 @@ kv_open(const char *host, int port, int timeout_ms)
 	snprintf(kv->host, sizeof(kv->host), "%s", host);
 	kv->port = port;
 	kv->timeout_ms = timeout_ms > 0 ? timeout_ms : 1000;
+	/* a dead Redis costs each request a fast 503, not a connect timeout */
+	breaker_init_conf(&kv->br);
 	return kv;
 }
 
@@ -82,10 +80,11 @@ kv_fail(struct kv *kv, const char *what)
 		redisFree(kv->c);
 		kv->c = NULL;
 	}
-	/* throttle only failed connects; a dropped connection (Redis restarted)
-	 * is worth one immediate reconnect on the next call */
-	kv->retry_ms = strcmp(what, "connect") == 0 ? fs_now_ms() + KV_RETRY_MS : 0;
+	/* a dropped connection (Redis restarted) is worth one immediate
+	 * reconnect; failures in a row open the breaker */
 	log_warn("redis %s:%d %s", kv->host, kv->port, kv->errstr);
+	if (breaker_failure(&kv->br, fs_now_ms()))
+		log_warn("redis %s:%d: circuit open for %d ms", kv->host, kv->port, kv->br.open_ms);
 	return closed;
 }
 
@@ -96,8 +95,10 @@ kv_connect(struct kv *kv)
 
 	if (kv->c != NULL)
 		return FS_OK;
-	if (kv->err && fs_now_ms() < kv->retry_ms)
+	if (!breaker_allow(&kv->br, fs_now_ms())) {
+		kv->err = 1; /* errstr keeps the failure that opened it */
 		return FS_ERR;
+	}
 	tv.tv_sec = kv->timeout_ms / 1000;
 	tv.tv_usec = (kv->timeout_ms % 1000) * 1000;
 	kv->c = redisConnectWithTimeout(kv->host, kv->port, tv);
@@ -123,6 +124,14 @@ kv_conn_dropped(const struct kv *kv)
 	ssize_t n = recv(kv->c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 
 	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* A reply came: Redis answers, the breaker closes. */
+static void
+kv_served(struct kv *kv)
+{
+	kv->served++;
+	breaker_success(&kv->br);
 }
 
 /* Connects, and first drops a connection the server closed while it was
@@ -172,7 +181,7 @@ kv_cmd(struct kv *kv, const char *fmt, ...)
 			break;
 	}
 	if (reply != NULL)
-		kv->served++;
+		kv_served(kv);
 	return reply;
 }
 
@@ -199,7 +208,7 @@ kv_argv(struct kv *kv, int resend, int argc, const char **argv, const size_t *le
 			break;
 	}
 	if (reply != NULL)
-		kv->served++;
+		kv_served(kv);
 	return reply;
 }
 
@@ -289,7 +298,7 @@ kv_reply(struct kv *kv)
 		kv_fail(kv, "reply");
 		return NULL;
 	}
-	kv->served++;
+	kv_served(kv);
 	return reply;
 }
 
@@ -407,6 +416,12 @@ int
 kv_down(const struct kv *kv)
 {
 	return kv->err != 0;
+}
+
+int
+kv_refusing(const struct kv *kv, int64_t now)
+{
+	return kv->cl == NULL && kv->c == NULL && breaker_refusing(&kv->br, now);
 }
 
 void

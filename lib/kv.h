@@ -31,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "breaker.h"
+
 struct kv {
 	redisContext *c;
 	char host[64];
@@ -38,7 +40,7 @@ struct kv {
 	int timeout_ms;
 	int err;          /* nonzero after a transport failure until reconnected */
 	char errstr[256];
-	int64_t retry_ms; /* no reconnect attempt before this time */
+	struct breaker br; /* transport failures in a row open it (breaker.h) */
 	long served;      /* replies read on this connection */
 	int maybe_ran;    /* the last kv_cmd/kv_cmdargv/kv_eval failed after its
 			   * command was written: it may have run */
@@ -101,6 +103,9 @@ int kv_script_load(struct kv *kv, struct kv_script *script);
 
 /* 1 when the last call failed in transport (the caller answers 503). */
 int kv_down(const struct kv *kv);
+/* 1 while kv's breaker is open and a call would fail at once, without
+ * asking Redis (single Redis; kv_cluster keeps its own connections). */
+int kv_refusing(const struct kv *kv, int64_t now);
 
 /* Formats "fs:{aid:iid}:suffix" into buf (KV_KEY_MAX bytes). */
 #define KV_KEY_MAX 96

@@ -28,6 +28,28 @@ static long bucket_counts[FS_ARRAY_LEN(metrics_buckets_us) + 1];
 static long long latency_sum_us;
 static int64_t next_flush_ms;
 static long unflushed;
+/* named counters (metrics_count): field names are static strings */
+#define NCOUNTS 8
+static struct {
+	const char *field;
+	long count;
+} named_counts[NCOUNTS];
+/* the reasons of flashsale_shed_total, shown even before the first */
+static const char *const shed_reasons[] = {"backlog", "redis_slow", "breaker"};
+
+void
+metrics_count(const char *field)
+{
+	for (int i = 0; i < NCOUNTS; i++) {
+		if (named_counts[i].field == NULL)
+			named_counts[i].field = field;
+		if (named_counts[i].field == field || strcmp(named_counts[i].field, field) == 0) {
+			named_counts[i].count++;
+			return;
+		}
+	}
+	log_warn("metrics_count %s: more than %d named counters", field, NCOUNTS);
+}
 
 static void
 metrics_flush(struct kv *kv, const char *endpoint)
@@ -55,6 +77,14 @@ metrics_flush(struct kv *kv, const char *endpoint)
 			return;
 		queued++;
 	}
+	for (int i = 0; i < NCOUNTS && named_counts[i].field; i++) {
+		if (named_counts[i].count == 0)
+			continue;
+		if (kv_append(kv, "HINCRBY fs:metrics %s %ld", named_counts[i].field,
+			      named_counts[i].count) != FS_OK)
+			return;
+		queued++;
+	}
 	snprintf(field, sizeof(field), "latsum|%s", endpoint);
 	if (kv_append(kv, "HINCRBY fs:metrics %s %lld", field, latency_sum_us) != FS_OK)
 		return;
@@ -68,6 +98,8 @@ metrics_flush(struct kv *kv, const char *endpoint)
 	for (int i = 0; i < NSTATUS; i++)
 		status_counts[i].count = 0;
 	memset(bucket_counts, 0, sizeof(bucket_counts));
+	for (int i = 0; i < NCOUNTS; i++)
+		named_counts[i].count = 0;
 	latency_sum_us = 0;
 	unflushed = 0;
 }
@@ -101,6 +133,25 @@ metrics_observe(struct kv *kv, const char *endpoint, const struct req *r)
 	}
 }
 
+/* flashsale_shed_total{reason}: place-order's 503s without asking Redis
+ * (lib/shed.h), from the fields "shed|REASON" */
+static void
+metrics_text_shed(const redisReply *rep, struct text *t)
+{
+	text_add(t, "# HELP flashsale_shed_total Orders refused 503 at once by load shedding.\n"
+		    "# TYPE flashsale_shed_total counter\n");
+	for (size_t r = 0; r < FS_ARRAY_LEN(shed_reasons); r++) {
+		char want[64];
+		const char *v = "0";
+
+		snprintf(want, sizeof(want), "shed|%s", shed_reasons[r]);
+		for (size_t i = 0; i + 1 < rep->elements; i += 2)
+			if (strcmp(rep->element[i]->str, want) == 0)
+				v = rep->element[i + 1]->str;
+		text_add(t, "flashsale_shed_total{reason=\"%s\"} %s\n", shed_reasons[r], v);
+	}
+}
+
 void
 metrics_text(struct kv *kv, struct text *t)
 {
@@ -127,6 +178,7 @@ metrics_text(struct kv *kv, struct text *t)
 				    "# TYPE flashsale_redis_wait_timeouts_total counter\n"
 				    "flashsale_redis_wait_timeouts_total %s\n",
 				 rep->element[i + 1]->str);
+	metrics_text_shed(rep, t);
 	text_add(t, "# HELP flashsale_request_duration_seconds API latency.\n"
 		    "# TYPE flashsale_request_duration_seconds histogram\n");
 	/* cumulative buckets per endpoint, as Prometheus wants them */

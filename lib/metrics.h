@@ -22,6 +22,11 @@ extern const int metrics_nbuckets;
  * to t; nothing when Redis is down. */
 void metrics_text(struct kv *kv, struct text *t);
 
+/* Adds 1 to counter field (a static string, e.g. "shed|backlog") in this
+ * process's memory: it reaches fs:metrics with the next flush, so counting
+ * costs no Redis round trip (and works while Redis is down). */
+void metrics_count(const char *field);
+
 /* Adds 1 to the counter field of fs:metrics. FS_OK or FS_ERR. */
 int metrics_incr(struct kv *kv, const char *field);
 

@@ -109,6 +109,18 @@ reply_rate_limited(struct req *r, int retry_after_s)
 }
 
 void
+reply_shed(struct req *r, int retry_after_s)
+{
+	/* a fixed body: shedding must cost less than any other answer */
+	static const char body[] = "{\"error\":\"unavailable\",\"message\":\"the shop is busy: "
+				   "nothing was done, retry in a moment\"}";
+	char hdr[48];
+
+	snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", retry_after_s > 0 ? retry_after_s : 1);
+	reply_raw(r, 503, "application/json", body, sizeof(body) - 1, hdr);
+}
+
+void
 reply_empty(struct req *r)
 {
 	reply_raw(r, 204, "application/json", "", 0, NULL);

@@ -23,6 +23,9 @@ void reply_error(struct req *r, enum fs_err err);
 void reply_error_msg(struct req *r, enum fs_err err, const char *message);
 /* 429 with Retry-After: seconds. */
 void reply_rate_limited(struct req *r, int retry_after_s);
+/* 503 unavailable with Retry-After: seconds (load shedding, an open
+ * breaker): the request had no effect. */
+void reply_shed(struct req *r, int retry_after_s);
 /* 204 No Content. */
 void reply_empty(struct req *r);
 

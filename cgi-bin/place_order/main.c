@@ -22,6 +22,7 @@
 #include "pub.h"
 #include "ratelimit.h"
 #include "reply.h"
+#include "shed.h"
 #include "sale.h"
 #include "kv_sale.h"
 #include "db_sale.h"
@@ -59,6 +60,8 @@ static struct ratelimit_local order_rl;
 static int redis_cluster;
 /* WAIT for this many replicas, at most this long, after a reservation */
 static int wait_replicas, wait_ms;
+/* load shedding: backlog, Redis's pace, the breaker (lib/shed.h) */
+static struct shed shed;
 
 static struct meta_slot *
 meta_slot(int64_t aid, int64_t iid)
@@ -157,6 +160,7 @@ push_close(void)
 {
 	orderbatch_close(batch);
 	batch = NULL;
+	shed_stop(&shed);
 }
 
 static void
@@ -268,15 +272,32 @@ gate_or_reply(struct req *r, struct meta_slot *s, int64_t aid, int64_t iid, int6
 	return FS_OK;
 }
 
+/* Shedding comes first, before the token and the body: under overload the
+ * cheapest answer wins. 503 with Retry-After, no store asked; the request
+ * had no effect, and its retry gets whatever the checks then say. */
+static int
+shed_or_reply(struct req *r)
+{
+	int64_t now = fs_now_ms();
+	enum shed_reason why = shed_check(&shed, r->kv, now);
+
+	if (why == SHED_NONE)
+		return FS_OK;
+	metrics_count(shed_field(why));
+	reply_shed(r, shed_retry_after_s(&shed, r->kv, why, now));
+	return FS_ERR;
+}
+
 /* Reserves o's units (warming the item first when Redis lacks it). FS_OK
  * with *left the units left, or FS_ERR after the refusal's answer. */
 static int
 reserve_or_reply(struct req *r, struct meta_slot *s, struct order *o, int64_t now, int64_t *left)
 {
 	enum reserve_result res;
-	int64_t held = 0;
+	int64_t held = 0, t0 = shed_clock_us();
 
 	res = kv_sale_reserve(r->kv, o, rate_limit, !redis_cluster, left, &held);
+	shed_sample(&shed, shed_clock_us() - t0); /* Redis's pace: the moving average */
 	if (res == RESERVE_NOT_WARM) {
 		/* live but not (or no longer) in Redis: load it, then decide */
 		struct sale_meta fresh;
@@ -320,6 +341,8 @@ post_order(struct req *r)
 	const char *secret = NULL;
 	int64_t aid, iid, qty = 1, now, left = -1;
 
+	if (shed_or_reply(r) != FS_OK)
+		return;
 	if (req_order_secret_or_reply(r, order_key) != FS_OK)
 		return;
 	if (req_user_or_reply(r) != FS_OK)
@@ -363,6 +386,7 @@ post_order(struct req *r)
 	if (redis_cluster && kv_order_put_queued(r->kv, &o) != FS_OK)
 		log_warn("order %" PRId64 ": status record not written (%s)", o.id, r->kv->errstr);
 	orderbatch_add(batch, &o);
+	shed_accepted(&shed, aid, iid, now);
 	if (left == 0)
 		s->sold_out_until_ms = now + SOLD_OUT_MARK_MS;
 	reply_queued(r, &o);
@@ -397,6 +421,8 @@ place_order_init(struct req *proto)
 	atexit(push_close);
 	wait_replicas = (int)conf_keys_int(CONF_REDIS_WAIT_REPLICAS);
 	wait_ms = (int)conf_keys_int(CONF_REDIS_WAIT_MS);
+	/* the backlog watcher reads on a connection of its own (lib/shed.h) */
+	shed_start(&shed, kv_open_conf());
 	return FS_OK;
 }
 
