@@ -5,6 +5,7 @@
  * Entries are kept CACHE_FRESH_MS (API.md lets remaining lag by a second).
  */
 #include "detail.h"
+#include "conf_keys.h"
 #include "db.h"
 #include "db_sale.h"
 #include "kv.h"
@@ -25,6 +26,7 @@ static struct item_entry item_cache[ITEM_SLOTS];
 static struct act_entry act_cache[ACT_SLOTS];
 
 struct detail_out out = {NULL, 0, 0};
+int out_stale;
 
 void
 out_put(const char *s, size_t n)
@@ -135,7 +137,7 @@ item_get(struct req *r, int64_t aid, int64_t iid, int64_t now)
 {
 	struct item_entry *e = &item_cache[slot_of(aid, iid, ITEM_SLOTS)];
 	struct sale_item si;
-	int stock_known = 0, kvrc, found;
+	int stock_known = 0, kvrc, found, had;
 	int64_t stock = 0;
 
 	if (e->aid == aid && e->iid == iid && fresh(e->fetched_ms, e->found, now))
@@ -146,9 +148,20 @@ item_get(struct req *r, int64_t aid, int64_t iid, int64_t now)
 		e->aid = aid;
 		e->iid = iid;
 	}
+	had = e->found;
 	e->found = 0;
 	kvrc = fill_from_kv(r->kv, e, &stock_known, &stock);
 	if (kvrc == FILL_OK) {
+		e->fetched_ms = e->good_ms = now;
+		e->stale = 0;
+		return e;
+	}
+	/* Redis down (API.md "Guard rails"): the last copy, not too old, marked
+	 * stale; MySQL is spared the sale's read storm */
+	if (kvrc == FILL_DOWN && had && e->good_ms &&
+	    now - e->good_ms <= conf_keys_int(CONF_DETAIL_STALE_MAX_MS)) {
+		e->found = 1;
+		e->stale = 1;
 		e->fetched_ms = now;
 		return e;
 	}
@@ -166,6 +179,10 @@ item_get(struct req *r, int64_t aid, int64_t iid, int64_t now)
 		e->end_ms = si.end_ms;
 		/* MySQL's count lags the reservations Redis holds: prefer Redis */
 		e->remaining = stock_known ? stock : si.db_stock;
+		/* without Redis MySQL's count lags the reservations: say so */
+		e->stale = kvrc == FILL_DOWN;
+		if (!e->stale)
+			e->good_ms = now;
 		if (kvrc == FILL_NO_META && kv_sale_put(r->kv, &si, 0) != FS_OK)
 			log_warn("detail: put back %lld:%lld: %s", (long long)aid, (long long)iid,
 				 r->kv->errstr);
@@ -179,9 +196,10 @@ item_get(struct req *r, int64_t aid, int64_t iid, int64_t now)
 void
 item_tail(const struct item_entry *e, int64_t now)
 {
-	out_add(",\"state\":\"%s\",\"remaining\":%lld}",
+	out_add(",\"state\":\"%s\",\"remaining\":%lld%s}",
 		state_of(e->ended, e->start_ms, e->end_ms, e->remaining, now),
-		(long long)(e->remaining > 0 ? e->remaining : 0));
+		(long long)(e->remaining > 0 ? e->remaining : 0), e->stale ? ",\"stale\":true" : "");
+	out_stale |= e->stale;
 }
 
 /* Appends the item object (without now_ms) to the answer. */

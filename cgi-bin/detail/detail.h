@@ -30,6 +30,8 @@ struct item_entry {
 	int found;          /* 0: no public item (unknown, or its activity is a draft) */
 	int ended;          /* the activity's status is ended */
 	int64_t start_ms, end_ms, remaining;
+	int64_t good_ms;    /* last read that did not find Redis down */
+	int stale;          /* served while Redis is down: the last copy, or MySQL's lagging count */
 	char *inner;        /* the static detail JSON without its braces; owned */
 	size_t inner_len;
 };
@@ -52,6 +54,8 @@ struct detail_out {
 	size_t len, cap;
 };
 extern struct detail_out out;
+/* set by item_tail when an item of the answer is stale (Redis down) */
+extern int out_stale;
 
 void out_put(const char *s, size_t n);
 void out_add(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

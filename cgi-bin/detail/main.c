@@ -75,10 +75,11 @@ get_activity(struct req *r)
 		goto out;
 	err = FS_E_UNAVAILABLE;
 	out.len = 0;
+	out_stale = 0;
 	out_add("{\"now_ms\":%lld,\"activity\":", (long long)now);
 	if (act_render(r, e, now) != FS_OK)
 		goto out;
-	out_put("}", 1);
+	out_add(out_stale ? ",\"stale\":true}" : "}");
 	err = NO_ERROR;
 out:
 	reply_out_or_error(r, err);
@@ -151,6 +152,7 @@ get_list(struct req *r)
 	}
 	n = p->n < limit ? p->n : (int)limit;
 	out.len = 0;
+	out_stale = 0;
 	out_add("{\"now_ms\":%lld,\"activities\":[", (long long)now);
 	for (int i = 0; i < n; i++) {
 		struct act_entry *e = act_get(r, p->aids[i], now);
@@ -165,10 +167,11 @@ get_list(struct req *r)
 			goto out;
 	}
 	if (p->n > n)
-		out_add("],\"next\":\"%lld.%lld\"}", (long long)p->starts[n - 1],
+		out_add("],\"next\":\"%lld.%lld\"", (long long)p->starts[n - 1],
 			(long long)p->aids[n - 1]);
 	else
-		out_add("],\"next\":null}");
+		out_add("],\"next\":null");
+	out_add(out_stale ? ",\"stale\":true}" : "}");
 	err = NO_ERROR;
 out:
 	reply_out_or_error(r, err);

@@ -17,7 +17,7 @@ const idOk = (s) => /^[1-9][0-9]{0,15}$/.test(s);
 const ui = {
   msg: $('#msg'), item: $('#item'), countdown: $('#countdown'), buy: $('#buy'),
   remaining: $('#remaining'), order: $('#order'), orderState: $('#order-state'),
-  pay: $('#pay'), payLink: $('#pay-link'), buyMsg: $('#buy-msg'),
+  pay: $('#pay'), payLink: $('#pay-link'), buyMsg: $('#buy-msg'), stale: $('#stale'),
 };
 
 let detail = null;       // the last GET /api/detail/{aid}/{iid}
@@ -88,6 +88,8 @@ function renderDynamic(d) {
   ui.remaining.textContent = typeof d.remaining === 'number'
     ? (d.remaining > 0 ? `${d.remaining} of the sale's stock` : 'none') : '…';
   ui.remaining.className = soldOut ? 'none' : '';
+  // "stale": the server answered from its last copy (its store is down)
+  ui.stale.hidden = d.stale !== true;
 }
 
 async function loadDetail() {
