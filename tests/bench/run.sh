@@ -370,6 +370,15 @@ fi
 # did the handler keep up during (b)? what the journal still holds at its end
 b_backlog=
 [ $SALES = 1 ] && b_backlog=$(redis-cli -p "$RPORT" --raw HLEN "fs:{$BIG_AID:$BIG_IID}:journal" 2>/dev/null)
+# (s) the shedding answer (503 + Retry-After, lib/shed.h): Redis stopped, so
+# place-order's breaker opens and every order is shed at once, with the same
+# answer as a backlog shed; last, Redis starts again only afterwards
+if [ $SALES = 1 ] && [ "${BENCH_SHED:-1}" = 1 ]; then
+	scripts/flashctl redis-stop "$D" >> "$OUT/stack.log" 2>&1
+	ln -sf "$D/c-warm.txt" "$D/s-warm.txt"; ln -sf "$D/c.txt" "$D/s.txt"
+	measure s "POST /api/order, shed (503)" /api/order order.lua "$THREADS" "$SOLD_AID" "$SOLD_IID"
+	scripts/flashctl redis-start "$D" >> "$OUT/stack.log" 2>&1 || say "Redis did not start again"
+fi
 
 # --- the table --------------------------------------------------------------
 d_rps=$(field "${RES[d]:-}" rps)
@@ -385,6 +394,7 @@ row() { # key name expected-status
 	row b "(b) POST /api/order, accepted" 202
 	row f "(b') the same, appendfsync always" 202
 	row c "(c) POST /api/order, sold out" 410
+	row s "(s) POST /api/order, shed (503)" 503
 	row d "(d) GET /api/_trivial (ceiling)" 200
 	row e "(e) GET $STATIC (static)" 200
 } > "$OUT/rows.txt"
