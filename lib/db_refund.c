@@ -23,13 +23,11 @@ db_refund_enlist(struct db *d, int64_t now_ms, int max)
 		"SELECT p.id, p.order_id, p.amount_cents FROM payments p "
 		"LEFT JOIN refunds r ON r.payment_id = p.id "
 		"WHERE p.status = 'late' AND r.payment_id IS NULL ORDER BY p.id LIMIT ?";
-	/* two jobs may enlist the same payment: the second is a no-op */
 	static const char sql_add[] =
 		"INSERT INTO refunds (payment_id, order_id, amount_cents, created_ms) "
-		"VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE payment_id = payment_id";
+		"VALUES (?, ?, ?, ?)";
 	struct dbv a[] = {DBI(max)};
 	struct db_rows rows;
-	long long affected;
 	int added = 0;
 
 	if (db_query(d, sql_late, a, 1, &rows) != FS_OK)
@@ -38,12 +36,14 @@ db_refund_enlist(struct db *d, int64_t now_ms, int max)
 		struct dbv v[] = {DBI(db_cell_int(&rows, i, 0)), DBI(db_cell_int(&rows, i, 1)),
 				  DBI(db_cell_int(&rows, i, 2)), DBI(now_ms)};
 
-		affected = 0;
-		if (db_exec(d, sql_add, v, 4, &affected, NULL) != FS_OK) {
+		/* two jobs may enlist the same payment: the second one's
+		 * duplicate key is no error */
+		if (db_exec(d, sql_add, v, 4, NULL, NULL) == FS_OK) {
+			added++;
+		} else if (db_errno(d) != DB_ER_DUP_ENTRY) {
 			added = FS_ERR;
 			break;
 		}
-		added += affected == 1;
 	}
 	db_rows_free(&rows);
 	return added;
