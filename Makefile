@@ -80,13 +80,16 @@ LIB_SRC += lib/pushhub_stats.c
 LIB_SRC += lib/daemon.c
 LIB_SRC += lib/breaker.c
 LIB_SRC += lib/shed.c
+LIB_SRC += lib/refund.c
+LIB_SRC += lib/db_refund.c
+LIB_SRC += lib/provider.c
 # the FastCGI endpoints, one program each: cgi-bin/NAME.c, or for a program
 # made of several files every cgi-bin/NAME/*.c (CGI_MULTI)
 CGI     := detail admin place_order order_status pay user ops trivial
 CGI_MULTI := admin detail place_order
 # daemons and cron jobs
 MQ      := order_handler push_hub
-CRON    := warmup expire reconcile
+CRON    := warmup expire reconcile refund
 UNIT    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -128,6 +131,8 @@ $(BUILD)/bin/%: $(BUILD)/cron/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	@echo '  LD    $@'
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+# only the refund job talks to the payment provider (lib/provider.c, libcurl)
+$(BUILD)/bin/refund: LDLIBS += $(shell pkg-config --libs libcurl 2>/dev/null)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	@echo '  LD    $@'

@@ -6,14 +6,19 @@
  * the truth (one primary-key read): the Redis record of a written order is
  * only a hint, left stale when the Redis write after a pay, cancel or close
  * failed.
+ * A paid, closed or cancelled order with a late payment (a success notify
+ * after it left unpaid) also carries "refund": "pending", then "done" with
+ * the provider's "refund_id" (db_refund.h); other orders read as before.
  */
 #include "app.h"
 #include "db.h"
 #include "db_order.h"
+#include "db_refund.h"
 #include "kv.h"
 #include "kv_sale.h"
 #include "log.h"
 #include "order.h"
+#include "refund.h"
 #include "reply.h"
 #include "kv_order.h"
 
@@ -46,6 +51,32 @@ order_find(struct req *r, int64_t id, struct order *o)
 	return 0;
 }
 
+/* 1 for the states an order can have a late payment in: lifecycle.c
+ * records a success as late only once the order has left unpaid, so the
+ * polls of queued and unpaid orders cost no query more. */
+static int
+refund_possible(enum order_status s)
+{
+	return s == ORDER_PAID || s == ORDER_CLOSED || s == ORDER_CANCELLED;
+}
+
+/* Answers 200 with order o and its refund, or 503. */
+static void
+reply_order(struct req *r, const struct order *o)
+{
+	struct refund_status st;
+	json_object *j;
+
+	memset(&st, 0, sizeof(st));
+	if (refund_possible(o->status) && db_refund_of_order(r->db, o->id, &st) != FS_OK) {
+		reply_error(r, FS_E_UNAVAILABLE);
+		return;
+	}
+	j = order_to_json(o);
+	refund_status_json(j, &st);
+	reply_json_put(r, 200, j);
+}
+
 static void
 get_one(struct req *r)
 {
@@ -60,7 +91,7 @@ get_one(struct req *r)
 	else if (rc == 0 || o.user_id != r->user_id)
 		reply_error(r, FS_E_NOT_FOUND);
 	else
-		reply_json_put(r, 200, order_to_json(&o));
+		reply_order(r, &o);
 }
 
 /* The user's order for one item: the buyer slot in Redis names the live
@@ -86,7 +117,7 @@ get_by_item(struct req *r, int64_t aid, int64_t iid)
 	else if (rc == 0 || o.user_id != r->user_id)
 		reply_error(r, FS_E_NOT_FOUND);
 	else
-		reply_json_put(r, 200, order_to_json(&o));
+		reply_order(r, &o);
 }
 
 static int
@@ -99,13 +130,42 @@ cmp_newest(const void *a, const void *b)
 	return x->id > y->id ? -1 : x->id < y->id;
 }
 
+/* Answers 200 with the n orders of list, each with its refund (one query
+ * for all), or 503. */
+static void
+reply_list(struct req *r, const struct order *list, int n)
+{
+	struct db_refund_order *refunds = NULL;
+	json_object *j, *arr, *o;
+	int ask = 0, nref = 0;
+
+	for (int i = 0; i < n; i++)
+		ask |= refund_possible(list[i].status);
+	if (ask && (nref = db_refund_of_user(r->db, r->user_id, &refunds)) == FS_ERR) {
+		reply_error(r, FS_E_UNAVAILABLE);
+		return;
+	}
+	j = json_object_new_object();
+	arr = json_object_new_array();
+	for (int i = 0; i < n; i++) {
+		o = order_to_json(&list[i]);
+		for (int k = 0; k < nref; k++)
+			if (refunds[k].order_id == list[i].id)
+				refund_status_json(o, &refunds[k].st);
+		json_object_array_add(arr, o);
+	}
+	json_object_object_add(j, "orders", arr);
+	reply_json(r, 200, j);
+	json_object_put(j);
+	free(refunds);
+}
+
 /* MySQL's orders plus the queued ones only Redis knows, newest first. */
 static void
 get_list(struct req *r)
 {
 	struct order list[2 * LIST_MAX];
 	int64_t ids[LIST_MAX];
-	json_object *j, *arr;
 	int n, nids, from_db;
 
 	n = db_order_list(r->db, r->user_id, list, LIST_MAX);
@@ -127,13 +187,7 @@ get_list(struct req *r)
 	qsort(list, (size_t)n, sizeof(list[0]), cmp_newest);
 	if (n > LIST_MAX)
 		n = LIST_MAX;
-	j = json_object_new_object();
-	arr = json_object_new_array();
-	for (int i = 0; i < n; i++)
-		json_object_array_add(arr, order_to_json(&list[i]));
-	json_object_object_add(j, "orders", arr);
-	reply_json(r, 200, j);
-	json_object_put(j);
+	reply_list(r, list, n);
 }
 
 static void

@@ -7,6 +7,10 @@
  *        with pay_secret and applies it through the very path
  *        /api/pay/notify takes. Off (404) unless pay_sandbox = 1: the demo
  *        stack turns it on, production leaves it off.
+ *   POST /api/pay/sandbox/refund        the sandbox provider's refund call
+ *        (refund.h), signed with pay_secret by the refund job: one refund
+ *        per payment, the same refund_id however often it is asked. Off
+ *        like the rest of the sandbox.
  * The state changes themselves are lifecycle.c's.
  */
 #include "app.h"
@@ -15,13 +19,16 @@
 #include "db.h"
 #include "db_order.h"
 #include "db_payment.h"
+#include "db_refund.h"
 #include "idgen.h"
 #include "jx.h"
 #include "kv.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "codec.h"
 #include "order.h"
 #include "paynotify.h"
+#include "refund.h"
 #include "reply.h"
 #include "kv_order.h"
 
@@ -205,6 +212,59 @@ out:
 	json_object_put(body);
 }
 
+/* The sandbox provider's refund: parse (400), signature (401), then the
+ * payment as the provider knows it (404, 409) and its one refund. */
+static void
+post_sandbox_refund(struct req *r)
+{
+	struct refund_call q;
+	const char *why;
+	unsigned char raw[12];
+	char new_id[3 + 2 * sizeof(raw) + 1], id[REFUND_ID_MAX + 1];
+	json_object *j;
+
+	if (!sandbox_on) {
+		reply_error_msg(r, FS_E_NOT_FOUND, "the sandbox payment provider is off");
+		return;
+	}
+	if (req_body_or_reply(r) != FS_OK)
+		return;
+	if (refund_call_parse(r->body, r->body_len, &q, &why) != FS_OK) {
+		reply_error_msg(r, FS_E_BAD_REQUEST, why);
+		return;
+	}
+	if (!refund_call_verify(pay_secret, &q)) {
+		reply_error_msg(r, FS_E_UNAUTHORIZED, "the refund call's signature is wrong");
+		return;
+	}
+	/* a provider's own id: random, used only if this is the first call */
+	if (fs_random_bytes(raw, sizeof(raw)) != FS_OK) {
+		reply_error(r, FS_E_UNAVAILABLE);
+		return;
+	}
+	memcpy(new_id, "re_", 3);
+	codec_hex_encode(raw, sizeof(raw), new_id + 3);
+	switch (db_refund_sandbox(r->db, &q, new_id, fs_now_ms(), id)) {
+	case DBR_REFUNDED:
+		j = json_object_new_object();
+		json_object_object_add(j, "refund_id", json_object_new_string(id));
+		reply_json_put(r, 200, j);
+		break;
+	case DBR_NOT_FOUND:
+		reply_error_msg(r, FS_E_NOT_FOUND, "no such payment");
+		break;
+	case DBR_MISMATCH:
+		reply_error_msg(r, FS_E_CONFLICT, "order_id or amount_cents are not the payment's");
+		break;
+	case DBR_NOT_CAPTURED:
+		reply_error_msg(r, FS_E_CONFLICT, "no money came for this payment");
+		break;
+	default:
+		reply_error(r, FS_E_UNAVAILABLE);
+		break;
+	}
+}
+
 static int
 pay_init(struct req *proto)
 {
@@ -225,6 +285,7 @@ pay_init(struct req *proto)
 /* literal routes first: "$" would take "notify" and answer 400 */
 static const struct route routes[] = {
 	{"POST", "/api/pay/notify", post_notify, PAYNOTIFY_BODY_MAX},
+	{"POST", "/api/pay/sandbox/refund", post_sandbox_refund, PAYNOTIFY_BODY_MAX},
 	{"POST", "/api/pay/sandbox/$", post_sandbox, 0},
 	{"POST", "/api/pay/$", post_pay, 0},
 };

@@ -38,6 +38,7 @@ static const struct {
 	[CONF_PAY_SANDBOX] = {"pay_sandbox", 1, 0, NULL}, /* 1: the sandbox payment provider answers */
 	[CONF_PAY_SECRET] = {"pay_secret", 0, 0, ""}, /* HMAC key of payment notifies (generated) */
 	[CONF_PAY_WINDOW_MS] = {"pay_window_ms", 1, 15 * 60 * 1000, NULL}, /* time to pay once the order is in MySQL */
+	[CONF_PUBLIC_URL] = {"public_url", 0, 0, "http://127.0.0.1:8080"}, /* the shop's base URL (flashctl writes it) */
 	[CONF_PUSH_AUTH_MS] = {"push_auth_ms", 1, 5000, NULL}, /* time a push socket has to authenticate (PH_AUTH_MS) */
 	[CONF_PUSH_EVENTS] = {"push_events", 0, 0, NULL}, /* ZeroMQ endpoint of order events; unset: ipc://STATE_DIR/push-events.ipc */
 	[CONF_PUSH_MAX_SOCKETS] = {"push_max_sockets", 1, 20000, NULL},
@@ -58,6 +59,7 @@ static const struct {
 	[CONF_REFRESH_TTL_S] = {"refresh_ttl_s", 1, 1209600, NULL}, /* refresh token (session) lifetime */
 	[CONF_SHED_BACKLOG] = {"shed_backlog", 1, 100000, NULL}, /* orders not yet in MySQL past which place-order sheds (503) */
 	[CONF_SHED_REDIS_MS] = {"shed_redis_ms", 1, 200, NULL}, /* reservation round trip (moving average) past which place-order sheds */
+	[CONF_REFUND_URL] = {"refund_url", 0, 0, ""}, /* the provider's refund call; empty: public_url + /api/pay/sandbox/refund */
 	[CONF_STATE_DIR] = {"state_dir", 0, 0, "var"}, /* the stack's folder */
 	[CONF_TRUSTED_PROXIES] = {"trusted_proxies", 0, 0, "127.0.0.0/8"}, /* CIDRs whose X-Forwarded-For is believed */
 };

@@ -7,6 +7,7 @@
 #include "db.h"
 #include "fs.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int
@@ -35,6 +36,24 @@ db_payment_get(struct db *d, int64_t id, int64_t *order_id, int64_t *amount_cent
 		*order_id = db_cell_int(&rows, 0, 0);
 		*amount_cents = db_cell_int(&rows, 0, 1);
 		*user_id = db_cell_int(&rows, 0, 2);
+		rc = 1;
+	}
+	db_rows_free(&rows);
+	return rc;
+}
+
+int
+db_payment_status(struct db *d, int64_t id, char status[DB_PAYMENT_STATUS_MAX])
+{
+	static const char sql[] = "SELECT status FROM payments WHERE id = ?";
+	struct dbv arg[] = {DBI(id)};
+	struct db_rows rows;
+	int rc = 0;
+
+	if (db_query(d, sql, arg, 1, &rows) != FS_OK)
+		return FS_ERR;
+	if (rows.nrows == 1 && db_cell(&rows, 0, 0) != NULL) {
+		snprintf(status, DB_PAYMENT_STATUS_MAX, "%s", db_cell(&rows, 0, 0));
 		rc = 1;
 	}
 	db_rows_free(&rows);

@@ -16,4 +16,10 @@ int db_payment_create(struct db *d, int64_t id, const struct order *o, int64_t n
 /* Reads payment id: 1 and its order, amount and user, 0 none, FS_ERR. */
 int db_payment_get(struct db *d, int64_t id, int64_t *order_id, int64_t *amount_cents, int64_t *user_id);
 
+/* room for a payment state name: created, success, fail, late */
+#define DB_PAYMENT_STATUS_MAX 16
+
+/* Reads payment id's state name into status: 1, 0 none, FS_ERR. */
+int db_payment_status(struct db *d, int64_t id, char status[DB_PAYMENT_STATUS_MAX]);
+
 #endif

@@ -1,6 +1,7 @@
 /*
  * paynotify.c: the payment provider's callback, parsed and signed (see
- * paynotify.h). Pure: json-c and HMAC only.
+ * paynotify.h), and the pieces every signed provider message shares (the
+ * refund call of refund.c too). Pure: json-c and HMAC only.
  */
 #include "paynotify.h"
 #include "fs.h"
@@ -14,10 +15,8 @@
 #define NOTIFY_JSON_DEPTH 4
 #define SIGN_FIELD_MAX 256
 
-/* A whole number field: a decimal string or a JSON integer, >= min (0 or
- * 1). FS_OK and *out, or FS_ERR. */
-static int
-field_num(json_object *o, const char *key, int64_t min, int64_t *out)
+int
+paynotify_field_num(json_object *o, const char *key, int64_t min, int64_t *out)
 {
 	json_object *v;
 	int64_t x;
@@ -53,7 +52,6 @@ status_sign_take(json_object *o, struct paynotify *n, const char **why)
 {
 	json_object *v;
 	const char *s;
-	size_t slen;
 
 	*why = "status must be \"success\" or \"fail\"";
 	if (!json_object_object_get_ex(o, "status", &v) || !json_object_is_type(v, json_type_string))
@@ -67,48 +65,72 @@ status_sign_take(json_object *o, struct paynotify *n, const char **why)
 		return FS_ERR;
 
 	*why = "sign must be a string";
+	return paynotify_sign_take(o, n->sign, &n->sign_len);
+}
+
+int
+paynotify_sign_take(json_object *o, char sign[2 * HMAC_LEN + 1], size_t *sign_len)
+{
+	json_object *v;
+	size_t slen;
+
 	if (!json_object_object_get_ex(o, "sign", &v) || !json_object_is_type(v, json_type_string))
 		return FS_ERR;
 	slen = (size_t)json_object_get_string_len(v);
 	if (slen > SIGN_FIELD_MAX)
 		return FS_ERR;
 	/* a sign of the wrong length is a bad signature (401), not a bad
-	 * request: keep its length so paynotify_verify refuses it */
-	n->sign_len = slen;
+	 * request: keep its length so the check refuses it */
+	*sign_len = slen;
 	if (slen <= 2 * HMAC_LEN)
-		memcpy(n->sign, json_object_get_string(v), slen);
+		memcpy(sign, json_object_get_string(v), slen);
 	return FS_OK;
+}
+
+json_object *
+paynotify_object(const char *body, size_t len)
+{
+	json_tokener *tok;
+	json_object *o = NULL;
+
+	if (body == NULL || len == 0 || len > PAYNOTIFY_BODY_MAX || !fs_utf8_valid(body, len))
+		return NULL;
+	tok = json_tokener_new_ex(NOTIFY_JSON_DEPTH);
+	if (tok == NULL)
+		return NULL;
+	o = json_tokener_parse_ex(tok, body, (int)len);
+	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+	    !json_object_is_type(o, json_type_object))
+		goto bad;
+	/* one value and nothing after it but white space */
+	for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
+		if (strchr(" \t\r\n", body[i]) == NULL)
+			goto bad;
+	json_tokener_free(tok);
+	return o;
+bad:
+	json_object_put(o);
+	json_tokener_free(tok);
+	return NULL;
 }
 
 int
 paynotify_parse(const char *body, size_t len, struct paynotify *n, const char **why)
 {
-	json_tokener *tok = NULL;
-	json_object *o = NULL;
+	json_object *o;
 	int rc = FS_ERR;
 
 	memset(n, 0, sizeof(*n));
 	*why = "the body is not a JSON object";
-	if (body == NULL || len == 0 || len > PAYNOTIFY_BODY_MAX || !fs_utf8_valid(body, len))
-		goto out;
-	tok = json_tokener_new_ex(NOTIFY_JSON_DEPTH);
-	if (tok == NULL)
-		goto out;
-	o = json_tokener_parse_ex(tok, body, (int)len);
-	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-	    !json_object_is_type(o, json_type_object))
-		goto out;
-	/* one value and nothing after it but white space */
-	for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
-		if (strchr(" \t\r\n", body[i]) == NULL)
-			goto out;
-
+	o = paynotify_object(body, len);
+	if (o == NULL)
+		return FS_ERR;
 	*why = "payment_id and order_id must be positive integers, amount_cents and ts_ms "
 	       "non-negative integers (as decimal strings or numbers)";
-	if (field_num(o, "payment_id", 1, &n->payment_id) != FS_OK ||
-	    field_num(o, "order_id", 1, &n->order_id) != FS_OK ||
-	    field_num(o, "amount_cents", 0, &n->amount_cents) != FS_OK ||
-	    field_num(o, "ts_ms", 0, &n->ts_ms) != FS_OK)
+	if (paynotify_field_num(o, "payment_id", 1, &n->payment_id) != FS_OK ||
+	    paynotify_field_num(o, "order_id", 1, &n->order_id) != FS_OK ||
+	    paynotify_field_num(o, "amount_cents", 0, &n->amount_cents) != FS_OK ||
+	    paynotify_field_num(o, "ts_ms", 0, &n->ts_ms) != FS_OK)
 		goto out;
 
 	if (status_sign_take(o, n, why) != FS_OK)
@@ -117,8 +139,6 @@ paynotify_parse(const char *body, size_t len, struct paynotify *n, const char **
 	*why = NULL;
 out:
 	json_object_put(o);
-	if (tok != NULL)
-		json_tokener_free(tok);
 	return rc;
 }
 
@@ -145,15 +165,22 @@ paynotify_sign(const char *key, struct paynotify *n)
 int
 paynotify_verify(const char *key, const struct paynotify *n)
 {
-	char msg[PAYNOTIFY_MSG_MAX], want[2 * HMAC_LEN + 1];
-	size_t len;
+	char msg[PAYNOTIFY_MSG_MAX];
+
+	return paynotify_sign_check(key, msg, paynotify_message(n, msg), n->sign, n->sign_len);
+}
+
+int
+paynotify_sign_check(const char *key, const char *msg, size_t len, const char *sign,
+		     size_t sign_len)
+{
+	char want[2 * HMAC_LEN + 1];
 
 	if (key == NULL || *key == '\0')
 		return 0;
-	len = paynotify_message(n, msg);
 	hmac_sha256_hex(key, msg, len, want);
 	/* fs_ct_equal compares the lengths too; a longer sign was not kept */
-	return n->sign_len <= 2 * HMAC_LEN && fs_ct_equal(want, 2 * HMAC_LEN, n->sign, n->sign_len);
+	return sign_len <= 2 * HMAC_LEN && fs_ct_equal(want, 2 * HMAC_LEN, sign, sign_len);
 }
 
 json_object *

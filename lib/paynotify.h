@@ -52,4 +52,24 @@ int paynotify_verify(const char *key, const struct paynotify *n);
 /* The notify body of n (ids as strings). Caller puts it. */
 json_object *paynotify_to_json(const struct paynotify *n);
 
+/* The pieces every signed provider message shares (the refund call,
+ * refund.h, is built from them too). */
+
+/* The one flat JSON object of len bytes of body (at most
+ * PAYNOTIFY_BODY_MAX, UTF-8, nothing after it but white space); caller
+ * puts it. NULL for anything else. */
+json_object *paynotify_object(const char *body, size_t len);
+/* A whole number field of o: a decimal string or a JSON integer, >= min
+ * (0 or 1). FS_OK and *out, or FS_ERR. */
+int paynotify_field_num(json_object *o, const char *key, int64_t min, int64_t *out);
+/* The string field "sign" of o into sign (NUL not added) and *sign_len:
+ * past 2*HMAC_LEN characters only the length is kept (a bad signature, not
+ * a bad request). FS_ERR when missing, not a string, or absurdly long. */
+int paynotify_sign_take(json_object *o, char sign[2 * HMAC_LEN + 1], size_t *sign_len);
+/* 1 when sign (sign_len characters) is the lowercase hex HMAC-SHA256 of
+ * msg under key, compared in constant time; 0 otherwise and for an empty
+ * key. */
+int paynotify_sign_check(const char *key, const char *msg, size_t len, const char *sign,
+			 size_t sign_len);
+
 #endif

@@ -87,3 +87,35 @@ CREATE TABLE IF NOT EXISTS payments (
   notify_ts_ms  BIGINT NULL,
   KEY by_order (order_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Refunds of late payments (docs/GUARD-REFUND.md; owner lib/db_refund.c).
+-- A payment `late` owes a refund; this row is the refund job's progress on
+-- it: claimed for a lease by one job at a time, done with the provider's
+-- refund_id, written once.
+CREATE TABLE IF NOT EXISTS refunds (
+  payment_id     BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+  order_id       BIGINT UNSIGNED NOT NULL,
+  amount_cents   BIGINT NOT NULL,
+  state          ENUM('pending','done') NOT NULL DEFAULT 'pending',
+  refund_id      VARCHAR(64) NULL,                      -- the provider's, once done
+  claim_until_ms BIGINT NOT NULL DEFAULT 0,             -- a job's lease on the call
+  attempts       INT NOT NULL DEFAULT 0,                -- provider calls claimed
+  created_ms     BIGINT NOT NULL,
+  done_ms        BIGINT NULL,
+  KEY by_state_claim (state, claim_until_ms)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- The sandbox provider's own book: one refund per payment however often it
+-- is asked (calls counts the asks).
+CREATE TABLE IF NOT EXISTS sandbox_refunds (
+  payment_id    BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+  refund_id     VARCHAR(64) NOT NULL,
+  amount_cents  BIGINT NOT NULL,
+  calls         INT NOT NULL DEFAULT 1,
+  created_ms    BIGINT NOT NULL,
+  updated_ms    BIGINT NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- late payments by user (a user's order list) and all of them (the refund
+-- job): a few rows, never a scan of every payment
+ALTER TABLE payments ADD INDEX IF NOT EXISTS by_status_user (status, user_id);

@@ -159,13 +159,13 @@ test('warmup-1.5 cdn_push_cmd runs after the render; its failure is the exit sta
   }
 });
 
-test('warmup-1.6 the crontab runs warmup, expire and reconcile every minute', () => {
+test('warmup-1.6 the crontab runs warmup, expire, reconcile and refund every minute', () => {
   const text = readFileSync(join(root, 'cron', 'flashsale.crontab'), 'utf8');
   const bin = process.env.FLASH_BIN, dir = process.env.FLASH_STATE;
   // the substitution scripts/flashctl's crontab_install does
   const lines = text.split('\n').filter((l) => l.trim() && !l.startsWith('#'))
     .map((l) => l.replaceAll('@ROOT@', root).replaceAll('@BIN@', bin).replaceAll('@DIR@', dir));
-  const progs = ['warmup', 'expire', 'reconcile'];
+  const progs = ['warmup', 'expire', 'reconcile', 'refund'];
   assert.equal(lines.length, progs.length);
   for (const p of progs) {
     const l = lines.find((x) => x.includes(`${bin}/${p} `));
