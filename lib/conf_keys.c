@@ -17,6 +17,7 @@ static const struct {
 	[CONF_ACCESS_TTL_S] = {"access_ttl_s", 1, 900, NULL}, /* access token lifetime */
 	[CONF_ADMIN_TOKEN] = {"admin_token", 0, 0, ""}, /* the admin routes' bearer token (generated) */
 	[CONF_CDN_PUSH_CMD] = {"cdn_push_cmd", 0, 0, ""}, /* run after each warmup render (e.g. an rsync to a CDN origin) */
+	[CONF_CHALLENGE_TTL_MS] = {"challenge_ttl_ms", 1, 60000, NULL}, /* life of a challenge before the secret */
 	[CONF_IDGEN_LEASE_S] = {"idgen_lease_s", 1, 600, NULL}, /* a snowflake worker id lease */
 	[CONF_IMAGE_MAX_BYTES] = {"image_max_bytes", 1, 2 * 1024 * 1024, NULL}, /* largest admin image upload */
 	[CONF_JWT_SECRET] = {"jwt_secret", 0, 0, ""}, /* HMAC key of the access tokens (generated) */

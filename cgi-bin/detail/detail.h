@@ -30,6 +30,7 @@ struct item_entry {
 	int found;          /* 0: no public item (unknown, or its activity is a draft) */
 	int ended;          /* the activity's status is ended */
 	int64_t start_ms, end_ms, remaining;
+	int challenge, pow_bits; /* asked before the secret (challenge.h) */
 	char *inner;        /* the static detail JSON without its braces; owned */
 	size_t inner_len;
 };
@@ -72,5 +73,17 @@ struct act_entry *act_get(struct req *r, int64_t aid, int64_t now);
 int act_render(struct req *r, const struct act_entry *e, int64_t now);
 /* Sends the answer built in out, or the error err unless it is NO_ERROR. */
 void reply_out_or_error(struct req *r, enum fs_err err);
+
+/* main.c: the checks every secret answer passes after the token (and the
+ * body): the item, public, and its sale live. NO_ERROR and *ep, or the
+ * error to answer. */
+enum fs_err secret_window(struct req *r, struct item_entry **ep);
+/* Puts {"secret"} of the user and item of r into out. */
+void secret_out(struct req *r);
+
+/* challenge.c: GET's challenge in place of the secret (fills out), and
+ * POST /api/detail/{aid}/{iid}/secret with its answer. */
+enum fs_err challenge_issue(struct req *r, const struct item_entry *e);
+void post_secret(struct req *r);
 
 #endif
