@@ -60,6 +60,8 @@ test('page-ch.1 pow at 18 bits: the buy button solves it in a worker, then order
   await page.locator('#buy:enabled').waitFor({ timeout: 10000 });
   // the page must not solve anything before the click, nor fetch a secret
   assert.equal(redis('EXISTS', challengeKey(b.uid, s)), '(integer) 0');
+  const answers = [];
+  page.on('request', (q) => { if (q.method() === 'POST' && q.url().endsWith('/secret')) answers.push(q.postDataJSON()); });
   const t0 = Date.now();
   await page.click('#buy');
   await page.locator('#order-state.queued, #order-state.unpaid').waitFor({ timeout: 90000 });
@@ -67,6 +69,8 @@ test('page-ch.1 pow at 18 bits: the buy button solves it in a worker, then order
   const powMs = Number(await page.evaluate(() => document.body.dataset.powMs));
   console.log(`# pow 18 bits in the page: worker ${powMs} ms, click to order ${ms} ms`);
   assert.ok(powMs >= 0, 'the worker solved it');
+  assert.equal(answers.length, 1, 'one answer was posted');
+  assert.match(answers[0].answer, /^[0-9]{1,16}$/);
   await b.shot('page-ch.1-ordered');
   const o = await myOrder(b, s);
   assert.ok(['queued', 'unpaid'].includes(o.status), o.status);
