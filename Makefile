@@ -83,6 +83,9 @@ LIB_SRC += lib/shed.c
 LIB_SRC += lib/refund.c
 LIB_SRC += lib/db_refund.c
 LIB_SRC += lib/provider.c
+LIB_SRC += lib/challenge.c
+LIB_SRC += lib/challenge_png.c
+LIB_SRC += lib/kv_challenge.c
 # the FastCGI endpoints, one program each: cgi-bin/NAME.c, or for a program
 # made of several files every cgi-bin/NAME/*.c (CGI_MULTI)
 CGI     := detail admin place_order order_status pay user ops trivial
@@ -123,6 +126,8 @@ $(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard cgi-bin/$(1)/*.c)) $(L
 	@$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
 endef
 $(foreach p,$(CGI_MULTI),$(eval $(call multi_prog,$(p))))
+# libgd (the quiz image) only where it is drawn
+$(BUILD)/bin/detail $(BUILD)/tests/test_challenge: LDLIBS += -lgd
 $(BUILD)/bin/%: $(BUILD)/mq/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	@echo '  LD    $@'

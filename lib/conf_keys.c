@@ -20,6 +20,7 @@ static const struct {
 	[CONF_BREAKER_MS] = {"breaker_ms", 1, 1000, NULL}, /* an open breaker answers 503 at once this long, then probes once */
 	[CONF_CDN_PUSH_CMD] = {"cdn_push_cmd", 0, 0, ""}, /* run after each warmup render (e.g. an rsync to a CDN origin) */
 	[CONF_DETAIL_STALE_MAX_MS] = {"detail_stale_max_ms", 1, 300000, NULL}, /* detail serves its last copy ("stale") this long while Redis is down */
+	[CONF_CHALLENGE_TTL_MS] = {"challenge_ttl_ms", 1, 60000, NULL}, /* life of a challenge before the secret */
 	[CONF_IDGEN_LEASE_S] = {"idgen_lease_s", 1, 600, NULL}, /* a snowflake worker id lease */
 	[CONF_IMAGE_MAX_BYTES] = {"image_max_bytes", 1, 2 * 1024 * 1024, NULL}, /* largest admin image upload */
 	[CONF_JWT_SECRET] = {"jwt_secret", 0, 0, ""}, /* HMAC key of the access tokens (generated) */

@@ -61,15 +61,17 @@ db_admin_items(struct db *d, json_object **out)
 
 int
 db_admin_activity_add(struct db *d, const char *name, const char *desc, int64_t start_ms,
-		      int64_t end_ms, int64_t now_ms, int64_t *id)
+		      int64_t end_ms, int64_t now_ms, const char *challenge, int64_t pow_bits,
+		      int64_t *id)
 {
 	static const char sql[] =
 		"INSERT INTO activities (name, description, start_ms, end_ms, status,"
-		" created_ms, updated_ms) VALUES (?, ?, ?, ?, 'draft', ?, ?)";
-	struct dbv args[] = {DBS(name), DBS(desc), DBI(start_ms), DBI(end_ms), DBI(now_ms), DBI(now_ms)};
+		" created_ms, updated_ms, challenge, pow_bits) VALUES (?, ?, ?, ?, 'draft', ?, ?, ?, ?)";
+	struct dbv args[] = {DBS(name), DBS(desc), DBI(start_ms), DBI(end_ms), DBI(now_ms), DBI(now_ms),
+			     DBS(challenge), DBI(pow_bits)};
 	long long newid = 0;
 
-	if (db_exec(d, sql, args, 6, NULL, &newid) != FS_OK)
+	if (db_exec(d, sql, args, 8, NULL, &newid) != FS_OK)
 		return FS_ERR;
 	*id = newid;
 	return FS_OK;

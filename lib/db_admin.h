@@ -32,9 +32,11 @@ int db_admin_item_add(struct db *d, const struct db_admin_item *it, int64_t now_
  * (caller puts). FS_OK or FS_ERR. */
 int db_admin_items(struct db *d, json_object **out);
 
-/* Adds a draft activity: FS_OK and *id, or FS_ERR. */
+/* Adds a draft activity with its challenge ("none", "pow", "quiz") and
+ * pow_bits: FS_OK and *id, or FS_ERR. */
 int db_admin_activity_add(struct db *d, const char *name, const char *desc, int64_t start_ms,
-			  int64_t end_ms, int64_t now_ms, int64_t *id);
+			  int64_t end_ms, int64_t now_ms, const char *challenge, int64_t pow_bits,
+			  int64_t *id);
 
 /* Every activity, newest first (500 at most), as a JSON array. FS_OK or FS_ERR. */
 int db_admin_activities(struct db *d, json_object **out);

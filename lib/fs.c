@@ -18,6 +18,7 @@ static const struct fs_errdef errtab[FS_E_COUNT] = {
 	{FS_E_BAD_SECRET, 403, "bad_secret", "the order secret is missing or wrong"},
 	{FS_E_BANNED, 403, "banned", "this account may not buy in this sale"},
 	{FS_E_FORBIDDEN, 403, "forbidden", "this account may not do that"},
+	{FS_E_BAD_ANSWER, 403, "bad_answer", "the challenge answer is wrong, used or expired"},
 	{FS_E_NOT_FOUND, 404, "not_found", "no such resource"},
 	{FS_E_METHOD, 405, "method_not_allowed", "method not allowed on this resource"},
 	{FS_E_DUPLICATE, 409, "duplicate", "you already hold an order for this item"},

@@ -23,6 +23,8 @@
  * and the keys of one user share the hash tag {UID}:
  *   fs:o:{UID}:OID    string order status JSON for the status poll      TTL 2 days
  *   fs:u:{UID}:orders zset   the user's order ids by creation time       TTL 2 days
+ *   fs:ch:{UID}:A:I   string the user's challenge for an item (kv_challenge.h)
+ *                                                        TTL challenge_ttl_ms
  */
 #ifndef FS_KV_H
 #define FS_KV_H

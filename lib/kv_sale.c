@@ -5,6 +5,7 @@
  * carries the item's hash tag, so each script runs on one Cluster slot.
  */
 #include "kv_sale.h"
+#include "challenge.h"
 #include "kv_order.h"
 #include "fs.h"
 #include "kv.h"
@@ -558,10 +559,11 @@ kv_sale_put(struct kv *kv, const struct sale_item *si, int with_stock)
 	/* one transaction so the hash never lives without its TTL */
 	if (kv_append(kv, "MULTI") != FS_OK ||
 	    kv_append(kv, "HSET %s start %lld end %lld limit %lld price %lld alloc %lld "
-			  "status %s detail %b",
+			  "status %s detail %b challenge %s pow_bits %d",
 		      meta, (long long)si->start_ms, (long long)si->end_ms,
 		      (long long)si->per_user_limit, (long long)si->flash_price_cents,
-		      (long long)si->alloc_stock, si->status, detail, strlen(detail)) != FS_OK ||
+		      (long long)si->alloc_stock, si->status, detail, strlen(detail),
+		      challenge_kind_name(si->challenge), si->pow_bits) != FS_OK ||
 	    kv_append(kv, "PEXPIREAT %s %lld", meta, expire) != FS_OK)
 		return FS_ERR;
 	if (with_stock) {
@@ -626,7 +628,7 @@ kv_sale_view(struct kv *kv, int64_t aid, int64_t iid, struct kv_sale_view *v)
 	memset(v, 0, sizeof(*v));
 	kv_item_key(meta, aid, iid, "meta");
 	kv_item_key(skey, aid, iid, "stock");
-	if (kv_append(kv, "HMGET %s start end status detail", meta) != FS_OK ||
+	if (kv_append(kv, "HMGET %s start end status detail challenge pow_bits", meta) != FS_OK ||
 	    kv_append(kv, "GET %s", skey) != FS_OK)
 		return FS_ERR;
 	m = kv_reply(kv);
@@ -638,7 +640,7 @@ kv_sale_view(struct kv *kv, int64_t aid, int64_t iid, struct kv_sale_view *v)
 		v->stock_known = 1;
 		v->stock = strtoll(s->str, NULL, 10);
 	}
-	if (m->type != REDIS_REPLY_ARRAY || m->elements != 4)
+	if (m->type != REDIS_REPLY_ARRAY || m->elements != 6)
 		goto out;
 	for (int i = 0; i < 4; i++)
 		if (m->element[i]->type != REDIS_REPLY_STRING)
@@ -651,6 +653,12 @@ kv_sale_view(struct kv *kv, int64_t aid, int64_t iid, struct kv_sale_view *v)
 	memcpy(v->detail, m->element[3]->str, v->detail_len);
 	v->detail[v->detail_len] = '\0';
 	v->meta = 1;
+	/* a meta written before challenges existed has none */
+	if (m->element[4]->type == REDIS_REPLY_STRING && m->element[5]->type == REDIS_REPLY_STRING) {
+		v->challenge = challenge_kind_parse(m->element[4]->str);
+		v->challenge = v->challenge < 0 ? CHALLENGE_NONE : v->challenge;
+		v->pow_bits = (int)strtol(m->element[5]->str, NULL, 10);
+	}
 out:
 	if (m)
 		freeReplyObject(m);

@@ -96,6 +96,7 @@ struct kv_sale_view {
 	size_t detail_len;
 	int stock_known;       /* the stock counter exists */
 	int64_t stock;
+	int challenge, pow_bits; /* the activity's challenge (challenge.h) */
 };
 
 /* Reads the view of (aid, iid) in one round trip. FS_OK (check ->meta and

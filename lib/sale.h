@@ -10,6 +10,7 @@
  *   price          flash price in cents
  *   alloc          units given to the sale (fixed)
  *   status         activity status: draft, published or ended
+ *   challenge      none, pow or quiz; pow_bits: the pow's zero bits (challenge.h)
  *   detail         JSON object of the static detail fields of API.md:
  *                  activity_id item_id name title description images
  *                  price_cents flash_price_cents per_user_limit start_ms end_ms
@@ -38,6 +39,7 @@ struct sale_item {
 	int64_t db_stock;          /* units MySQL has not sold yet */
 	char status[16];           /* activity status */
 	char *detail_json;         /* owned; see the meta hash above */
+	int challenge, pow_bits;   /* the activity's challenge (enum challenge_kind) */
 };
 
 #endif

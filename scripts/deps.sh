@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 pkgs=(build-essential pkg-config libfcgi-dev libhiredis-dev libmariadb-dev libzmq3-dev
       libjson-c-dev libssl-dev libsodium-dev lighttpd lighttpd-mod-deflate redis-server
       redis-tools mariadb-server mariadb-client wrk clang libclang-rt-14-dev chromium
-      curl procps iproute2 ca-certificates haproxy)
+      curl procps iproute2 ca-certificates haproxy libgd-dev)
 # the refund job's HTTP(S) client to the payment provider (lib/provider.c)
 pkgs+=(libcurl4-openssl-dev)
 norec=(cron)

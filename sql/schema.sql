@@ -26,6 +26,8 @@ CREATE TABLE IF NOT EXISTS activities (
   created_by    VARCHAR(64) NOT NULL DEFAULT 'admin',
   reviewed_by   VARCHAR(64) NULL,
   warmed_ms     BIGINT NULL,                  -- last warmup into Redis
+  challenge     ENUM('none','pow','quiz') NOT NULL DEFAULT 'none', -- asked before the secret
+  pow_bits      TINYINT UNSIGNED NOT NULL DEFAULT 18,              -- pow: leading zero bits
   KEY by_status_start (status, start_ms),
   KEY by_status_end (status, end_ms),
   CHECK (end_ms > start_ms)
@@ -119,3 +121,8 @@ CREATE TABLE IF NOT EXISTS sandbox_refunds (
 -- late payments by user (a user's order list) and all of them (the refund
 -- job): a few rows, never a scan of every payment
 ALTER TABLE payments ADD INDEX IF NOT EXISTS by_status_user (status, user_id);
+-- Columns added after a database was first made (CREATE TABLE IF NOT EXISTS
+-- leaves an existing table as it is): no-ops on a fresh one.
+ALTER TABLE activities
+  ADD COLUMN IF NOT EXISTS challenge ENUM('none','pow','quiz') NOT NULL DEFAULT 'none',
+  ADD COLUMN IF NOT EXISTS pow_bits TINYINT UNSIGNED NOT NULL DEFAULT 18;

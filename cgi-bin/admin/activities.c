@@ -3,6 +3,7 @@
  * an item, publish, warm up (/api/admin/activities...).
  */
 #include "admin.h"
+#include "challenge.h"
 #include "conf.h"
 #include "conf_keys.h"
 #include "db.h"
@@ -17,20 +18,42 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The optional "challenge" (none, pow, quiz) and "pow_bits" of a new
+ * activity into *kind and *bits. FS_OK, or FS_ERR after a 400. */
+static int
+challenge_or_reply(struct req *r, json_object *o, int *kind, int64_t *bits)
+{
+	const char *name = "none";
+
+	*bits = CHALLENGE_BITS_DEFAULT;
+	if (jx_has(o, "challenge") && jx_str(o, "challenge", 8, &name) != FS_OK)
+		name = "";
+	*kind = challenge_kind_parse(name);
+	if (*kind < 0) {
+		admin_bad(r, "challenge must be \"none\", \"pow\" or \"quiz\"");
+		return FS_ERR;
+	}
+	if (jx_has(o, "pow_bits"))
+		return jx_int_or_reply(r, o, "pow_bits", CHALLENGE_BITS_MIN, CHALLENGE_BITS_MAX, bits);
+	return FS_OK;
+}
+
 /* POST /api/admin/activities */
 void
 post_activity(struct req *r)
 {
 	json_object *o = NULL, *res;
 	const char *name = NULL, *desc = "";
-	int64_t start, end, now = fs_now_ms(), id;
+	int64_t start, end, now = fs_now_ms(), id, bits;
+	int challenge;
 
 	if (admin_json_or_reply(r, &o) != FS_OK)
 		goto out;
 	if (jx_text_or_reply(r, o, "name", JX_TEXT_REQUIRED | JX_TEXT_ONE_LINE, NAME_MAX_CHARS, &name) != FS_OK ||
 	    jx_text_or_reply(r, o, "description", JX_TEXT_OPTIONAL, DESC_MAX_CHARS, &desc) != FS_OK ||
 	    jx_int_or_reply(r, o, "start_ms", 1, FS_ID_MAX, &start) != FS_OK ||
-	    jx_int_or_reply(r, o, "end_ms", 1, FS_ID_MAX, &end) != FS_OK)
+	    jx_int_or_reply(r, o, "end_ms", 1, FS_ID_MAX, &end) != FS_OK ||
+	    challenge_or_reply(r, o, &challenge, &bits) != FS_OK)
 		goto out;
 	if (end <= start) {
 		admin_bad(r, "end_ms must be after start_ms");
@@ -40,7 +63,8 @@ post_activity(struct req *r)
 		admin_bad(r, "end_ms is already past");
 		goto out;
 	}
-	if (db_admin_activity_add(r->db, name, desc, start, end, now, &id) != FS_OK) {
+	if (db_admin_activity_add(r->db, name, desc, start, end, now, challenge_kind_name(challenge),
+				  bits, &id) != FS_OK) {
 		admin_db_fail(r, "insert activity");
 		goto out;
 	}

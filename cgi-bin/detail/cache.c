@@ -118,6 +118,8 @@ fill_from_kv(struct kv *kv, struct item_entry *e, int *stock_known, int64_t *sto
 		goto out;
 	e->start_ms = v.start_ms;
 	e->end_ms = v.end_ms;
+	e->challenge = v.challenge;
+	e->pow_bits = v.pow_bits;
 	rc = FILL_NO_STOCK;
 	if (!*stock_known)
 		goto out;
@@ -177,6 +179,8 @@ item_get(struct req *r, int64_t aid, int64_t iid, int64_t now)
 		e->ended = strcmp(si.status, "ended") == 0;
 		e->start_ms = si.start_ms;
 		e->end_ms = si.end_ms;
+		e->challenge = si.challenge;
+		e->pow_bits = si.pow_bits;
 		/* MySQL's count lags the reservations Redis holds: prefer Redis */
 		e->remaining = stock_known ? stock : si.db_stock;
 		/* without Redis MySQL's count lags the reservations: say so */

@@ -32,6 +32,7 @@ struct item_entry {
 	int64_t start_ms, end_ms, remaining;
 	int64_t good_ms;    /* last read that did not find Redis down */
 	int stale;          /* served while Redis is down: the last copy, or MySQL's lagging count */
+	int challenge, pow_bits; /* asked before the secret (challenge.h) */
 	char *inner;        /* the static detail JSON without its braces; owned */
 	size_t inner_len;
 };
@@ -76,5 +77,17 @@ struct act_entry *act_get(struct req *r, int64_t aid, int64_t now);
 int act_render(struct req *r, const struct act_entry *e, int64_t now);
 /* Sends the answer built in out, or the error err unless it is NO_ERROR. */
 void reply_out_or_error(struct req *r, enum fs_err err);
+
+/* main.c: the checks every secret answer passes after the token (and the
+ * body): the item, public, and its sale live. NO_ERROR and *ep, or the
+ * error to answer. */
+enum fs_err secret_window(struct req *r, struct item_entry **ep);
+/* Puts {"secret"} of the user and item of r into out. */
+void secret_out(struct req *r);
+
+/* challenge.c: GET's challenge in place of the secret (fills out), and
+ * POST /api/detail/{aid}/{iid}/secret with its answer. */
+enum fs_err challenge_issue(struct req *r, const struct item_entry *e);
+void post_secret(struct req *r);
 
 #endif

@@ -11,6 +11,7 @@
  */
 #include "detail.h"
 #include "app.h"
+#include "challenge.h"
 #include "conf.h"
 #include "conf_keys.h"
 #include "db.h"
@@ -177,15 +178,42 @@ out:
 	reply_out_or_error(r, err);
 }
 
+enum fs_err
+secret_window(struct req *r, struct item_entry **ep)
+{
+	int64_t now = fs_now_ms();
+	struct item_entry *e = item_get(r, r->ids[0], r->ids[1], now);
+
+	*ep = e;
+	if (e == NULL)
+		return FS_E_UNAVAILABLE;
+	if (!e->found)
+		return FS_E_NOT_FOUND;
+	if (now < e->start_ms)
+		return FS_E_NOT_STARTED;
+	if (e->ended || now >= e->end_ms)
+		return FS_E_ENDED;
+	return NO_ERROR;
+}
+
+void
+secret_out(struct req *r)
+{
+	char secret[SECRET_LEN + 1];
+
+	order_secret_make(conf_keys_str(CONF_ORDER_SECRET), r->user_id, r->ids[0], r->ids[1], secret);
+	out.len = 0;
+	out_add("{\"secret\":\"%s\"}", secret);
+}
+
 /* GET /api/detail/{aid}/{iid}/secret: the user's order secret, only while
- * the sale is live (DESIGN.md "Order secret"). */
+ * the sale is live (DESIGN.md "Order secret"); for a sale with a challenge,
+ * the challenge whose answer POST turns into the secret. */
 static void
 get_secret(struct req *r)
 {
-	char secret[SECRET_LEN + 1];
 	struct item_entry *e;
-	enum fs_err err = FS_E_UNAVAILABLE;
-	int64_t now;
+	enum fs_err err;
 
 	if (req_order_secret_or_reply(r, conf_keys_str(CONF_ORDER_SECRET)) != FS_OK)
 		return;
@@ -194,23 +222,14 @@ get_secret(struct req *r)
 	/* per-user limits go here, after the identity and before any lookup */
 	if (ratelimit_secret_or_reply(r) != FS_OK)
 		return;
-	now = fs_now_ms();
-	e = item_get(r, r->ids[0], r->ids[1], now);
-	if (e == NULL)
+	err = secret_window(r, &e);
+	if (err != NO_ERROR)
 		goto out;
-	err = FS_E_NOT_FOUND;
-	if (!e->found)
+	if (e->challenge != CHALLENGE_NONE) {
+		err = challenge_issue(r, e);
 		goto out;
-	err = FS_E_NOT_STARTED;
-	if (now < e->start_ms)
-		goto out;
-	err = FS_E_ENDED;
-	if (e->ended || now >= e->end_ms)
-		goto out;
-	order_secret_make(conf_keys_str(CONF_ORDER_SECRET), r->user_id, r->ids[0], r->ids[1], secret);
-	out.len = 0;
-	out_add("{\"secret\":\"%s\"}", secret);
-	err = NO_ERROR;
+	}
+	secret_out(r);
 out:
 	reply_out_or_error(r, err);
 }
@@ -221,6 +240,7 @@ static const struct route routes[] = {
 	{"GET", "/api/detail/#", get_activity, 0},
 	{"GET", "/api/detail", get_list, 0},
 	{"GET", "/api/detail/#/#/secret", get_secret, 0},
+	{"POST", "/api/detail/#/#/secret", post_secret, 0},
 };
 
 int

@@ -16,6 +16,7 @@ const MESSAGES = {
   bad_secret: 'Your order ticket was refused; please try again.',
   banned: 'You can no longer order in this sale (too many cancelled or expired orders).',
   forbidden: 'You are not allowed to do that.',
+  bad_answer: 'That answer was not right (or came too late); please try again.',
   not_found: 'Not found.',
   method_not_allowed: 'That action is not supported.',
   duplicate: 'You already have an order for this item.',

@@ -7,6 +7,7 @@
 // it is unpaid; then it offers the payment.
 import { get, post, serverNow, userToken, ApiError } from './api.js';
 import { openPush } from './push.js';
+import { passChallenge } from './challenge.js';
 import { $, el, initNav, money, duration, when, say, windowState, itemPicture, loginUrl } from './ui.js';
 
 const params = new URLSearchParams(location.search);
@@ -220,7 +221,8 @@ async function buy() {
     // the first clicks may beat the server's clock by a few ms: retry briefly
     for (let i = 0; ; i++) {
       try {
-        secret = (await get(`/api/detail/${aid}/${iid}/secret`, { auth: 'user' })).secret;
+        const path = `/api/detail/${aid}/${iid}/secret`;
+        secret = await passChallenge(path, await get(path, { auth: 'user' }), (t) => showOrder(null, t));
         break;
       } catch (e) {
         if (e.code !== 'not_started' || i >= 5) throw e;

@@ -136,7 +136,8 @@ test('detail-2.2 unknown ids are 404, malformed ids 400 or 404, other paths 404,
   isError(await get('/api/details'), 404, 'not_found');
   isError(await post(`/api/detail/${aid}/${iid}`, {}), 405, 'method_not_allowed');
   isError(await request('DELETE', '/api/detail'), 405, 'method_not_allowed');
-  isError(await post(`/api/detail/${aid}/${iid}/secret`, {}, { token: jwt(newUserId()) }), 405, 'method_not_allowed');
+  // POST .../secret answers a challenge (26-challenge); other methods stay 405
+  isError(await request('PUT', `/api/detail/${aid}/${iid}/secret`, { body: {}, token: jwt(newUserId()) }), 405, 'method_not_allowed');
 });
 
 test('detail-3.1 GET /api/detail/{aid}: the activity, its state and its items', async () => {

@@ -89,7 +89,8 @@ export const admin = {
 };
 
 // Creates an item, an activity holding it and publishes it; warms it up
-// unless warm is false. Returns {aid, iid, start_ms, end_ms}.
+// unless warm is false; o.activity: more fields of the activity (challenge...).
+// Returns {aid, iid, start_ms, end_ms}.
 export async function makeSale(o = {}) {
   const now = Date.now();
   const stock = o.stock ?? 10;
@@ -102,7 +103,7 @@ export async function makeSale(o = {}) {
   const start_ms = o.start_ms ?? now + (o.startInMs ?? -1000);
   const end_ms = o.end_ms ?? start_ms + (o.durationMs ?? 3600000);
   const act = await admin.post('/api/admin/activities', {
-    name: o.activityName || `sale ${now}`, description: 'test sale', start_ms, end_ms,
+    name: o.activityName || `sale ${now}`, description: 'test sale', start_ms, end_ms, ...(o.activity || {}),
   });
   if (act.status !== 201) throw new Error(`create activity: ${act.status} ${act.text}`);
   const aid = act.json.activity_id, iid = item.json.item_id;
