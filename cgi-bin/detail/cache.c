@@ -5,6 +5,7 @@
  * Entries are kept CACHE_FRESH_MS (API.md lets remaining lag by a second).
  */
 #include "detail.h"
+#include "guard.h"
 #include "db.h"
 #include "db_sale.h"
 #include "kv.h"
@@ -166,7 +167,8 @@ item_get(struct req *r, int64_t aid, int64_t iid, int64_t now)
 		e->end_ms = si.end_ms;
 		/* MySQL's count lags the reservations Redis holds: prefer Redis */
 		e->remaining = stock_known ? stock : si.db_stock;
-		if (kvrc == FILL_NO_META && kv_sale_put(r->kv, &si, 0) != FS_OK)
+		if (kvrc == FILL_NO_META && (kv_sale_put(r->kv, &si, 0) != FS_OK ||
+					     guard_warm_done(r->kv, r->db, &si, 1) != FS_OK))
 			log_warn("detail: put back %lld:%lld: %s", (long long)aid, (long long)iid,
 				 r->kv->errstr);
 	}

@@ -73,4 +73,8 @@ int act_render(struct req *r, const struct act_entry *e, int64_t now);
 /* Sends the answer built in out, or the error err unless it is NO_ERROR. */
 void reply_out_or_error(struct req *r, enum fs_err err);
 
+/* guard.c: the sale rules at the order secret (blocklist, account age,
+ * per-address cap). FS_OK, or FS_ERR after the 403/503. */
+int guard_secret_or_reply(struct req *r, int64_t aid, int64_t iid);
+
 #endif

@@ -204,6 +204,8 @@ get_secret(struct req *r)
 	err = FS_E_ENDED;
 	if (e->ended || now >= e->end_ms)
 		goto out;
+	if (guard_secret_or_reply(r, r->ids[0], r->ids[1]) != FS_OK)
+		return; /* the sale rules answered: guard.c */
 	order_secret_make(conf_keys_str(CONF_ORDER_SECRET), r->user_id, r->ids[0], r->ids[1], secret);
 	out.len = 0;
 	out_add("{\"secret\":\"%s\"}", secret);
