@@ -1,6 +1,6 @@
 /*
  * admin/blocklist.c: the admin blocklist of users and addresses (API.md
- * "Sale rules"; docs/GUARD-RULES.md): POST, DELETE and GET
+ * "Sale rules"; docs/GUARD-RULES.md): its three routes on
  * /api/admin/blocklist. MySQL holds the list; after each change every item
  * on sale gets the new list version in Redis before the answer, so every
  * program's next request reads the list again (lib/guard.c).
@@ -74,7 +74,7 @@ out:
 	json_object_put(o);
 }
 
-/* DELETE /api/admin/blocklist/{user_id|ip}: 204, 404 when not listed. */
+/* Removal, /api/admin/blocklist/{user_id|ip}: 204, 404 when not listed. */
 void
 delete_blocklist(struct req *r)
 {
