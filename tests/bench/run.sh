@@ -486,26 +486,33 @@ if [ -n "$PUSH_ORDER" ]; then
 			printf "push hub on vs off: NOT MEASURED (a run gave no result:%s)\n", runs
 	}'
 fi
+stack_us() { # run: CPU microseconds of the stack's parts per request (less
+	# moved by other jobs on the machine than req/s is)
+	awk -v hz="$(getconf CLK_TCK)" -v n="$(field "${RES[$1]:-}" requests)" '
+	$1 ~ /^(lighttpd|fastcgi|redis|mariadb|handler)$/ { v += (FILENAME == ARGV[1] ? -$2 : $2) }
+	END { printf "%.0f", (n > 0 ? 1e6 * v / hz / n : 0) }' "$OUT/$1.cpu0" "$OUT/$1.cpu1" 2>/dev/null
+}
 if [ -n "${RES[ron1]:-}" ]; then
 	rl=
 	for r in $RULES_RUNS; do
 		w=202; case $r in rc*) w=410 ;; esac
-		rl="$rl $r=$(field "${RES[$r]:-}" rps)/$(field "${RES[$r]:-}" statuses | tr ',' '\n' | sed -n "s/^$w://p")/$(field "${RES[$r]:-}" requests)"
+		rl="$rl $r=$(field "${RES[$r]:-}" rps)/$(field "${RES[$r]:-}" statuses | tr ',' '\n' | sed -n "s/^$w://p")/$(field "${RES[$r]:-}" requests)/$(stack_us "$r")"
 	done
 	echo "$rl" | awk -v nb="${BLOCKED:-0}" '{
 		for (i = 1; i <= NF; i++) {
 			split($i, kv, "="); split(kv[2], v, "/"); k = kv[1]
 			rps = v[1] + 0; if (v[3] > 0) rps *= v[2] / v[3] # the expected share
 			s = (k ~ /^rc/ ? "r" : "a") (k ~ /on/ ? "on" : "off"); sum[s] += rps; n[s]++
-			runs = runs sprintf(" %s %.0f,", k, rps)
+			us[s] += v[4]; runs = runs sprintf(" %s %.0f/s %d us,", k, rps, v[4])
 		}
 		sub(/,$/, "", runs)
 		for (t = 0; t < 2; t++) { p = t ? "r" : "a"
-			if (n[p "on"] && n[p "off"] && sum[p "off"] > 0)
+			if (n[p "on"] && n[p "off"] && sum[p "off"] > 0 && us[p "on"] > 0) {
 				ratio[p] = sprintf("%.3f", (sum[p "on"] / n[p "on"]) / (sum[p "off"] / n[p "off"]))
-			else ratio[p] = "NOT MEASURED" }
-		printf "sale rules + blocklist (%d users, %d addresses) on vs off, the same run (orders/s):%s\n", nb, nb, runs
-		printf "  accepted on/off = %s, sold-out refusals on/off = %s (goal: within 0.95..1.05)\n", ratio["a"], ratio["r"]
+				cpu[p] = sprintf("%.3f", us[p "on"] / us[p "off"])
+			} else ratio[p] = cpu[p] = "NOT MEASURED" }
+		printf "sale rules + blocklist (%d users, %d addresses) on vs off, the same run (orders/s, stack CPU per order):%s\n", nb, nb, runs
+		printf "  accepted on/off = %s (CPU per order %s), sold-out refusals on/off = %s (CPU %s); goal: within 0.95..1.05\n", ratio["a"], cpu["a"], ratio["r"], cpu["r"]
 	}'
 fi
 if [ -n "$h_secs" ]; then
