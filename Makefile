@@ -86,6 +86,8 @@ LIB_SRC += lib/provider.c
 LIB_SRC += lib/challenge.c
 LIB_SRC += lib/challenge_png.c
 LIB_SRC += lib/kv_challenge.c
+# the sale rules against scalpers (docs/GUARD-RULES.md)
+LIB_SRC += lib/db_guard.c lib/kv_guard.c lib/guard.c
 # the FastCGI endpoints, one program each: cgi-bin/NAME.c, or for a program
 # made of several files every cgi-bin/NAME/*.c (CGI_MULTI)
 CGI     := detail admin place_order order_status pay user ops trivial

@@ -16,6 +16,7 @@
 #include "db.h"
 #include "db_user.h"
 #include "fs.h"
+#include "guard.h"
 #include "hmac.h"
 #include "jwt.h"
 #include "jx.h"
@@ -130,6 +131,9 @@ post_register(struct req *r)
 			reply_db_failure(r, "register: users");
 		goto out;
 	}
+	/* the sale rules' copy of the account's age (guard.h); best effort:
+	 * a miss is read back from MySQL */
+	(void)kv_user_born_put(r->kv, id, fs_now_ms(), GUARD_BORN_TTL_S);
 	o = json_object_new_object();
 	json_object_object_add(o, "user_id", json_object_new_int64(id));
 	reply_json(r, 201, o);

@@ -4,6 +4,7 @@
  */
 #include "db_sale.h"
 #include "challenge.h"
+#include "db_guard.h"
 #include "db.h"
 #include "fs.h"
 #include "log.h"
@@ -89,6 +90,11 @@ db_sale_item_load(struct db *d, int64_t aid, int64_t iid, struct sale_item *si)
 	if (found)
 		row_fill(&rows, 0, si);
 	db_rows_free(&rows);
+	/* the sale rules travel with the sale (db_guard.h) */
+	if (found && db_guard_rules_fill(d, si, 1) != FS_OK) {
+		db_sale_item_cleanup(si);
+		return FS_ERR;
+	}
 	return found;
 }
 
@@ -110,6 +116,11 @@ db_sale_items_load(struct db *d, int64_t aid, struct sale_item **out)
 			row_fill(&rows, i, &(*out)[i]);
 	}
 	db_rows_free(&rows);
+	if (n > 0 && db_guard_rules_fill(d, *out, n) != FS_OK) {
+		db_sale_items_free(*out, n);
+		*out = NULL;
+		return FS_ERR;
+	}
 	return n;
 }
 

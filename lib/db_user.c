@@ -40,3 +40,21 @@ db_user_find(struct db *d, const char *name, int64_t *id, char *pw_hash, size_t 
 	db_rows_free(&rows);
 	return rc;
 }
+
+int
+db_user_created(struct db *d, int64_t id, int64_t *created_ms)
+{
+	static const char sql[] = "SELECT created_ms FROM users WHERE id = ?";
+	struct dbv args[] = {DBI(id)};
+	struct db_rows rows;
+	int rc = 0;
+
+	if (db_query(d, sql, args, 1, &rows) != FS_OK)
+		return FS_ERR;
+	if (rows.nrows == 1) {
+		*created_ms = db_cell_int(&rows, 0, 0);
+		rc = 1;
+	}
+	db_rows_free(&rows);
+	return rc;
+}

@@ -21,4 +21,8 @@ int db_user_insert(struct db *d, const char *name, const char *pw_hash, int64_t 
  * password hash (size bytes at most), 0 none, FS_ERR. */
 int db_user_find(struct db *d, const char *name, int64_t *id, char *pw_hash, size_t size);
 
+/* When account id was registered here: 1 and *created_ms, 0 no such
+ * account (a token from an outside provider), FS_ERR. */
+int db_user_created(struct db *d, int64_t id, int64_t *created_ms);
+
 #endif

@@ -6,6 +6,7 @@
  */
 #include "kv_sale.h"
 #include "challenge.h"
+#include "kv_guard.h"
 #include "kv_order.h"
 #include "fs.h"
 #include "kv.h"
@@ -17,8 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* KEYS: meta stock buyers banned journal pending rate void [record userlist]
+/* KEYS: meta stock buyers banned journal pending rate void [record userlist] guard
  * ARGV: uid qty order_id order_line rate_limit grace_ms [record_json ttl_s created_ms]
+ *       address blocked blocklist_version
+ * The guard's key and three arguments always come last (kv_guard.h; the
+ * sale rules, docs/GUARD-RULES.md): -20 when the caller's blocklist copy is
+ * older than the item's, -21 when the address has max_orders_per_ip.
  * Returns the units left after the reservation, a negative refusal, or
  * {-4, held order id} for a duplicate. With the two optional keys (one
  * Redis, not a Cluster: they are in the user's slot) it also writes the
@@ -33,6 +38,11 @@ static struct kv_script reserve_script = {"reserve",
 	"local b = redis.call('HGET', KEYS[3], ARGV[1])\n"
 	"if b == ARGV[3] then return tonumber(redis.call('GET', KEYS[2]) or '0') end\n"
 	"if redis.call('SISMEMBER', KEYS[8], ARGV[3]) == 1 then return -8 end\n"
+	/* sale rules: decide only with a blocklist copy as new as the item's
+	 * (before the rate counter: the caller asks again after a refresh) */
+	"local gk, ga = KEYS[#KEYS], #ARGV - 2\n"
+	"local gm = redis.call('HMGET', KEYS[1], 'blv', 'ipmax')\n"
+	"if tonumber(gm[1] or '0') > tonumber(ARGV[ga + 2]) then return -20 end\n"
 	"local rl = tonumber(ARGV[5])\n"
 	"if rl > 0 then\n"
 	"  local n = redis.call('INCR', KEYS[7])\n"
@@ -46,7 +56,11 @@ static struct kv_script reserve_script = {"reserve",
 	"if now < tonumber(m[1]) then return -1 end\n"
 	"if now >= tonumber(m[2]) or m[3] == 'ended' then return -2 end\n"
 	"if redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 1 then return -3 end\n"
+	"if ARGV[ga + 1] == '1' then return -3 end\n"
 	"if b then return {-4, b} end\n"
+	"local ipmax = tonumber(gm[2] or '0')\n"
+	"local ipc = ipmax > 0 and ARGV[ga] ~= ''\n"
+	"if ipc and tonumber(redis.call('HGET', gk, ARGV[ga]) or '0') >= ipmax then return -21 end\n"
 	"local s = redis.call('GET', KEYS[2])\n"
 	"if not s then return -6 end\n"
 	"s = tonumber(s)\n"
@@ -57,10 +71,14 @@ static struct kv_script reserve_script = {"reserve",
 	"redis.call('PEXPIREAT', KEYS[3], tonumber(m[2]) + tonumber(ARGV[6]))\n"
 	"redis.call('HSET', KEYS[5], ARGV[3], ARGV[4])\n"
 	"redis.call('ZADD', KEYS[6], now, ARGV[3])\n"
-	"if #KEYS >= 10 then\n"
+	"if #KEYS >= 11 then\n"
 	"  redis.call('SET', KEYS[9], ARGV[7], 'NX', 'EX', ARGV[8])\n"
 	"  redis.call('ZADD', KEYS[10], ARGV[9], ARGV[3])\n"
 	"  redis.call('EXPIRE', KEYS[10], ARGV[8])\n"
+	"end\n"
+	"if ipc then\n"
+	"  redis.call('HINCRBY', gk, ARGV[ga], 1)\n"
+	"  redis.call('PEXPIREAT', gk, tonumber(m[2]) + tonumber(ARGV[6]))\n"
 	"end\n"
 	"return s - q\n",
 	""};
@@ -196,6 +214,8 @@ enum {
 	LUA_NOT_WARM = -6,
 	LUA_RATE_LIMITED = -7,
 	LUA_VOID = -8,      /* given up by reserve_settle */
+	LUA_GUARD_STALE = -20,
+	LUA_GUARD_IP = -21,
 };
 
 /* The keys and arguments of reserve_script for o, kept alive in the struct
@@ -203,14 +223,15 @@ enum {
 struct reserve_args {
 	char keys[8][KV_KEY_MAX], uid[24], qty[24], oid[24], rl[16], grace[24], rate[48];
 	char line[ORDER_LINE_MAX];
-	const char *argv[20];
-	size_t lens[20];
+	const char *argv[24];
+	size_t lens[24];
 	struct kv_order_args rec;
 	int with_record, nkeys, argc;
 };
 
 static void
-reserve_args_init(struct reserve_args *a, const struct order *o, int rate_limit, int with_record)
+reserve_args_init(struct reserve_args *a, const struct order *o, int rate_limit, int with_record,
+		  const struct kv_guard_args *g)
 {
 	a->with_record = with_record;
 	a->nkeys = 8;
@@ -244,6 +265,7 @@ reserve_args_init(struct reserve_args *a, const struct order *o, int rate_limit,
 		a->argv[9] = a->rec.ukey;
 		a->nkeys = 10;
 	}
+	a->argv[a->nkeys++] = g->key;
 	a->argv[a->nkeys] = a->uid;
 	a->argv[a->nkeys + 1] = a->qty;
 	a->argv[a->nkeys + 2] = a->oid;
@@ -256,6 +278,9 @@ reserve_args_init(struct reserve_args *a, const struct order *o, int rate_limit,
 		a->argv[a->argc++] = a->rec.ttl;
 		a->argv[a->argc++] = a->rec.created;
 	}
+	a->argv[a->argc++] = g->ip;
+	a->argv[a->argc++] = g->blocked;
+	a->argv[a->argc++] = g->ver;
 	for (int i = 0; i < a->argc; i++)
 		a->lens[i] = strlen(a->argv[i]);
 }
@@ -281,6 +306,8 @@ reserve_result_of(long long v, int64_t *remaining)
 	/* given up by reserve_settle: only a late copy of a command whose
 	 * caller has gone meets it; nothing was reserved */
 	case LUA_VOID: return RESERVE_DOWN;
+	case LUA_GUARD_STALE: return RESERVE_GUARD_STALE;
+	case LUA_GUARD_IP: return RESERVE_FORBIDDEN;
 	default:
 		if (v < 0)
 			return RESERVE_DOWN;
@@ -292,13 +319,18 @@ reserve_result_of(long long v, int64_t *remaining)
 
 enum reserve_result
 kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_record,
-		int64_t *remaining, int64_t *held)
+		const struct kv_guard_args *g, int64_t *remaining, int64_t *held)
 {
 	struct reserve_args a;
+	struct kv_guard_args none;
 	redisReply *rep;
 	long long v;
 
-	reserve_args_init(&a, o, rate_limit, with_record);
+	if (g == NULL) {
+		kv_guard_args_init(&none, o->activity_id, o->item_id, "", 0, KV_GUARD_VER_ANY);
+		g = &none;
+	}
+	reserve_args_init(&a, o, rate_limit, with_record, g);
 	/* idempotent by order id: a resend after a broken connection is safe */
 	rep = kv_eval_idempotent(kv, &reserve_script, a.nkeys, a.argc, a.argv, a.lens);
 	reserve_args_free(&a);
@@ -566,6 +598,10 @@ kv_sale_put(struct kv *kv, const struct sale_item *si, int with_stock)
 		      challenge_kind_name(si->challenge), si->pow_bits) != FS_OK ||
 	    kv_append(kv, "PEXPIREAT %s %lld", meta, expire) != FS_OK)
 		return FS_ERR;
+	/* the sale rules (kv_guard.h) */
+	if (kv_guard_rules_append(kv, meta, &si->rules) != FS_OK)
+		return FS_ERR;
+	n++;
 	if (with_stock) {
 		/* NX: a warmup during the sale must not hand out sold units again */
 		if (kv_append(kv, "SET %s %lld NX PXAT %lld", stock, (long long)si->db_stock,

@@ -12,6 +12,7 @@
 #include "sale.h"
 
 struct kv;
+struct kv_guard_args; /* kv_guard.h: the sale rules' part (NULL: none) */
 
 /* Writes si's meta hash and, when with_stock, its stock counter (SET NX, so
  * a live counter is never reset) with TTL end + SALE_KEY_GRACE_MS.
@@ -40,6 +41,9 @@ enum reserve_result {
 	RESERVE_DOWN,         /* Redis unreachable: nothing reserved, nor will be */
 	RESERVE_UNKNOWN,      /* the reply was lost and Redis could not be asked:
 			       * reserved or not, a retry tells (duplicate) */
+	RESERVE_GUARD_STALE,  /* the blocklist copy is older than the item's:
+			       * read it again (guard_refresh), then retry */
+	RESERVE_FORBIDDEN,    /* the address has max_orders_per_ip orders */
 };
 
 /* The hot-path decision, one Redis round trip: checks the window (Redis
@@ -57,7 +61,8 @@ enum reserve_result {
  * or RESERVE_DOWN then say so for good, RESERVE_UNKNOWN when Redis could not
  * be asked either. */
 enum reserve_result kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit,
-				    int with_record, int64_t *remaining, int64_t *held);
+				    int with_record, const struct kv_guard_args *g,
+				    int64_t *remaining, int64_t *held);
 
 /* Gives o's units back to Redis exactly once (however often it is called)
  * and frees the user's buyer slot if it still names o. FS_OK or FS_ERR. */

@@ -7,6 +7,7 @@
 #include "kv.h"
 #include "log.h"
 
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -199,4 +200,42 @@ void
 kv_user_login_key(char key[KV_KEY_MAX], const char *day, const char *lower)
 {
 	snprintf(key, KV_KEY_MAX, "fs:lf:%s:%s", day, lower);
+}
+
+static void
+born_key(char key[KV_KEY_MAX], int64_t uid)
+{
+	snprintf(key, KV_KEY_MAX, "fs:u:{%lld}:born", (long long)uid);
+}
+
+int
+kv_user_born_get(struct kv *kv, int64_t uid, int64_t *ms)
+{
+	char key[KV_KEY_MAX];
+	redisReply *rep;
+	int rc = 0;
+
+	born_key(key, uid);
+	rep = kv_cmd(kv, "GET %s", key);
+	if (rep == NULL)
+		return FS_ERR;
+	if (rep->type == REDIS_REPLY_STRING) {
+		*ms = strtoll(rep->str, NULL, 10);
+		rc = 1;
+	} else if (rep->type == REDIS_REPLY_ERROR) {
+		log_err("GET %s: %s", key, rep->str);
+		rc = FS_ERR;
+	}
+	freeReplyObject(rep);
+	return rc;
+}
+
+int
+kv_user_born_put(struct kv *kv, int64_t uid, int64_t ms, int64_t ttl_s)
+{
+	char key[KV_KEY_MAX];
+
+	born_key(key, uid);
+	return kv_take_ok(kv_cmd(kv, "SET %s %lld EX %lld", key, (long long)ms, (long long)ttl_s),
+			  "born");
 }

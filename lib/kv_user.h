@@ -8,6 +8,8 @@
  *   fs:{rf:FAM}:used   set   hashes of rotated-out tokens (reuse detection), same TTL
  *   fs:u:UID:sess      set   the user's session ids (for logout)          TTL refresh_ttl_s
  *   fs:lf:YYYYMMDD:NAME string failed logins of lower-cased NAME that UTC day, TTL to midnight
+ *   fs:u:{UID}:born    string when UID registered here (ms; 0: not registered here),
+ *                      a copy of users.created_ms for the sale rules (guard.h)
  * The two family keys share a hash tag, so a rotation is one script on one
  * Redis Cluster slot.
  */
@@ -54,5 +56,11 @@ int kv_user_login_refund(struct kv *kv, const char *key);
 /* The failed-login counter of username lower (lowercased) on UTC day
  * (YYYYMMDD): fs:lf:DAY:NAME, KV_KEY_MAX bytes. */
 void kv_user_login_key(char key[KV_KEY_MAX], const char *day, const char *lower);
+
+/* The registration time of uid as Redis caches it: 1 and *ms (0: known not
+ * to be registered here), 0 not cached, FS_ERR Redis down. */
+int kv_user_born_get(struct kv *kv, int64_t uid, int64_t *ms);
+/* Caches it for ttl_s seconds. FS_OK or FS_ERR. */
+int kv_user_born_put(struct kv *kv, int64_t uid, int64_t ms, int64_t ttl_s);
 
 #endif

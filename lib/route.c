@@ -28,6 +28,8 @@ route_match(const struct req *r, const char *pattern, const char *caps[], char k
 				kinds[*ncap] = seg[0];
 				(*ncap)++;
 			}
+		} else if (seg[0] == '*' && seg[1] == '\0') {
+			continue; /* any one segment; the handler reads r->segs[] */
 		} else if (strcmp(seg, r->segs[i]) != 0) {
 			return 0;
 		}

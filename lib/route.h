@@ -12,7 +12,8 @@
 typedef void (*route_fn)(struct req *r);
 
 /* pattern segments: a literal, '#' a positive id (r->ids[]), '$' an order id
- * (a 63-bit positive integer, also in r->ids[]). */
+ * (a 63-bit positive integer, also in r->ids[]), '*' any one segment (not
+ * captured: the handler reads r->segs[]). */
 struct route {
 	const char *method;
 	const char *pattern;

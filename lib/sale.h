@@ -29,6 +29,13 @@ struct kv;
 
 #define SALE_KEY_GRACE_MS (5 * 60 * 1000)
 
+/* An activity's rules against scalpers (docs/GUARD-RULES.md); 0 is off.
+ * The meta hash carries them as fields age and ipmax (kv_guard.h). */
+struct sale_rules {
+	int64_t min_account_age_s;
+	int64_t max_orders_per_ip;
+};
+
 struct sale_item {
 	int64_t aid, iid;
 	int64_t start_ms, end_ms;
@@ -40,6 +47,7 @@ struct sale_item {
 	char status[16];           /* activity status */
 	char *detail_json;         /* owned; see the meta hash above */
 	int challenge, pow_bits;   /* the activity's challenge (enum challenge_kind) */
+	struct sale_rules rules;   /* guard_rules_fill (guard.h) */
 };
 
 #endif

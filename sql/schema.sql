@@ -126,3 +126,26 @@ ALTER TABLE payments ADD INDEX IF NOT EXISTS by_status_user (status, user_id);
 ALTER TABLE activities
   ADD COLUMN IF NOT EXISTS challenge ENUM('none','pow','quiz') NOT NULL DEFAULT 'none',
   ADD COLUMN IF NOT EXISTS pow_bits TINYINT UNSIGNED NOT NULL DEFAULT 18;
+-- Sale rules against scalpers (docs/GUARD-RULES.md; owner lib/db_guard.c).
+-- One row per activity created with "rules"; no row means every rule is off.
+CREATE TABLE IF NOT EXISTS activity_rules (
+  activity_id        BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+  min_account_age_s  BIGINT NOT NULL DEFAULT 0,   -- 0: off
+  max_orders_per_ip  BIGINT NOT NULL DEFAULT 0,   -- 0: off
+  CONSTRAINT fk_rules_activity FOREIGN KEY (activity_id) REFERENCES activities (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- The admin blocklist (the truth; Redis and the programs keep copies).
+CREATE TABLE IF NOT EXISTS blocklist (
+  kind        ENUM('user','ip') NOT NULL,
+  value       VARCHAR(64) NOT NULL,            -- decimal user id, or a normalized address
+  created_ms  BIGINT NOT NULL,
+  PRIMARY KEY (kind, value)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Bumped in the transaction of every blocklist change: a program's copy of
+-- the list older than this is stale.
+CREATE TABLE IF NOT EXISTS blocklist_version (
+  id       TINYINT UNSIGNED NOT NULL PRIMARY KEY,
+  version  BIGINT NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

@@ -8,6 +8,8 @@
 #include "conf_keys.h"
 #include "db.h"
 #include "db_admin.h"
+#include "db_guard.h"
+#include "guard.h"
 #include "fs.h"
 #include "kv.h"
 #include "log.h"
@@ -38,14 +40,32 @@ challenge_or_reply(struct req *r, json_object *o, int *kind, int64_t *bits)
 	return FS_OK;
 }
 
+/* The optional "rules" of a new activity (API.md "Sale rules"): *v NULL
+ * when absent. FS_OK, or FS_ERR after the 400. */
+static int
+rules_or_reply(struct req *r, json_object *o, json_object **v, struct sale_rules *rules)
+{
+	const char *msg;
+
+	memset(rules, 0, sizeof(*rules));
+	if (!json_object_object_get_ex(o, "rules", v))
+		return FS_OK;
+	if (guard_rules_parse(*v, rules, &msg) != FS_OK) {
+		admin_bad(r, msg);
+		return FS_ERR;
+	}
+	return FS_OK;
+}
+
 /* POST /api/admin/activities */
 void
 post_activity(struct req *r)
 {
-	json_object *o = NULL, *res;
+	json_object *o = NULL, *res, *rules_v = NULL;
 	const char *name = NULL, *desc = "";
 	int64_t start, end, now = fs_now_ms(), id, bits;
 	int challenge;
+	struct sale_rules rules;
 
 	if (admin_json_or_reply(r, &o) != FS_OK)
 		goto out;
@@ -55,6 +75,8 @@ post_activity(struct req *r)
 	    jx_int_or_reply(r, o, "end_ms", 1, FS_ID_MAX, &end) != FS_OK ||
 	    challenge_or_reply(r, o, &challenge, &bits) != FS_OK)
 		goto out;
+	if (rules_or_reply(r, o, &rules_v, &rules) != FS_OK)
+		goto out;
 	if (end <= start) {
 		admin_bad(r, "end_ms must be after start_ms");
 		goto out;
@@ -63,9 +85,19 @@ post_activity(struct req *r)
 		admin_bad(r, "end_ms is already past");
 		goto out;
 	}
+	/* with its rules row, in one transaction (rolled back at out) */
+	if (rules_v != NULL && db_begin(r->db) != FS_OK) {
+		admin_db_fail(r, "begin");
+		goto out;
+	}
 	if (db_admin_activity_add(r->db, name, desc, start, end, now, challenge_kind_name(challenge),
 				  bits, &id) != FS_OK) {
 		admin_db_fail(r, "insert activity");
+		goto out;
+	}
+	if (rules_v != NULL &&
+	    (db_guard_rules_put(r->db, id, &rules) != FS_OK || db_commit(r->db) != FS_OK)) {
+		admin_db_fail(r, "insert activity rules");
 		goto out;
 	}
 	res = json_object_new_object();
@@ -74,6 +106,7 @@ post_activity(struct req *r)
 	reply_json(r, 201, res);
 	json_object_put(res);
 out:
+	db_rollback(r->db);
 	json_object_put(o);
 }
 
@@ -95,6 +128,22 @@ get_activities(struct req *r)
 	json_object_put(res);
 }
 
+/* Adds activity aid's "rules" to its object o. FS_OK or FS_ERR. */
+static int
+rules_add(struct req *r, int64_t aid, json_object *o)
+{
+	struct sale_rules rules;
+	json_object *j;
+
+	if (db_guard_rules_get(r->db, aid, &rules) == FS_ERR)
+		return FS_ERR;
+	j = json_object_new_object();
+	json_object_object_add(j, "min_account_age_s", json_object_new_int64(rules.min_account_age_s));
+	json_object_object_add(j, "max_orders_per_ip", json_object_new_int64(rules.max_orders_per_ip));
+	json_object_object_add(o, "rules", j);
+	return FS_OK;
+}
+
 /* GET /api/admin/activities/{aid}: the activity and its items. */
 void
 get_activity(struct req *r)
@@ -109,6 +158,8 @@ get_activity(struct req *r)
 		admin_db_fail(r, "read activity");
 	else if (rc == 0)
 		reply_error(r, FS_E_NOT_FOUND);
+	else if (rules_add(r, r->ids[0], res) != FS_OK)
+		admin_db_fail(r, "read activity rules");
 	else
 		reply_json(r, 200, res);
 	json_object_put(res);

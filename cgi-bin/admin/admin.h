@@ -43,4 +43,9 @@ void post_warmup(struct req *r);
 /* stats.c */
 void get_stats(struct req *r);
 
+/* blocklist.c */
+void post_blocklist(struct req *r);
+void delete_blocklist(struct req *r);
+void get_blocklist(struct req *r);
+
 #endif

@@ -59,6 +59,9 @@ static struct route routes[] = {
 	{"POST", "/api/admin/activities/#/publish", post_publish, 0},
 	{"POST", "/api/admin/activities/#/warmup", post_warmup, 0},
 	{"GET", "/api/admin/activities/#/stats", get_stats, 0},
+	{"POST", "/api/admin/blocklist", post_blocklist, 0},
+	{"GET", "/api/admin/blocklist", get_blocklist, 0},
+	{"DELETE", "/api/admin/blocklist/*", delete_blocklist, 0},
 };
 
 static int

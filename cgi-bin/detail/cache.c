@@ -6,6 +6,7 @@
  */
 #include "detail.h"
 #include "conf_keys.h"
+#include "guard.h"
 #include "db.h"
 #include "db_sale.h"
 #include "kv.h"
@@ -187,7 +188,8 @@ item_get(struct req *r, int64_t aid, int64_t iid, int64_t now)
 		e->stale = kvrc == FILL_DOWN;
 		if (!e->stale)
 			e->good_ms = now;
-		if (kvrc == FILL_NO_META && kv_sale_put(r->kv, &si, 0) != FS_OK)
+		if (kvrc == FILL_NO_META && (kv_sale_put(r->kv, &si, 0) != FS_OK ||
+					     guard_warm_done(r->kv, r->db, &si, 1) != FS_OK))
 			log_warn("detail: put back %lld:%lld: %s", (long long)aid, (long long)iid,
 				 r->kv->errstr);
 	}

@@ -118,6 +118,8 @@ post_secret(struct req *r)
 	err = secret_window(r, &e);
 	if (err != NO_ERROR)
 		goto out;
+	if (guard_secret_or_reply(r, r->ids[0], r->ids[1]) != FS_OK)
+		goto done; /* the sale rules answered: guard.c */
 	err = FS_E_BAD_ANSWER;
 	/* an id we never made cannot be the user's challenge: it leaves the
 	 * current one alone, as a stale one does */

@@ -89,5 +89,8 @@ void secret_out(struct req *r);
  * POST /api/detail/{aid}/{iid}/secret with its answer. */
 enum fs_err challenge_issue(struct req *r, const struct item_entry *e);
 void post_secret(struct req *r);
+/* guard.c: the sale rules at the order secret (blocklist, account age,
+ * per-address cap). FS_OK, or FS_ERR after the 403/503. */
+int guard_secret_or_reply(struct req *r, int64_t aid, int64_t iid);
 
 #endif

@@ -225,6 +225,10 @@ get_secret(struct req *r)
 	err = secret_window(r, &e);
 	if (err != NO_ERROR)
 		goto out;
+	/* the sale rules before any challenge: a young or blocked account gets
+	 * no secret, by answer or otherwise */
+	if (guard_secret_or_reply(r, r->ids[0], r->ids[1]) != FS_OK)
+		return; /* the sale rules answered: guard.c */
 	if (e->challenge != CHALLENGE_NONE) {
 		err = challenge_issue(r, e);
 		goto out;

@@ -28,6 +28,7 @@
 #include "db_sale.h"
 #include "kv_order.h"
 #include "order_secret.h"
+#include "guard.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -95,7 +96,8 @@ sale_load(struct req *r, int64_t aid, int64_t iid, int with_stock, struct sale_m
 		m->ended = !m->published;
 		/* a sale long over has no Redis keys to write (they would
 		 * expire at once): its meta from MySQL is enough to refuse */
-		if (kv_sale_put(r->kv, &si, with_stock) != FS_OK)
+		if (kv_sale_put(r->kv, &si, with_stock) != FS_OK ||
+		    guard_warm_done(r->kv, r->db, &si, 1) != FS_OK)
 			rc = FS_ERR;
 	}
 	db_sale_item_cleanup(&si);
@@ -296,7 +298,7 @@ reserve_or_reply(struct req *r, struct meta_slot *s, struct order *o, int64_t no
 	enum reserve_result res;
 	int64_t held = 0, t0 = shed_clock_us();
 
-	res = kv_sale_reserve(r->kv, o, rate_limit, !redis_cluster, left, &held);
+	res = guard_reserve(r, o, rate_limit, !redis_cluster, left, &held); /* guard.c */
 	shed_sample(&shed, shed_clock_us() - t0); /* Redis's pace: the moving average */
 	if (res == RESERVE_NOT_WARM) {
 		/* live but not (or no longer) in Redis: load it, then decide */
@@ -307,7 +309,7 @@ reserve_or_reply(struct req *r, struct meta_slot *s, struct order *o, int64_t no
 			reply_error(r, rc == 0 ? FS_E_NOT_FOUND : FS_E_UNAVAILABLE);
 			return FS_ERR;
 		}
-		res = kv_sale_reserve(r->kv, o, rate_limit, !redis_cluster, left, &held);
+		res = guard_reserve(r, o, rate_limit, !redis_cluster, left, &held);
 	}
 	switch (res) {
 	case RESERVE_OK:
@@ -319,6 +321,7 @@ reserve_or_reply(struct req *r, struct meta_slot *s, struct order *o, int64_t no
 	case RESERVE_NOT_STARTED: reply_error(r, FS_E_NOT_STARTED); return FS_ERR;
 	case RESERVE_ENDED: reply_error(r, FS_E_ENDED); return FS_ERR;
 	case RESERVE_BANNED: reply_error(r, FS_E_BANNED); return FS_ERR;
+	case RESERVE_FORBIDDEN: reply_error(r, FS_E_FORBIDDEN); return FS_ERR; /* sale rules */
 	case RESERVE_DUPLICATE: reply_duplicate(r, held); return FS_ERR;
 	case RESERVE_RATE_LIMITED: reply_rate_limited(r, 1); return FS_ERR;
 	case RESERVE_UNKNOWN: reply_outcome_unknown(r); return FS_ERR;

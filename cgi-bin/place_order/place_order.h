@@ -6,9 +6,15 @@
 
 #include <stdint.h>
 
+#include "kv_sale.h"
 #include "req.h"
 
 /* cancel.c: answers the cancel of order_id for r->user_id. */
 void cancel_or_reply(struct req *r, int64_t order_id);
+
+/* guard.c: kv_sale_reserve with the sale rules (blocklist, per-address
+ * cap); never RESERVE_GUARD_STALE. */
+enum reserve_result guard_reserve(struct req *r, const struct order *o, int rate_limit,
+				  int with_record, int64_t *left, int64_t *held);
 
 #endif

@@ -23,10 +23,18 @@ function init(args)
       local body = '{"activity_id":' .. aid .. ',"item_id":' .. iid ..
         ',"quantity":1,"secret":"' .. secret .. '"}'
       n = n + 1
-      reqs[n] = wrk.format("POST", "/api/order", {
+      local h = {
         ["Authorization"] = "Bearer " .. token,
         ["Content-Type"] = "application/json",
-      }, body)
+      }
+      -- BENCH_XFF=1: each user from its own address through the trusted
+      -- proxy, so per-address rules and limits count it (never past them)
+      if os.getenv("BENCH_XFF") == "1" then
+        local u = tonumber(uid)
+        h["X-Forwarded-For"] = "10." .. math.floor(u / 65536) % 256 .. "." ..
+          math.floor(u / 256) % 256 .. "." .. u % 256
+      end
+      reqs[n] = wrk.format("POST", "/api/order", h, body)
     end
     k = k + 1
   end

@@ -131,6 +131,13 @@ else
 	say "measuring only (d) and (e)"
 fi
 
+# rule_sale RUN: the sale (ra, ri) of a rules run (ron*/rcon: rules on)
+rule_sale() {
+	case $1 in
+	ron*) ra=$RULES_AID ri=$RULES_IID ;; roff*) ra=$BIG_AID ri=$BIG_IID ;;
+	rcon) ra=$RSOLD_AID ri=$RSOLD_IID ;; *) ra=$SOLD_AID ri=$SOLD_IID ;;
+	esac
+}
 if [ $SALES = 1 ]; then
 	GEN=$D/gen_users
 	# linked against the build's own libflash.a: no list of lib files to keep in step
@@ -159,8 +166,16 @@ if [ $SALES = 1 ]; then
 			PUSH_USERS="$PUSH_USERS $s$k-warm.txt:40000 $s$k.txt:60000"
 		done
 	done
+	# the sale rules on (RULES, RSOLD) and off (BIG, SOLD): accepted ABBA, sold out once each
+	RULES_USERS=; RULES_RUNS="ron1 roff1 roff2 ron2 rcon rcoff"; k=0
+	for r in $RULES_RUNS; do
+		rule_sale "$r"; k=$((k + 1))
+		gen "$r-warm.txt" "$ra" "$ri" $((12000000 + k * 100000)) 40000
+		gen "$r.txt" "$ra" "$ri" $((12000000 + k * 100000 + 40000)) 60000
+		RULES_USERS="$RULES_USERS $r-warm.txt:40000 $r.txt:60000"
+	done
 	wait
-	for f in b-warm.txt:40000 b.txt:200000 f-warm.txt:40000 f.txt:200000 c-warm.txt:40000 c.txt:200000 h.txt:$HN $PUSH_USERS; do
+	for f in b-warm.txt:40000 b.txt:200000 f-warm.txt:40000 f.txt:200000 c-warm.txt:40000 c.txt:200000 h.txt:$HN $PUSH_USERS $RULES_USERS; do
 		[ "$(wc -l < "$D/${f%%:*}")" = "${f#*:}" ] || { say "gen_users failed (${f%%:*})"; exit 1; }
 	done
 fi
@@ -327,10 +342,10 @@ fi
 
 # the accepting path under both AOF fsync policies, each alone: the order
 # handler has written the orders of what ran before (30 s at most)
-drained() {
+drained() { # [aid iid]: BIG by default
 	local n
 	for _ in $(seq 300); do
-		n=$(redis-cli -p "$RPORT" --raw HLEN "fs:{$BIG_AID:$BIG_IID}:journal" 2>/dev/null)
+		n=$(redis-cli -p "$RPORT" --raw HLEN "fs:{${1:-$BIG_AID}:${2:-$BIG_IID}}:journal" 2>/dev/null)
 		[ "${n:-1}" = 0 ] && return 0
 		sleep 0.1
 	done
@@ -367,6 +382,18 @@ if [ $SALES = 1 ] && [ "$PAIRS" -gt 0 ]; then
 	done
 	scripts/flashctl hub-start "$D" >> "$OUT/stack.log" 2>&1 || say "the push hub did not start again"
 fi
+# the sale rules (docs/GUARD-RULES.md): orders on sales with every rule on and
+# a blocklist of 2 x BLOCKED entries, against sales without, each user from
+# its own address (X-Forwarded-For, so the per-address counter runs; the
+# per-address rate limit then costs both sides the same Redis call)
+if [ $SALES = 1 ] && [ "${BENCH_RULES:-1}" = 1 ]; then
+	export BENCH_XFF=1
+	for r in $RULES_RUNS; do
+		rule_sale "$r"; drained "$BIG_AID" "$BIG_IID"; drained "$RULES_AID" "$RULES_IID"
+		measure "$r" "POST /api/order, rules $r" /api/order order.lua "$THREADS" "$ra" "$ri"
+	done
+	unset BENCH_XFF
+fi
 # did the handler keep up during (b)? what the journal still holds at its end
 b_backlog=
 [ $SALES = 1 ] && b_backlog=$(redis-cli -p "$RPORT" --raw HLEN "fs:{$BIG_AID:$BIG_IID}:journal" 2>/dev/null)
@@ -397,6 +424,13 @@ row() { # key name expected-status
 	row s "(s) POST /api/order, shed (503)" 503
 	row d "(d) GET /api/_trivial (ceiling)" 200
 	row e "(e) GET $STATIC (static)" 200
+	for r in ${RULES_RUNS:-}; do # the sale rules on vs off (summary below the table)
+		[ -n "${RES[$r]:-}" ] || continue
+		case $r in
+		rc*) row "$r" "(r) sold out, rules ${r#rc}" 410 ;;
+		*) k=${r#r}; row "$r" "(r) accepted, rules ${k%[0-9]} (${k##*[a-z]})" 202 ;;
+		esac
+	done
 } > "$OUT/rows.txt"
 
 {
@@ -460,6 +494,35 @@ if [ -n "$PUSH_ORDER" ]; then
 			printf "push hub on vs off (accepted orders/s, the same run, back to back):%s; on/off = %.2f (goal >= 0.95); load average now %s\n", runs, (sum["on"] / n["on"]) / (sum["off"] / n["off"]), la
 		else
 			printf "push hub on vs off: NOT MEASURED (a run gave no result:%s)\n", runs
+	}'
+fi
+stack_us() { # run: CPU microseconds of the stack's parts per request (less
+	# moved by other jobs on the machine than req/s is)
+	awk -v hz="$(getconf CLK_TCK)" -v n="$(field "${RES[$1]:-}" requests)" '
+	$1 ~ /^(lighttpd|fastcgi|redis|mariadb|handler)$/ { v += (FILENAME == ARGV[1] ? -$2 : $2) }
+	END { printf "%.0f", (n > 0 ? 1e6 * v / hz / n : 0) }' "$OUT/$1.cpu0" "$OUT/$1.cpu1" 2>/dev/null
+}
+if [ -n "${RES[ron1]:-}" ]; then
+	rl=
+	for r in $RULES_RUNS; do
+		w=202; case $r in rc*) w=410 ;; esac
+		rl="$rl $r=$(field "${RES[$r]:-}" rps)/$(field "${RES[$r]:-}" statuses | tr ',' '\n' | sed -n "s/^$w://p")/$(field "${RES[$r]:-}" requests)/$(stack_us "$r")"
+	done
+	echo "$rl" | awk -v nb="${BLOCKED:-0}" '{
+		for (i = 1; i <= NF; i++) {
+			split($i, kv, "="); split(kv[2], v, "/"); k = kv[1]
+			rps = v[1] + 0; if (v[3] > 0) rps *= v[2] / v[3] # the expected share
+			s = (k ~ /^rc/ ? "r" : "a") (k ~ /on/ ? "on" : "off"); sum[s] += rps; n[s]++
+			us[s] += v[4]; runs = runs sprintf(" %s %.0f/s %d us,", k, rps, v[4])
+		}
+		sub(/,$/, "", runs)
+		for (t = 0; t < 2; t++) { p = t ? "r" : "a"
+			if (n[p "on"] && n[p "off"] && sum[p "off"] > 0 && us[p "on"] > 0) {
+				ratio[p] = sprintf("%.3f", (sum[p "on"] / n[p "on"]) / (sum[p "off"] / n[p "off"]))
+				cpu[p] = sprintf("%.3f", us[p "on"] / us[p "off"])
+			} else ratio[p] = cpu[p] = "NOT MEASURED" }
+		printf "sale rules + blocklist (%d users, %d addresses) on vs off, the same run (orders/s, stack CPU per order):%s\n", nb, nb, runs
+		printf "  accepted on/off = %s (CPU per order %s), sold-out refusals on/off = %s (CPU %s); goal: within 0.95..1.05\n", ratio["a"], cpu["a"], ratio["r"], cpu["r"]
 	}'
 fi
 if [ -n "$h_secs" ]; then

@@ -104,6 +104,7 @@ export async function makeSale(o = {}) {
   const end_ms = o.end_ms ?? start_ms + (o.durationMs ?? 3600000);
   const act = await admin.post('/api/admin/activities', {
     name: o.activityName || `sale ${now}`, description: 'test sale', start_ms, end_ms, ...(o.activity || {}),
+    ...(o.rules ? { rules: o.rules } : {}), // sale rules (27-rules, bench)
   });
   if (act.status !== 201) throw new Error(`create activity: ${act.status} ${act.text}`);
   const aid = act.json.activity_id, iid = item.json.item_id;

@@ -1,0 +1,98 @@
+/*
+ * kv_guard.c: the guard's fields and counters in Redis (kv_guard.h).
+ */
+#include "kv_guard.h"
+#include "fs.h"
+#include "kv.h"
+#include "log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+kv_guard_args_init(struct kv_guard_args *g, int64_t aid, int64_t iid, const char *ip,
+		   int blocked, int64_t ver)
+{
+	kv_item_key(g->key, aid, iid, "ipn");
+	snprintf(g->ip, sizeof(g->ip), "%s", ip ? ip : "");
+	snprintf(g->blocked, sizeof(g->blocked), "%d", blocked ? 1 : 0);
+	snprintf(g->ver, sizeof(g->ver), "%" PRId64, ver);
+}
+
+int
+kv_guard_rules_append(struct kv *kv, const char *meta_key, const struct sale_rules *r)
+{
+	return kv_append(kv, "HSET %s age %lld ipmax %lld", meta_key,
+			 (long long)r->min_account_age_s, (long long)r->max_orders_per_ip);
+}
+
+/* KEYS: meta  ARGV: version. Never creates the hash (it would live without
+ * the sale's fields and TTL); never lowers the field. */
+static struct kv_script raise_script = {"guard_raise",
+	"if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+	"if tonumber(redis.call('HGET', KEYS[1], 'blv') or '0') < tonumber(ARGV[1]) then\n"
+	"  redis.call('HSET', KEYS[1], 'blv', ARGV[1])\n"
+	"end\n"
+	"return 1\n",
+	""};
+
+int
+kv_guard_raise(struct kv *kv, const int64_t *pairs, int n, int64_t ver)
+{
+	char meta[KV_KEY_MAX], v[24];
+	const char *argv[2] = {meta, v};
+
+	snprintf(v, sizeof(v), "%" PRId64, ver);
+	for (int i = 0; i < n; i++) {
+		kv_item_key(meta, pairs[2 * i], pairs[2 * i + 1], "meta");
+		if (kv_take_ok(kv_eval_idempotent(kv, &raise_script, 1, 2, argv, NULL), "guard_raise") !=
+		    FS_OK)
+			return FS_ERR;
+	}
+	return FS_OK;
+}
+
+static int64_t
+field_int(const redisReply *rep, size_t i)
+{
+	if (i >= rep->elements || rep->element[i]->type != REDIS_REPLY_STRING)
+		return 0;
+	return strtoll(rep->element[i]->str, NULL, 10);
+}
+
+int
+kv_guard_view(struct kv *kv, int64_t aid, int64_t iid, const char *ip, struct kv_guard_view *v)
+{
+	char meta[KV_KEY_MAX], ipn[KV_KEY_MAX];
+	redisReply *m, *c = NULL;
+	int with_ip = ip != NULL && *ip != '\0', rc = FS_ERR;
+
+	memset(v, 0, sizeof(*v));
+	kv_item_key(meta, aid, iid, "meta");
+	kv_item_key(ipn, aid, iid, "ipn");
+	if (kv_append(kv, "HMGET %s start age ipmax blv", meta) != FS_OK ||
+	    (with_ip && kv_append(kv, "HGET %s %s", ipn, ip) != FS_OK))
+		return FS_ERR;
+	m = kv_reply(kv);
+	if (m == NULL || (with_ip && (c = kv_reply(kv)) == NULL))
+		goto out;
+	if (m->type == REDIS_REPLY_ARRAY && m->elements == 4) {
+		v->warm = m->element[0]->type == REDIS_REPLY_STRING;
+		v->rules.min_account_age_s = field_int(m, 1);
+		v->rules.max_orders_per_ip = field_int(m, 2);
+		v->ver = field_int(m, 3);
+		rc = FS_OK;
+	} else {
+		log_err("HMGET %s: unexpected reply %d", meta, m->type);
+	}
+	if (c != NULL && c->type == REDIS_REPLY_STRING)
+		v->ip_orders = strtoll(c->str, NULL, 10);
+out:
+	if (m)
+		freeReplyObject(m);
+	if (c)
+		freeReplyObject(c);
+	return rc;
+}

@@ -1,0 +1,55 @@
+/*
+ * kv_guard.h: the Redis side of the rules against scalpers
+ * (docs/GUARD-RULES.md). Every key is in the item's hash tag, so the
+ * reservation script (kv_sale.c) checks and counts them in its one trip:
+ *   fs:{A:I}:meta  fields age (min_account_age_s), ipmax (max_orders_per_ip),
+ *                  written with the sale by kv_sale_put; blv, the blocklist
+ *                  version this item has seen (only ever raised)
+ *   fs:{A:I}:ipn   hash client address bucket -> accepted orders, TTL as the
+ *                  buyers hash (end + SALE_KEY_GRACE_MS)
+ */
+#ifndef FS_KV_GUARD_H
+#define FS_KV_GUARD_H
+
+#include <stdint.h>
+
+#include "kv.h"
+#include "sale.h"
+
+/* a version that passes every check (a copy that could not be refreshed) */
+#define KV_GUARD_VER_ANY INT64_MAX
+
+/* What the reservation script needs of the guard: its key and its last
+ * three arguments (address bucket, "" when not counted; blocked flag; the
+ * version of the caller's blocklist copy). */
+struct kv_guard_args {
+	char key[KV_KEY_MAX];
+	char ip[48];
+	char blocked[2];
+	char ver[24];
+};
+
+void kv_guard_args_init(struct kv_guard_args *g, int64_t aid, int64_t iid, const char *ip,
+			int blocked, int64_t ver);
+
+/* Queues "HSET meta age .. ipmax .." on kv's pipeline (one reply). */
+int kv_guard_rules_append(struct kv *kv, const char *meta_key, const struct sale_rules *r);
+
+/* Raises the blv field of each of the n items (pairs aid, iid) whose meta
+ * hash exists to at least ver. FS_OK or FS_ERR (Redis failed). */
+int kv_guard_raise(struct kv *kv, const int64_t *pairs, int n, int64_t ver);
+
+/* What the order secret checks read, in one round trip. */
+struct kv_guard_view {
+	int warm;             /* the meta hash holds the sale */
+	struct sale_rules rules;
+	int64_t ver;          /* blv */
+	int64_t ip_orders;    /* accepted orders of the address bucket */
+};
+
+/* Reads the view of (aid, iid) for address bucket ip (NULL or "": none).
+ * FS_OK or FS_ERR (Redis down). */
+int kv_guard_view(struct kv *kv, int64_t aid, int64_t iid, const char *ip,
+		  struct kv_guard_view *v);
+
+#endif
