@@ -78,10 +78,16 @@ LIB_SRC += lib/pushhub_msg.c
 LIB_SRC += lib/pushhub_users.c
 LIB_SRC += lib/pushhub_stats.c
 LIB_SRC += lib/daemon.c
+LIB_SRC += lib/rain.c
+LIB_SRC += lib/rain_split.c
+LIB_SRC += lib/kv_rain.c
+LIB_SRC += lib/db_rain.c
+LIB_SRC += lib/rain_credit.c
+LIB_SRC += lib/rain_warm.c
 # the FastCGI endpoints, one program each: cgi-bin/NAME.c, or for a program
 # made of several files every cgi-bin/NAME/*.c (CGI_MULTI)
-CGI     := detail admin place_order order_status pay user ops trivial
-CGI_MULTI := admin detail place_order
+CGI     := detail admin place_order order_status pay user ops trivial rain
+CGI_MULTI := admin detail place_order rain
 # daemons and cron jobs
 MQ      := order_handler push_hub
 CRON    := warmup expire reconcile

@@ -43,4 +43,11 @@ void post_warmup(struct req *r);
 /* stats.c */
 void get_stats(struct req *r);
 
+/* rains.c */
+void post_rain(struct req *r);
+void post_rain_publish(struct req *r);
+void post_rain_warmup(struct req *r);
+void get_rain_stats(struct req *r);
+void post_rain_ban(struct req *r);
+
 #endif

@@ -59,6 +59,11 @@ static struct route routes[] = {
 	{"POST", "/api/admin/activities/#/publish", post_publish, 0},
 	{"POST", "/api/admin/activities/#/warmup", post_warmup, 0},
 	{"GET", "/api/admin/activities/#/stats", get_stats, 0},
+	{"POST", "/api/admin/rains", post_rain, 0},
+	{"POST", "/api/admin/rains/#/publish", post_rain_publish, 0},
+	{"POST", "/api/admin/rains/#/warmup", post_rain_warmup, 0},
+	{"GET", "/api/admin/rains/#/stats", get_rain_stats, 0},
+	{"POST", "/api/admin/rains/#/bans", post_rain_ban, 0},
 };
 
 static int
