@@ -6,27 +6,7 @@ import assert from 'node:assert/strict';
 import {
   get, post, request, adminToken, jwt, newUserId, admin, burst, statusCounts, sqlValue, redisRaw, waitFor, sleep, runProgram,
 } from '../lib/flash.mjs';
-
-// Creates (and unless told not to, publishes and warms) a rain; returns its id.
-export async function makeRain(o = {}) {
-  const now = Date.now();
-  const start_ms = o.start_ms ?? now + (o.startInMs ?? -1000);
-  const r = await admin.post('/api/admin/rains', {
-    name: o.name || `rain ${now}`, total_cents: o.total_cents ?? 10000, packets: o.packets ?? 100,
-    start_ms, end_ms: o.end_ms ?? start_ms + (o.durationMs ?? 3600000),
-  });
-  if (r.status !== 201) throw new Error(`create rain: ${r.status} ${r.text}`);
-  const rid = r.json.rain_id;
-  if (o.publish !== false) {
-    const p = await admin.post(`/api/admin/rains/${rid}/publish`, {});
-    if (p.status !== 200) throw new Error(`publish: ${p.status} ${p.text}`);
-    if (o.warm !== false) {
-      const w = await admin.post(`/api/admin/rains/${rid}/warmup`, {});
-      if (w.status !== 200) throw new Error(`warmup: ${w.status} ${w.text}`);
-    }
-  }
-  return rid;
-}
+import { makeRain } from '../lib/rain.mjs';
 
 const users = (n) => Array.from({ length: n }, () => { const uid = newUserId(); return { uid, token: jwt(uid) }; });
 const grab = (rid, u) => post(`/api/rain/${rid}/grab`, {}, { token: u.token })
