@@ -5,6 +5,7 @@
 #include "kv_rain.h"
 #include "fs.h"
 #include "kv.h"
+#include "kv_cluster.h"
 #include "log.h"
 #include "mem.h"
 #include "sale.h"
@@ -162,6 +163,15 @@ kv_rain_grab(struct kv *kv, int64_t rid, int64_t uid, struct rain_grab *g)
 	res = grab_result(rep, rid, uid, g);
 	freeReplyObject(rep);
 	return res;
+}
+
+int
+kv_rain_wait(struct kv *kv, int64_t rid, int replicas, int ms)
+{
+	char key[KV_KEY_MAX];
+
+	rain_key(key, rid, "journal");
+	return kv_cluster_wait(kv, key, replicas, ms);
 }
 
 /* RPUSH key "id amount"... or HSET key uid "grab amount created"... in

@@ -48,6 +48,11 @@ struct kv_rain_load {
 	int nheld;
 };
 
+/* WAITs for replicas replicas (at most ms) to hold the last write to rid's
+ * keys on this connection (kv_cluster_wait). Returns how many did, or
+ * FS_ERR. */
+int kv_rain_wait(struct kv *kv, int64_t rid, int replicas, int ms);
+
 /* Loads the rain unless its meta hash exists: 1 loaded, 0 was warm
  * already (nothing changed), FS_ERR. Two warmups at once load it once. */
 int kv_rain_put(struct kv *kv, const struct kv_rain_load *l);

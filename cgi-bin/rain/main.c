@@ -11,10 +11,12 @@
  */
 #include "rainapi.h"
 #include "app.h"
+#include "conf_keys.h"
 #include "fs.h"
 #include "kv.h"
 #include "kv_rain.h"
 #include "log.h"
+#include "metrics.h"
 #include "mem.h"
 #include "orderbatch.h"
 #include "rain.h"
@@ -44,6 +46,9 @@ struct slot {
 
 static struct slot slots[SLOTS];
 static struct orderbatch *batch;
+/* WAIT for this many replicas, at most this long, after a grab (as after
+ * an order's reservation: a failover must not lose a granted packet) */
+static int wait_replicas, wait_ms;
 
 static void
 slot_forget(struct slot *s)
@@ -190,7 +195,10 @@ post_grab(struct req *r)
 	switch (grab(r, rid, &g)) {
 	case RAIN_GRAB_OK:
 		/* journaled: from here the grab exists; the push is best
-		 * effort (reconcile replays the journal) */
+		 * effort (reconcile replays the journal). A WAIT that times
+		 * out does not undo it: counted, like the order's */
+		if (wait_replicas > 0 && kv_rain_wait(r->kv, rid, wait_replicas, wait_ms) < wait_replicas)
+			(void)metrics_incr(r->kv, "redis_wait_timeouts");
 		orderbatch_add_line(batch, line, rain_line_encode(&g, line));
 		reply_grab(r, 200, &g, FS_E_COUNT);
 		return;
@@ -237,6 +245,8 @@ push_close(void)
 static int
 rain_init(struct req *proto)
 {
+	wait_replicas = (int)conf_keys_int(CONF_REDIS_WAIT_REPLICAS);
+	wait_ms = (int)conf_keys_int(CONF_REDIS_WAIT_MS);
 	batch = orderbatch_open(proto->q, PUSH_WAIT_MS);
 	/* after app_main's last flush: stops the timer, which sends nothing */
 	atexit(push_close);
