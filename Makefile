@@ -88,10 +88,16 @@ LIB_SRC += lib/challenge_png.c
 LIB_SRC += lib/kv_challenge.c
 # the sale rules against scalpers (docs/GUARD-RULES.md)
 LIB_SRC += lib/db_guard.c lib/kv_guard.c lib/guard.c
+LIB_SRC += lib/rain.c
+LIB_SRC += lib/rain_split.c
+LIB_SRC += lib/kv_rain.c
+LIB_SRC += lib/db_rain.c
+LIB_SRC += lib/rain_credit.c
+LIB_SRC += lib/rain_warm.c
 # the FastCGI endpoints, one program each: cgi-bin/NAME.c, or for a program
 # made of several files every cgi-bin/NAME/*.c (CGI_MULTI)
-CGI     := detail admin place_order order_status pay user ops trivial
-CGI_MULTI := admin detail place_order
+CGI     := detail admin place_order order_status pay user ops trivial rain
+CGI_MULTI := admin detail place_order rain
 # daemons and cron jobs
 MQ      := order_handler push_hub
 CRON    := warmup expire reconcile refund

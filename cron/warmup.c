@@ -14,6 +14,7 @@
 #include "kv.h"
 #include "kv_sale.h"
 #include "log.h"
+#include "rain_warm.h"
 #include "render.h"
 #include "warm.h"
 
@@ -105,7 +106,7 @@ main(void)
 	const char *origin;
 	char origin_def[4096];
 	int64_t now_ms;
-	int nwarmed = 0, nfiles = 0, rc = 0;
+	int nwarmed = 0, nfiles = 0, nrains = 0, rc = 0;
 
 	daemon_start(&dm, "warmup", DAEMON_KV | DAEMON_DB);
 	snprintf(origin_def, sizeof(origin_def), "%s/cdn", conf_keys_str(CONF_STATE_DIR));
@@ -114,12 +115,14 @@ main(void)
 	now_ms = fs_now_ms();
 	if (warm_due(dm.kv, dm.db, now_ms, &nwarmed) != FS_OK)
 		rc = 1;
+	if (rain_warm_due(dm.kv, dm.db, now_ms, WARMUP_AHEAD_MS, &nrains) != FS_OK)
+		rc = 1;
 	if (render_origin(dm.db, origin, now_ms, &nfiles) != FS_OK)
 		rc = 1;
 	if (push_origin(conf_keys_str(CONF_CDN_PUSH_CMD)) != FS_OK)
 		rc = 1;
-	log_info("warmup done: %d activities warmed, %d files written to %s%s", nwarmed, nfiles,
-		 origin, rc ? " (with errors)" : "");
+	log_info("warmup done: %d activities, %d rains warmed, %d files written to %s%s", nwarmed,
+		 nrains, nfiles, origin, rc ? " (with errors)" : "");
 
 	daemon_end(&dm);
 	return rc;

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 struct orderbatch {
@@ -109,8 +110,18 @@ orderbatch_open(struct orderq *q, int wait_ms)
 void
 orderbatch_add(struct orderbatch *b, const struct order *o)
 {
+	char line[ORDER_LINE_MAX];
+
+	orderbatch_add_line(b, line, order_encode(o, line));
+}
+
+void
+orderbatch_add_line(struct orderbatch *b, const char *line, size_t len)
+{
 	int64_t now = mono_ms();
 
+	if (len == 0 || len >= ORDER_LINE_MAX)
+		return;
 	pthread_mutex_lock(&b->lock);
 	if (b->count == 0) {
 		b->first_ms = now;
@@ -118,7 +129,8 @@ orderbatch_add(struct orderbatch *b, const struct order *o)
 		if (b->timer_idle)
 			pthread_cond_signal(&b->cond);
 	}
-	b->len += order_encode(o, b->buf + b->len);
+	memcpy(b->buf + b->len, line, len);
+	b->len += len;
 	b->buf[b->len++] = '\n';
 	b->count++;
 	if (b->count == ORDERBATCH_MAX || now - b->first_ms >= b->wait_ms)

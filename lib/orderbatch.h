@@ -30,6 +30,9 @@ struct orderbatch *orderbatch_open(struct orderq *q, int wait_ms);
 /* Adds o; sends the batch at once when it is full or its first order is
  * wait_ms old. */
 void orderbatch_add(struct orderbatch *b, const struct order *o);
+/* Adds a line of another kind the handler reads (a rain grab, rain.h):
+ * len < ORDER_LINE_MAX bytes, no newline. */
+void orderbatch_add_line(struct orderbatch *b, const char *line, size_t len);
 /* Sends what the batch holds now, if anything. */
 void orderbatch_flush(struct orderbatch *b);
 /* 1 when the batch holds orders not sent yet. */

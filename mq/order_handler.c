@@ -20,6 +20,7 @@
 #include "order.h"
 #include "orderq.h"
 #include "persist.h"
+#include "rain_credit.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -32,6 +33,8 @@
 #define BATCH_WAIT_MS 2
 
 static volatile sig_atomic_t stop;
+/* grab lines (rain.h) share the queue: credited beside the orders */
+static struct rain_credit_batch grabs;
 
 static void
 on_term(int sig)
@@ -70,7 +73,7 @@ batch_add(struct order *batch, int n, const char *msg, size_t len)
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
 
-		if (l > 0) {
+		if (l > 0 && !rain_credit_take(&grabs, p, l)) {
 			if (order_decode(p, l, &batch[n]) == FS_OK)
 				n++;
 			else
@@ -88,15 +91,20 @@ static void
 flush(struct db *d, struct kv *kv, struct order *batch, int n, int64_t window,
       struct persist_stats *st, int64_t *next_beat)
 {
-	int waited = 0;
+	int waited = 0, done = 0;
 
-	while (persist_orders(d, kv, batch, n, window, st) != FS_OK) {
+	for (;;) {
 		struct timespec pause = {0, 200 * 1000000};
 
+		if (!done)
+			done = persist_orders(d, kv, batch, n, window, st) == FS_OK;
+		if (done && rain_credit_flush(&grabs, d, kv) == FS_OK)
+			return;
 		if (stop)
 			return;
 		if (waited++ % 25 == 0)
-			log_warn("MySQL refused a batch of %d orders (%s); retrying", n, db_errstr(d));
+			log_warn("MySQL refused a batch of %d orders, %d grabs (%s); retrying", n,
+				 grabs.n, db_errstr(d));
 		nanosleep(&pause, NULL);
 		heartbeat(kv, next_beat);
 	}
@@ -127,7 +135,7 @@ collect(struct orderq *q, struct order *batch, char *msg, size_t size, int len)
 
 	do {
 		n = batch_add(batch, n, msg, (size_t)len);
-		if (n > BATCH_MAX - ORDERQ_LINES_MAX)
+		if (n > BATCH_MAX - ORDERQ_LINES_MAX || rain_credit_full(&grabs, ORDERQ_LINES_MAX))
 			break;
 		len = orderq_pull(q, msg, size, 0);
 		if (len == 0 && fs_now_ms() < deadline)
@@ -143,9 +151,9 @@ report(const struct persist_stats *st, int64_t *next_report)
 	if (fs_now_ms() < *next_report)
 		return;
 	*next_report = fs_now_ms() + 10000;
-	if (st->written || st->failed || st->replayed)
-		log_info("orders written %ld, failed %ld, replayed %ld", st->written, st->failed,
-			 st->replayed);
+	if (st->written || st->failed || st->replayed || grabs.credited)
+		log_info("orders written %ld, failed %ld, replayed %ld; grabs credited %ld", st->written,
+			 st->failed, st->replayed, grabs.credited);
 }
 
 int

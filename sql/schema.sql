@@ -148,4 +148,37 @@ CREATE TABLE IF NOT EXISTS blocklist (
 CREATE TABLE IF NOT EXISTS blocklist_version (
   id       TINYINT UNSIGNED NOT NULL PRIMARY KEY,
   version  BIGINT NOT NULL
+-- Red-packet rains (docs/RAIN.md; owner lib/db_rain.c). A rain's pot is cut
+-- into packets at publish; a packet's id is the grab id of whoever takes it.
+CREATE TABLE IF NOT EXISTS rains (
+  id           BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  name         VARCHAR(128) NOT NULL,
+  total_cents  BIGINT NOT NULL,
+  packets      INT NOT NULL,
+  start_ms     BIGINT NOT NULL,
+  end_ms       BIGINT NOT NULL,
+  status       ENUM('draft','published') NOT NULL DEFAULT 'draft',
+  created_ms   BIGINT NOT NULL,
+  KEY by_status_end (status, end_ms)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS rain_packets (
+  id            BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,  -- the grab id
+  rain_id       BIGINT UNSIGNED NOT NULL,
+  seq           INT NOT NULL,
+  amount_cents  BIGINT NOT NULL,
+  UNIQUE KEY by_rain_seq (rain_id, seq)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- one row a credited grab: the grab id makes a replay a no-op, and a user
+-- holds one packet per rain
+CREATE TABLE IF NOT EXISTS wallet_entries (
+  grab_id       BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+  user_id       BIGINT UNSIGNED NOT NULL,
+  rain_id       BIGINT UNSIGNED NOT NULL,
+  amount_cents  BIGINT NOT NULL,
+  created_ms    BIGINT NOT NULL,
+  credited_ms   BIGINT NOT NULL,
+  UNIQUE KEY one_per_user (rain_id, user_id),
+  KEY by_user (user_id, created_ms)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

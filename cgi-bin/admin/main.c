@@ -62,6 +62,11 @@ static struct route routes[] = {
 	{"POST", "/api/admin/blocklist", post_blocklist, 0},
 	{"GET", "/api/admin/blocklist", get_blocklist, 0},
 	{"DELETE", "/api/admin/blocklist/*", delete_blocklist, 0},
+	{"POST", "/api/admin/rains", post_rain, 0},
+	{"POST", "/api/admin/rains/#/publish", post_rain_publish, 0},
+	{"POST", "/api/admin/rains/#/warmup", post_rain_warmup, 0},
+	{"GET", "/api/admin/rains/#/stats", get_rain_stats, 0},
+	{"POST", "/api/admin/rains/#/bans", post_rain_ban, 0},
 };
 
 static int

@@ -8,6 +8,8 @@
 #   /api/_trivial, the FastCGI ceiling   (e) a static file   (b) again with
 #   Redis's AOF at appendfsync always (every write on disk before the reply)
 #   against everysec, each run after the handler caught up with the last
+#   (g) POST /api/rain/R/grab on an empty pot   (r) the same while packets
+#   last (docs/RAIN.md: goals (g) >= 0.9 x (d), (r) >= (b))
 # and the order handler alone: orders persisted per second from a queue that
 # was filled while it was stopped. Prints one table; raw outputs and the
 # table go to BUILD/bench/. Environment: BENCH_DURATION (s, default 8),
@@ -246,7 +248,7 @@ CPU_ROWS=()
 measure() {
 	local key=$1 label=$2 path=$3 script=$4 warmfile= runfile=; shift 4
 	say "$label: ${WARM} s warm-up, ${DUR} s run"
-	if [ "$script" = order.lua ]; then warmfile=$D/$key-warm.txt; runfile=$D/$key.txt; fi
+	if [ "$script" = order.lua ] || [ "$script" = grab.lua ]; then warmfile=$D/$key-warm.txt; runfile=$D/$key.txt; fi
 	wrk_run "$key-warm" "$WARM" "$path" "$script" ${warmfile:+"$warmfile"} "$@"
 	redis-cli -p "$RPORT" CONFIG RESETSTAT > /dev/null 2>&1
 	cpu_mark "$OUT/$key.cpu0"
@@ -397,6 +399,14 @@ fi
 # did the handler keep up during (b)? what the journal still holds at its end
 b_backlog=
 [ $SALES = 1 ] && b_backlog=$(redis-cli -p "$RPORT" --raw HLEN "fs:{$BIG_AID:$BIG_IID}:journal" 2>/dev/null)
+# red-packet rain (docs/RAIN.md): grabs on an empty pot (users of (c), none
+# a holder: 410) and grabs while packets last (users of (b): 200)
+if [ $SALES = 1 ] && timeout 60 node "$BENCH/rain_setup.mjs" > "$OUT/rain.txt" 2>> "$OUT/setup.err"; then
+	. "$OUT/rain.txt"
+	for k in g:c w:b; do ln -sf "$D/${k#*:}-warm.txt" "$D/${k%:*}-warm.txt"; ln -sf "$D/${k#*:}.txt" "$D/${k%:*}.txt"; done
+	measure g "POST rain grab, empty pot" "/api/rain/$RAIN_EMPTY/grab" grab.lua "$THREADS" "$RAIN_EMPTY"
+	measure w "POST rain grab, packets left" "/api/rain/$RAIN_BIG/grab" grab.lua "$THREADS" "$RAIN_BIG"
+fi
 # (s) the shedding answer (503 + Retry-After, lib/shed.h): Redis stopped, so
 # place-order's breaker opens and every order is shed at once, with the same
 # answer as a backlog shed; last, Redis starts again only afterwards
@@ -431,6 +441,8 @@ row() { # key name expected-status
 		*) k=${r#r}; row "$r" "(r) accepted, rules ${k%[0-9]} (${k##*[a-z]})" 202 ;;
 		esac
 	done
+	row g "(g) POST /api/rain/{rid}/grab, empty" 410
+	row w "(w) POST /api/rain/{rid}/grab, left" 200
 } > "$OUT/rows.txt"
 
 {
@@ -474,6 +486,11 @@ b_rps=$(field "${RES[b]:-}" rps); f_rps=$(field "${RES[f]:-}" rps)
 if [ -n "$b_rps" ] && [ -n "$f_rps" ]; then
 	awk -v b="$b_rps" -v f="$f_rps" -v d="$FSYNC0" 'BEGIN {
 		printf "Redis AOF: (b) ran with appendfsync everysec, (b\x27) with always: %.0f against %.0f accepted orders/s, always = %.2f of everysec (costs %.0f%%); this stack'"'"'s default is %s\n", f, b, f / b, 100 * (1 - f / b), d }'
+fi
+r_rps=$(field "${RES[w]:-}" rps); g_rps=$(field "${RES[g]:-}" rps)
+if [ -n "$r_rps" ] && [ -n "$g_rps" ] && [ -n "$b_rps" ] && [ -n "$d_rps" ]; then
+	awk -v r="$r_rps" -v g="$g_rps" -v b="$b_rps" -v d="$d_rps" 'BEGIN {
+		printf "rain: grabs on an empty pot / trivial = %.2f (goal >= 0.9); grabs while packets last / accepted orders = %.2f (goal >= 1)\n", g / d, r / b }'
 fi
 if [ -n "$PUSH_ORDER" ]; then
 	pl=
