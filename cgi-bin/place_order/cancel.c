@@ -17,6 +17,21 @@
 
 #include <json-c/json.h>
 
+/* The order, which the handler wrote after our first MySQL read, read
+ * again into *o: 1, or 0 after the answer. */
+static int
+written_or_reply(struct req *r, int64_t order_id, struct order *o)
+{
+	int k = db_order_load(r->db, order_id, o);
+
+	if (k == 0)
+		reply_error_msg(r, FS_E_CONFLICT,
+				"the order is neither queued nor written; try again in a moment");
+	else if (k == FS_ERR)
+		reply_error(r, FS_E_UNAVAILABLE);
+	return k == 1;
+}
+
 /* The cancel of an order MySQL does not have (yet): owner only, queued
  * only; recorded for the handler to apply when it writes the order, and
  * answered at once. Returns 0 when it replied, 1 when the order turned out
@@ -34,10 +49,10 @@ cancel_queued_or_reply(struct req *r, int64_t order_id, struct order *o)
 		reply_error(r, FS_E_NOT_FOUND);
 		return 0;
 	}
-	if (o->status != ORDER_QUEUED) {
-		reply_error_msg(r, FS_E_CONFLICT, "only an unpaid or queued order can be cancelled");
-		return 0;
-	}
+	/* not queued any more: the handler wrote it between our MySQL read
+	 * and this one (its record now says so); MySQL decides */
+	if (o->status != ORDER_QUEUED)
+		return written_or_reply(r, order_id, o);
 	k = kv_lifecycle_cancel_request(r->kv, o);
 	if (k == FS_ERR) {
 		reply_error(r, FS_E_UNAVAILABLE);
@@ -52,13 +67,7 @@ cancel_queued_or_reply(struct req *r, int64_t order_id, struct order *o)
 		return 0;
 	}
 	/* out of the journal: the handler has just written it */
-	k = db_order_load(r->db, order_id, o);
-	if (k == 0)
-		reply_error_msg(r, FS_E_CONFLICT,
-				"the order is neither queued nor written; try again in a moment");
-	else if (k == FS_ERR)
-		reply_error(r, FS_E_UNAVAILABLE);
-	return k == 1;
+	return written_or_reply(r, order_id, o);
 }
 
 void
