@@ -17,7 +17,7 @@
 #define SALE_COLS \
 	"SELECT ai.activity_id, ai.item_id, a.start_ms, a.end_ms, a.status, " \
 	"ai.flash_price_cents, ai.alloc_stock, ai.stock, ai.per_user_limit, " \
-	"i.price_cents, i.name, i.title, i.description, i.images " \
+	"i.price_cents, i.name, i.title, i.description, i.images, ai.shards " \
 	"FROM activity_items ai JOIN activities a ON a.id = ai.activity_id " \
 	"JOIN items i ON i.id = ai.item_id "
 
@@ -50,6 +50,7 @@ row_fill(const struct db_rows *rows, int i, struct sale_item *si)
 	si->db_stock = db_cell_int(rows, i, 7);
 	si->per_user_limit = db_cell_int(rows, i, 8);
 	si->price_cents = db_cell_int(rows, i, 9);
+	si->shards = (int)db_cell_int(rows, i, 14);
 
 	/* the field order of API.md's item answer */
 	json_object_object_add(d, "activity_id", json_object_new_int64(si->aid));

@@ -8,6 +8,7 @@
 #include "db_sale.h"
 #include "fs.h"
 #include "kv.h"
+#include "kv_shard.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,31 +16,16 @@
 static const char *const stat_states[] = {"unpaid", "paid", "closed", "cancelled", "failed"};
 
 /* Reads the Redis side of one item's stats: the stock counter and the
- * reservations not yet in MySQL, in one round trip. FS_ERR: Redis down. */
+ * reservations not yet in MySQL, summed over its shards (kv_shard.h), in
+ * one round trip. FS_ERR: Redis down. */
 static int
 item_kv(struct kv *kv, int64_t aid, int64_t iid, int *warm, int64_t *left, int64_t *queued)
 {
-	char stock[KV_KEY_MAX], pending[KV_KEY_MAX];
-	redisReply *a, *b;
-	int rc = FS_ERR;
+	int shards = kv_shard_count(kv, aid, iid);
 
-	kv_item_key(stock, aid, iid, "stock");
-	kv_item_key(pending, aid, iid, "pending");
-	if (kv_append(kv, "GET %s", stock) != FS_OK || kv_append(kv, "ZCARD %s", pending) != FS_OK)
+	if (shards == FS_ERR)
 		return FS_ERR;
-	a = kv_reply(kv);
-	b = a ? kv_reply(kv) : NULL;
-	if (a && b && b->type == REDIS_REPLY_INTEGER) {
-		*warm = a->type == REDIS_REPLY_STRING;
-		*left = *warm ? strtoll(a->str, NULL, 10) : 0;
-		*queued = b->integer;
-		rc = FS_OK;
-	}
-	if (a)
-		freeReplyObject(a);
-	if (b)
-		freeReplyObject(b);
-	return rc;
+	return kv_shard_totals(kv, aid, iid, shards, warm, left, queued);
 }
 
 int

@@ -87,3 +87,6 @@ CREATE TABLE IF NOT EXISTS payments (
   notify_ts_ms  BIGINT NULL,
   KEY by_order (order_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- sharded stock (docs/SHARDS.md): the item's Redis stock split over this many keys
+ALTER TABLE activity_items ADD COLUMN IF NOT EXISTS shards INT NOT NULL DEFAULT 1;
