@@ -437,7 +437,7 @@ kv_sale_stock(struct kv *kv, int64_t aid, int64_t iid, int64_t *left)
 	if (shards == FS_ERR)
 		return FS_ERR;
 	if (shards > 1)
-		return kv_shard_totals(kv, aid, iid, shards, &warm, left, &queued) == FS_OK ? warm : FS_ERR;
+		return kv_shard_totals(kv, aid, iid, shards, &warm, left, &queued, NULL) == FS_OK ? warm : FS_ERR;
 	kv_item_key(key, aid, iid, "stock");
 	rep = kv_cmd(kv, "GET %s", key);
 	if (rep == NULL)
@@ -748,7 +748,7 @@ view_shards(struct kv *kv, int64_t aid, int64_t iid, struct kv_sale_view *v)
 		return FS_ERR;
 	if (shards == 1)
 		return FS_OK;
-	if (kv_shard_totals(kv, aid, iid, shards, &warm, &v->stock, &queued) != FS_OK) {
+	if (kv_shard_totals(kv, aid, iid, shards, &warm, &v->stock, &queued, NULL) != FS_OK) {
 		free(v->detail);
 		memset(v, 0, sizeof(*v));
 		return FS_ERR;

@@ -145,6 +145,15 @@ salt_of(int64_t aid, int64_t iid, int k)
 }
 
 void
+kv_shard_tag(char *buf, size_t cap, int64_t aid, int64_t iid, int k)
+{
+	if (k <= 0)
+		snprintf(buf, cap, "%" PRId64 ":%" PRId64, aid, iid);
+	else
+		tag_write(buf, cap, aid, iid, k, salt_of(aid, iid, k));
+}
+
+void
 kv_shard_key(char buf[KV_KEY_MAX], int64_t aid, int64_t iid, int k, const char *suffix)
 {
 	char tag[80];
@@ -315,7 +324,7 @@ kv_shard_borrow(struct kv *kv, const struct order *o, int donor, int home)
 
 int
 kv_shard_totals(struct kv *kv, int64_t aid, int64_t iid, int shards, int *warm, int64_t *left,
-		int64_t *queued)
+		int64_t *queued, int64_t *each)
 {
 	redisReply *r;
 	int rc = FS_OK, got = 0;
@@ -339,6 +348,8 @@ kv_shard_totals(struct kv *kv, int64_t aid, int64_t iid, int shards, int *warm, 
 			rc = FS_ERR;
 			continue;
 		}
+		if (i % 2 == 0 && each)
+			each[i / 2] = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
 		if (i % 2 == 0 && r->type == REDIS_REPLY_STRING) {
 			*warm |= i == 0;
 			*left += strtoll(r->str, NULL, 10);

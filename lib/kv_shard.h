@@ -15,6 +15,7 @@
 #ifndef FS_KV_SHARD_H
 #define FS_KV_SHARD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kv.h"
@@ -36,6 +37,9 @@ int kv_shard_home(int64_t uid, int shards);
 /* "fs:{TAG}:suffix" for shard k of (aid, iid): kv_item_key for k = 0. */
 void kv_shard_key(char buf[KV_KEY_MAX], int64_t aid, int64_t iid, int k, const char *suffix);
 
+/* The hash tag of shard k (no braces) into buf: "A:I" for k = 0. */
+void kv_shard_tag(char *buf, size_t cap, int64_t aid, int64_t iid, int k);
+
 /* The home shard of o's user (*shards gets K when not NULL), or FS_ERR. */
 int kv_shard_of(struct kv *kv, const struct order *o, int *shards);
 
@@ -52,9 +56,10 @@ int kv_shard_borrow(struct kv *kv, const struct order *o, int donor, int home);
 
 /* The Redis side of an item's stats over every shard: *warm when shard 0
  * has a stock counter, *left the sum of the counters, *queued the pending
- * reservations. One round trip (a pipeline). FS_OK or FS_ERR. */
+ * reservations, each[k] (when not NULL) shard k's counter. One round trip
+ * (a pipeline). FS_OK or FS_ERR. */
 int kv_shard_totals(struct kv *kv, int64_t aid, int64_t iid, int shards, int *warm,
-		    int64_t *left, int64_t *queued);
+		    int64_t *left, int64_t *queued, int64_t *each);
 
 /* Reconcile: settles every transfer recorded on the item's shards: one the
  * home never credited is voided there (a late credit then does nothing) and
