@@ -329,25 +329,26 @@ reserve_once(struct kv *kv, const struct order *o, int sh, int rate_limit, int w
 
 /* The home shard sh is empty: moves o's units from each other shard in
  * turn to sh (kv_shard_borrow) and reserves there again, until one works
- * or every shard said it had too few (sold out). The user is checked and
- * recorded on the home shard only, so one order per user holds. */
+ * or every shard said it had too few (sold out; a shard that could not be
+ * asked makes it a 503 instead: its units are not gone). The user is
+ * checked and recorded on the home shard only: one order per user holds. */
 static enum reserve_result
 reserve_borrowing(struct kv *kv, const struct order *o, int shards, int sh, int with_record,
 		  int64_t *held)
 {
 	enum reserve_result res = RESERVE_SOLD_OUT;
+	int down = 0;
 
 	for (int i = 1; i < shards && res == RESERVE_SOLD_OUT; i++) {
 		int m = kv_shard_borrow(kv, o, (sh + i) % shards, sh);
 
-		if (m == FS_ERR)
-			return RESERVE_DOWN;
+		down |= m == FS_ERR;
 		/* moved: reserve at home (another buyer may take it first; it
 		 * is sold then, not stranded, and the next donor is asked) */
 		if (m == 1)
 			res = reserve_once(kv, o, sh, 0, with_record, NULL, held);
 	}
-	return res;
+	return res == RESERVE_SOLD_OUT && down ? RESERVE_DOWN : res;
 }
 
 enum reserve_result
