@@ -159,8 +159,15 @@ if [ $SALES = 1 ]; then
 			PUSH_USERS="$PUSH_USERS $s$k-warm.txt:40000 $s$k.txt:60000"
 		done
 	done
+	# BENCH_SHARDS > 1: (s), the accepting path on a sharded item (docs/SHARDS.md)
+	SHD_USERS=
+	if [ -n "${SHD_AID:-}" ]; then
+		gen s-warm.txt "$SHD_AID" "$SHD_IID" 20000000 40000
+		gen s.txt "$SHD_AID" "$SHD_IID" 20100000 200000
+		SHD_USERS="s-warm.txt:40000 s.txt:200000"
+	fi
 	wait
-	for f in b-warm.txt:40000 b.txt:200000 f-warm.txt:40000 f.txt:200000 c-warm.txt:40000 c.txt:200000 h.txt:$HN $PUSH_USERS; do
+	for f in b-warm.txt:40000 b.txt:200000 f-warm.txt:40000 f.txt:200000 c-warm.txt:40000 c.txt:200000 h.txt:$HN $PUSH_USERS $SHD_USERS; do
 		[ "$(wc -l < "$D/${f%%:*}")" = "${f#*:}" ] || { say "gen_users failed (${f%%:*})"; exit 1; }
 	done
 fi
@@ -345,6 +352,10 @@ if [ $SALES = 1 ]; then
 	redis-cli -p "$RPORT" CONFIG SET appendfsync everysec > /dev/null
 	measure b "POST /api/order, accepted" /api/order order.lua "$THREADS" "$BIG_AID" "$BIG_IID"
 	redis-cli -p "$RPORT" CONFIG SET appendfsync "${FSYNC0:-everysec}" > /dev/null
+	if [ -n "${SHD_AID:-}" ]; then
+		drained
+		measure s "POST /api/order, accepted, sharded" /api/order order.lua "$THREADS" "$SHD_AID" "$SHD_IID"
+	fi
 fi
 # the same accepting path with the push hub on, then stopped (flashctl
 # hub-stop: place-order's publishes then queue in its ZeroMQ socket and are
@@ -384,6 +395,7 @@ row() { # key name expected-status
 	row a "(a) GET /api/detail/{aid}/{iid}" 200
 	row b "(b) POST /api/order, accepted" 202
 	row f "(b') the same, appendfsync always" 202
+	[ -n "${SHD_AID:-}" ] && row s "(s) the same, ${BENCH_SHARDS} stock shards" 202
 	row c "(c) POST /api/order, sold out" 410
 	row d "(d) GET /api/_trivial (ceiling)" 200
 	row e "(e) GET $STATIC (static)" 200
