@@ -57,6 +57,7 @@ LIB_SRC += lib/kv_user.c
 LIB_SRC += lib/db_user.c
 LIB_SRC += lib/render.c
 LIB_SRC += lib/kv_sale.c
+LIB_SRC += lib/kv_shard.c
 LIB_SRC += lib/kv_order.c
 LIB_SRC += lib/db_sale.c
 LIB_SRC += lib/warm.c

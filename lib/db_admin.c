@@ -235,11 +235,12 @@ db_admin_activity_item_add(struct db *d, const struct db_admin_sale_item *si, in
 		"UPDATE items SET stock = stock - ?, updated_ms = ? WHERE id = ? AND stock >= ?";
 	static const char sql_add[] =
 		"INSERT INTO activity_items (activity_id, item_id, flash_price_cents, alloc_stock,"
-		" stock, per_user_limit) VALUES (?, ?, ?, ?, ?, ?)";
+		" stock, per_user_limit, shards) VALUES (?, ?, ?, ?, ?, ?, ?)";
 	static const char sql_touch[] = "UPDATE activities SET updated_ms = ? WHERE id = ?";
 	struct dbv take[] = {DBI(si->stock), DBI(now_ms), DBI(si->iid), DBI(si->stock)};
 	struct dbv add[] = {DBI(si->aid), DBI(si->iid), DBI(si->flash_price_cents), DBI(si->stock),
-			    DBI(si->stock), DBI(si->per_user_limit)};
+			    DBI(si->stock), DBI(si->per_user_limit),
+			    DBI(si->shards > 0 ? si->shards : 1)};
 	struct dbv touch[] = {DBI(now_ms), DBI(si->aid)};
 	long long n;
 	int dup;
@@ -256,7 +257,7 @@ db_admin_activity_item_add(struct db *d, const struct db_admin_sale_item *si, in
 		return FS_ERR;
 	}
 	if (db_exec(d, sql_take, take, 4, &n, NULL) == FS_OK && n == 1 &&
-	    db_exec(d, sql_add, add, 6, NULL, NULL) == FS_OK &&
+	    db_exec(d, sql_add, add, 7, NULL, NULL) == FS_OK &&
 	    db_exec(d, sql_touch, touch, 2, NULL, NULL) == FS_OK && db_commit(d) == FS_OK)
 		return FS_OK;
 	dup = db_errno(d) == DB_ER_DUP_ENTRY;

@@ -23,6 +23,7 @@ struct db_admin_item {
 /* An item given to a sale. */
 struct db_admin_sale_item {
 	int64_t aid, iid, flash_price_cents, stock, per_user_limit;
+	int64_t shards; /* stock shards in Redis (kv_shard.h), 1 to 16 */
 };
 
 /* Adds item it: FS_OK and *id, or FS_ERR. */

@@ -19,7 +19,8 @@
 #define SALE_COLS \
 	"SELECT ai.activity_id, ai.item_id, a.start_ms, a.end_ms, a.status, " \
 	"ai.flash_price_cents, ai.alloc_stock, ai.stock, ai.per_user_limit, " \
-	"i.price_cents, i.name, i.title, i.description, i.images, a.challenge, a.pow_bits " \
+	"i.price_cents, i.name, i.title, i.description, i.images, a.challenge, a.pow_bits, " \
+	"ai.shards " \
 	"FROM activity_items ai JOIN activities a ON a.id = ai.activity_id " \
 	"JOIN items i ON i.id = ai.item_id "
 
@@ -55,6 +56,7 @@ row_fill(const struct db_rows *rows, int i, struct sale_item *si)
 	si->challenge = challenge_kind_parse(db_cell(rows, i, 14));
 	si->challenge = si->challenge < 0 ? CHALLENGE_NONE : si->challenge;
 	si->pow_bits = (int)db_cell_int(rows, i, 15);
+	si->shards = (int)db_cell_int(rows, i, 16);
 
 	/* the field order of API.md's item answer */
 	json_object_object_add(d, "activity_id", json_object_new_int64(si->aid));

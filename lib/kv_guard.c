@@ -2,6 +2,7 @@
  * kv_guard.c: the guard's fields and counters in Redis (kv_guard.h).
  */
 #include "kv_guard.h"
+#include "kv_shard.h"
 #include "fs.h"
 #include "kv.h"
 #include "log.h"
@@ -46,10 +47,17 @@ kv_guard_raise(struct kv *kv, const int64_t *pairs, int n, int64_t ver)
 
 	snprintf(v, sizeof(v), "%" PRId64, ver);
 	for (int i = 0; i < n; i++) {
-		kv_item_key(meta, pairs[2 * i], pairs[2 * i + 1], "meta");
-		if (kv_take_ok(kv_eval_idempotent(kv, &raise_script, 1, 2, argv, NULL), "guard_raise") !=
-		    FS_OK)
+		/* every stock shard's meta: each checks the version itself */
+		int shards = kv_shard_count(kv, pairs[2 * i], pairs[2 * i + 1]);
+
+		if (shards == FS_ERR)
 			return FS_ERR;
+		for (int k = 0; k < shards; k++) {
+			kv_shard_key(meta, pairs[2 * i], pairs[2 * i + 1], k, "meta");
+			if (kv_take_ok(kv_eval_idempotent(kv, &raise_script, 1, 2, argv, NULL),
+				       "guard_raise") != FS_OK)
+				return FS_ERR;
+		}
 	}
 	return FS_OK;
 }

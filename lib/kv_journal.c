@@ -9,6 +9,7 @@
 #include "kv_journal.h"
 #include "fs.h"
 #include "kv.h"
+#include "kv_shard.h"
 #include "log.h"
 #include "mem.h"
 
@@ -123,7 +124,7 @@ static struct kv_script watermark_script = {"watermark",
 
 /* The item keys a rebuild knows (kv.h's layout). */
 static const char *const item_keys[] = {"meta", "stock", "buyers", "banned", "journal",
-					"pending", "released", "rebuilt"};
+					"pending", "released", "rebuilt", "lent", "borrowed"};
 
 /* EVAL of src with nkeys keys and fixed arguments, then pairs a[i], b[i]
  * for i in [0, n): EVAL, not EVALSHA, because the argument count is not
@@ -155,7 +156,7 @@ eval_pairs(struct kv *kv, const char *what, const char *src, int nkeys, const ch
 }
 
 int
-kv_journal_read(struct kv *kv, int64_t aid, int64_t iid, struct order **out, long *junk)
+kv_journal_read(struct kv *kv, int64_t aid, int64_t iid, int shard, struct order **out, long *junk)
 {
 	char journal[KV_KEY_MAX];
 	redisReply *rep;
@@ -163,7 +164,7 @@ kv_journal_read(struct kv *kv, int64_t aid, int64_t iid, struct order **out, lon
 
 	*out = NULL;
 	*junk = 0;
-	kv_item_key(journal, aid, iid, "journal");
+	kv_shard_key(journal, aid, iid, shard, "journal");
 	rep = kv_cmd(kv, "HGETALL %s", journal);
 	if (rep == NULL)
 		return FS_ERR;
@@ -193,15 +194,15 @@ kv_journal_read(struct kv *kv, int64_t aid, int64_t iid, struct order **out, lon
 }
 
 int
-kv_journal_mark_returned(struct kv *kv, int64_t aid, int64_t iid, int64_t keep_at,
+kv_journal_mark_returned(struct kv *kv, int64_t aid, int64_t iid, int shard, int64_t keep_at,
 			 const struct order *o, int n)
 {
 	char released[KV_KEY_MAX], buyers[KV_KEY_MAX], keep[24];
 	const char *fixed[] = {released, buyers, keep};
 	int64_t ids[CHUNK], uids[CHUNK];
 
-	kv_item_key(released, aid, iid, "released");
-	kv_item_key(buyers, aid, iid, "buyers");
+	kv_shard_key(released, aid, iid, shard, "released");
+	kv_shard_key(buyers, aid, iid, shard, "buyers");
 	snprintf(keep, sizeof(keep), "%" PRId64, keep_at);
 	for (int i = 0; i < n; i += CHUNK) {
 		int m = n - i < CHUNK ? n - i : CHUNK;
@@ -217,14 +218,14 @@ kv_journal_mark_returned(struct kv *kv, int64_t aid, int64_t iid, int64_t keep_a
 }
 
 int
-kv_journal_drop(struct kv *kv, int64_t aid, int64_t iid, const struct order *o, int n)
+kv_journal_drop(struct kv *kv, int64_t aid, int64_t iid, int shard, const struct order *o, int n)
 {
 	char journal[KV_KEY_MAX], pending[KV_KEY_MAX];
 	static char ids[CHUNK][24];
 	const char *argv[2 + CHUNK];
 
-	kv_item_key(journal, aid, iid, "journal");
-	kv_item_key(pending, aid, iid, "pending");
+	kv_shard_key(journal, aid, iid, shard, "journal");
+	kv_shard_key(pending, aid, iid, shard, "pending");
 	for (int i = 0; i < n; i += CHUNK) {
 		int m = n - i < CHUNK ? n - i : CHUNK;
 
@@ -255,7 +256,7 @@ elem_int(const redisReply *rep, size_t i)
 }
 
 int
-kv_journal_rebuild(struct kv *kv, int64_t aid, int64_t iid, int64_t mysql_stock,
+kv_journal_rebuild(struct kv *kv, int64_t aid, int64_t iid, int shard, int64_t mysql_stock,
 		   int64_t expire_at, int create, struct rebuild_report *rep, int *same,
 		   char runid[41])
 {
@@ -265,11 +266,11 @@ kv_journal_rebuild(struct kv *kv, int64_t aid, int64_t iid, int64_t mysql_stock,
 	redisReply *r;
 	int rc = FS_ERR;
 
-	kv_item_key(keys[0], aid, iid, "stock");
-	kv_item_key(keys[1], aid, iid, "journal");
-	kv_item_key(keys[2], aid, iid, "pending");
-	kv_item_key(keys[3], aid, iid, "buyers");
-	kv_item_key(keys[4], aid, iid, "rebuilt");
+	kv_shard_key(keys[0], aid, iid, shard, "stock");
+	kv_shard_key(keys[1], aid, iid, shard, "journal");
+	kv_shard_key(keys[2], aid, iid, shard, "pending");
+	kv_shard_key(keys[3], aid, iid, shard, "buyers");
+	kv_shard_key(keys[4], aid, iid, shard, "rebuilt");
 	snprintf(stock, sizeof(stock), "%" PRId64, mysql_stock);
 	snprintf(exp, sizeof(exp), "%" PRId64, expire_at);
 	r = kv_eval(kv, &rebuild_script, 5, 8, argv, NULL);
@@ -296,14 +297,14 @@ kv_journal_rebuild(struct kv *kv, int64_t aid, int64_t iid, int64_t mysql_stock,
 }
 
 int
-kv_journal_buyers_put(struct kv *kv, int64_t aid, int64_t iid, int64_t expire_at,
+kv_journal_buyers_put(struct kv *kv, int64_t aid, int64_t iid, int shard, int64_t expire_at,
 		      const int64_t *uids, const int64_t *ids, int n)
 {
 	char buyers[KV_KEY_MAX], released[KV_KEY_MAX], exp[24];
 	const char *fixed[] = {buyers, released, exp};
 
-	kv_item_key(buyers, aid, iid, "buyers");
-	kv_item_key(released, aid, iid, "released");
+	kv_shard_key(buyers, aid, iid, shard, "buyers");
+	kv_shard_key(released, aid, iid, shard, "released");
 	snprintf(exp, sizeof(exp), "%" PRId64, expire_at);
 	for (int i = 0; i < n; i += CHUNK) {
 		int m = n - i < CHUNK ? n - i : CHUNK;
@@ -315,12 +316,12 @@ kv_journal_buyers_put(struct kv *kv, int64_t aid, int64_t iid, int64_t expire_at
 }
 
 int
-kv_journal_rebuilt(struct kv *kv, int64_t aid, int64_t iid, const char *runid, int64_t expire_at)
+kv_journal_rebuilt(struct kv *kv, int64_t aid, int64_t iid, int shard, const char *runid, int64_t expire_at)
 {
 	char key[KV_KEY_MAX], exp[24];
 	const char *argv[3] = {key, runid, exp};
 
-	kv_item_key(key, aid, iid, "rebuilt");
+	kv_shard_key(key, aid, iid, shard, "rebuilt");
 	snprintf(exp, sizeof(exp), "%" PRId64, expire_at);
 	return kv_take_ok(kv_eval(kv, &rebuilt_script, 1, 3, argv, NULL), "EVALSHA rebuilt");
 }
@@ -330,15 +331,22 @@ kv_journal_expire(struct kv *kv, int64_t aid, int64_t iid, int64_t keep_ms)
 {
 	char keys[FS_ARRAY_LEN(item_keys)][KV_KEY_MAX], keep[24];
 	const char *argv[FS_ARRAY_LEN(item_keys) + 1];
-	int n = (int)FS_ARRAY_LEN(item_keys);
+	int n = (int)FS_ARRAY_LEN(item_keys), shards = kv_shard_count(kv, aid, iid);
 
-	for (int i = 0; i < n; i++) {
-		kv_item_key(keys[i], aid, iid, item_keys[i]);
-		argv[i] = keys[i];
-	}
+	if (shards == FS_ERR)
+		return FS_ERR;
 	snprintf(keep, sizeof(keep), "%" PRId64, keep_ms);
 	argv[n] = keep;
-	return kv_take_ok(kv_eval(kv, &expire_script, n, n + 1, argv, NULL), "EVALSHA expire_item");
+	for (int k = 0; k < shards; k++) {
+		for (int i = 0; i < n; i++) {
+			kv_shard_key(keys[i], aid, iid, k, item_keys[i]);
+			argv[i] = keys[i];
+		}
+		if (kv_take_ok(kv_eval(kv, &expire_script, n, n + 1, argv, NULL),
+			       "EVALSHA expire_item") != FS_OK)
+			return FS_ERR;
+	}
+	return FS_OK;
 }
 
 int
@@ -373,23 +381,34 @@ kv_journal_watermark_set(struct kv *kv, int64_t ms)
 int
 kv_journal_pending_count(struct kv *kv, int64_t aid, int64_t iid, long long *n)
 {
-	char key[KV_KEY_MAX];
+	int shards = kv_shard_count(kv, aid, iid);
 
-	kv_item_key(key, aid, iid, "pending");
-	return kv_take_int(kv_cmd(kv, "ZCARD %s", key), n);
+	*n = 0;
+	if (shards == FS_ERR)
+		return FS_ERR;
+	for (int k = 0; k < shards; k++) {
+		char key[KV_KEY_MAX];
+		long long m;
+
+		kv_shard_key(key, aid, iid, k, "pending");
+		if (kv_take_int(kv_cmd(kv, "ZCARD %s", key), &m) != FS_OK)
+			return FS_ERR;
+		*n += m;
+	}
+	return FS_OK;
 }
 
-int
-kv_journal_due(struct kv *kv, int64_t aid, int64_t iid, int64_t before_ms, int max,
-	       struct order *out, int *n)
+/* kv_journal_due on shard k: the ids seen, or FS_ERR. */
+static int
+due_shard(struct kv *kv, int64_t aid, int64_t iid, int k, int64_t before_ms, int max,
+	  struct order *out, int *n)
 {
 	char pending[KV_KEY_MAX], journal[KV_KEY_MAX];
 	redisReply *ids, *lines;
 	int seen;
 
-	*n = 0;
-	kv_item_key(pending, aid, iid, "pending");
-	kv_item_key(journal, aid, iid, "journal");
+	kv_shard_key(pending, aid, iid, k, "pending");
+	kv_shard_key(journal, aid, iid, k, "journal");
 	ids = kv_cmd(kv, "ZRANGEBYSCORE %s -inf %" PRId64 " LIMIT 0 %d", pending, before_ms, max);
 	if (ids == NULL || ids->type != REDIS_REPLY_ARRAY) {
 		if (ids)
@@ -419,5 +438,25 @@ kv_journal_due(struct kv *kv, int64_t aid, int64_t iid, int64_t before_ms, int m
 		freeReplyObject(lines);
 	}
 	freeReplyObject(ids);
+	return seen;
+}
+
+int
+kv_journal_due(struct kv *kv, int64_t aid, int64_t iid, int64_t before_ms, int max,
+	       struct order *out, int *n)
+{
+	int shards = kv_shard_count(kv, aid, iid), seen = 0;
+
+	*n = 0;
+	if (shards == FS_ERR)
+		return FS_ERR;
+	/* shard after shard until max ids are seen */
+	for (int k = 0; k < shards && seen < max; k++) {
+		int m = due_shard(kv, aid, iid, k, before_ms, max - seen, out, n);
+
+		if (m == FS_ERR)
+			return FS_ERR;
+		seen += m;
+	}
 	return seen;
 }

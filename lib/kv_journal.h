@@ -15,16 +15,16 @@ struct kv;
 /* The journal's entries that are order lines, decoded into *out (caller
  * frees; NULL when none); *junk counts the other fields. Returns the count,
  * or FS_ERR when Redis is down. */
-int kv_journal_read(struct kv *kv, int64_t aid, int64_t iid, struct order **out, long *junk);
+int kv_journal_read(struct kv *kv, int64_t aid, int64_t iid, int shard, struct order **out, long *junk);
 
 /* Marks n orders released (MySQL gave their units back already) without
  * giving units to the stock counter, and frees the buyer slots that still
  * name them. keep_at: the released set lives at least until then (ms). */
-int kv_journal_mark_returned(struct kv *kv, int64_t aid, int64_t iid, int64_t keep_at,
+int kv_journal_mark_returned(struct kv *kv, int64_t aid, int64_t iid, int shard, int64_t keep_at,
 			     const struct order *o, int n);
 
 /* Drops n journal entries (and their pending index) by order id. */
-int kv_journal_drop(struct kv *kv, int64_t aid, int64_t iid, const struct order *o, int n);
+int kv_journal_drop(struct kv *kv, int64_t aid, int64_t iid, int shard, const struct order *o, int n);
 
 /* The atomic core: indexes every journal entry in pending (and forgets
  * index entries without a line), counts the units the journal holds, and
@@ -34,18 +34,18 @@ int kv_journal_drop(struct kv *kv, int64_t aid, int64_t iid, const struct order 
  * is 1 when this Redis server did the last full rebuild of the item;
  * runid (41 bytes) gets its run_id. Fills the counts and stock fields of
  * rep. FS_OK or FS_ERR. */
-int kv_journal_rebuild(struct kv *kv, int64_t aid, int64_t iid, int64_t mysql_stock,
+int kv_journal_rebuild(struct kv *kv, int64_t aid, int64_t iid, int shard, int64_t mysql_stock,
 		       int64_t expire_at, int create, struct rebuild_report *rep, int *same,
 		       char runid[41]);
 
 /* Records n live MySQL orders as buyers (uids[i] -> ids[i]) unless the
  * order was released meanwhile; the hash lives until expire_at. */
-int kv_journal_buyers_put(struct kv *kv, int64_t aid, int64_t iid, int64_t expire_at,
+int kv_journal_buyers_put(struct kv *kv, int64_t aid, int64_t iid, int shard, int64_t expire_at,
 			  const int64_t *uids, const int64_t *ids, int n);
 
 /* Notes that Redis server runid rebuilt the item fully (only if it still
  * runs: a restart meanwhile leaves the item due again). */
-int kv_journal_rebuilt(struct kv *kv, int64_t aid, int64_t iid, const char *runid,
+int kv_journal_rebuilt(struct kv *kv, int64_t aid, int64_t iid, int shard, const char *runid,
 		       int64_t expire_at);
 
 /* Gives every key of an ended item that has no TTL one of keep_ms. */

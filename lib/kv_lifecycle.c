@@ -7,6 +7,7 @@
 #include "kv_lifecycle.h"
 #include "fs.h"
 #include "kv.h"
+#include "kv_shard.h"
 #include "log.h"
 #include "mem.h"
 
@@ -26,15 +27,16 @@ static struct kv_script mark_ended_script = {"mark_ended",
 	"return 1\n",
 	""};
 
-int
-kv_lifecycle_mark_ended(struct kv *kv, int64_t aid, int64_t iid)
+/* Marks shard k's copy of the meta hash ended: 1, 0 absent, FS_ERR. */
+static int
+mark_ended_shard(struct kv *kv, int64_t aid, int64_t iid, int k)
 {
 	char key[KV_KEY_MAX];
 	const char *argv[1];
 	redisReply *rep;
 	int rc = FS_ERR;
 
-	kv_item_key(key, aid, iid, "meta");
+	kv_shard_key(key, aid, iid, k, "meta");
 	argv[0] = key;
 	rep = kv_eval(kv, &mark_ended_script, 1, 1, argv, NULL);
 	if (rep == NULL)
@@ -45,6 +47,20 @@ kv_lifecycle_mark_ended(struct kv *kv, int64_t aid, int64_t iid)
 		log_err("EVALSHA mark_ended item=%" PRId64 ":%" PRId64 ": %s", aid, iid,
 			rep->type == REDIS_REPLY_ERROR ? rep->str : "not an integer");
 	freeReplyObject(rep);
+	return rc;
+}
+
+int
+kv_lifecycle_mark_ended(struct kv *kv, int64_t aid, int64_t iid)
+{
+	int shards = kv_shard_count(kv, aid, iid), rc = FS_ERR;
+
+	if (shards == FS_ERR)
+		return FS_ERR;
+	/* every shard's reservations read their own copy */
+	for (int k = shards - 1; k >= 0; k--)
+		if ((rc = mark_ended_shard(kv, aid, iid, k)) == FS_ERR)
+			return FS_ERR;
 	return rc;
 }
 
@@ -69,11 +85,14 @@ kv_lifecycle_cancel_request(struct kv *kv, const struct order *o)
 	char keys[3][KV_KEY_MAX], oid[24], keep[24];
 	const char *argv[5] = {keys[0], keys[1], keys[2], oid, keep};
 	redisReply *rep;
-	int rc = FS_ERR;
+	int rc = FS_ERR, sh = kv_shard_of(kv, o, NULL);
 
-	kv_item_key(keys[0], o->activity_id, o->item_id, "journal");
-	kv_item_key(keys[1], o->activity_id, o->item_id, "cancels");
-	kv_item_key(keys[2], o->activity_id, o->item_id, "meta");
+	/* the order's journal entry is on its user's home shard */
+	if (sh == FS_ERR)
+		return FS_ERR;
+	kv_shard_key(keys[0], o->activity_id, o->item_id, sh, "journal");
+	kv_shard_key(keys[1], o->activity_id, o->item_id, sh, "cancels");
+	kv_shard_key(keys[2], o->activity_id, o->item_id, sh, "meta");
 	snprintf(oid, sizeof(oid), "%" PRId64, o->id);
 	snprintf(keep, sizeof(keep), "%d", CANCEL_KEEP_MS);
 	rep = kv_eval(kv, &cancel_request_script, 3, 5, argv, NULL);
@@ -88,21 +107,20 @@ kv_lifecycle_cancel_request(struct kv *kv, const struct order *o)
 	return rc;
 }
 
-int
-kv_lifecycle_cancels(struct kv *kv, int64_t aid, int64_t iid, int64_t **ids, int *n)
+/* Appends shard k's recorded cancels to *ids (grown; *n counts). */
+static int
+cancels_shard(struct kv *kv, int64_t aid, int64_t iid, int k, int64_t **ids, int *n)
 {
 	char key[KV_KEY_MAX];
 	redisReply *rep;
 	int rc = FS_OK;
 
-	*ids = NULL;
-	*n = 0;
-	kv_item_key(key, aid, iid, "cancels");
+	kv_shard_key(key, aid, iid, k, "cancels");
 	rep = kv_cmd(kv, "SMEMBERS %s", key);
 	if (rep == NULL)
 		return FS_ERR;
 	if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
-		*ids = mem_calloc(rep->elements, sizeof(**ids));
+		*ids = mem_realloc(*ids, sizeof(**ids) * ((size_t)*n + rep->elements));
 		for (size_t i = 0; i < rep->elements; i++) {
 			int64_t id;
 
@@ -119,34 +137,63 @@ kv_lifecycle_cancels(struct kv *kv, int64_t aid, int64_t iid, int64_t **ids, int
 }
 
 int
+kv_lifecycle_cancels(struct kv *kv, int64_t aid, int64_t iid, int64_t **ids, int *n)
+{
+	int shards = kv_shard_count(kv, aid, iid);
+
+	*ids = NULL;
+	*n = 0;
+	if (shards == FS_ERR)
+		return FS_ERR;
+	for (int k = 0; k < shards; k++)
+		if (cancels_shard(kv, aid, iid, k, ids, n) != FS_OK) {
+			free(*ids);
+			*ids = NULL;
+			*n = 0;
+			return FS_ERR;
+		}
+	return FS_OK;
+}
+
+int
 kv_lifecycle_cancel_done(struct kv *kv, int64_t aid, int64_t iid, int64_t oid)
 {
-	char key[KV_KEY_MAX];
-	redisReply *rep;
-	int rc;
+	int shards = kv_shard_count(kv, aid, iid), rc = FS_OK;
 
-	kv_item_key(key, aid, iid, "cancels");
-	rep = kv_cmd(kv, "SREM %s %" PRId64, key, oid);
-	if (rep == NULL)
+	if (shards == FS_ERR)
 		return FS_ERR;
-	rc = rep->type == REDIS_REPLY_INTEGER ? FS_OK : FS_ERR;
-	freeReplyObject(rep);
+	/* the caller knows the order id only: its shard is one of these */
+	for (int k = 0; k < shards && rc == FS_OK; k++) {
+		char key[KV_KEY_MAX];
+		redisReply *rep;
+
+		kv_shard_key(key, aid, iid, k, "cancels");
+		rep = kv_cmd(kv, "SREM %s %" PRId64, key, oid);
+		if (rep == NULL)
+			return FS_ERR;
+		rc = rep->type == REDIS_REPLY_INTEGER ? FS_OK : FS_ERR;
+		freeReplyObject(rep);
+	}
 	return rc;
 }
 
 int
 kv_lifecycle_journaled(struct kv *kv, int64_t aid, int64_t iid, int64_t oid)
 {
-	char key[KV_KEY_MAX];
-	redisReply *rep;
-	int rc = FS_ERR;
+	int shards = kv_shard_count(kv, aid, iid), rc = 0;
 
-	kv_item_key(key, aid, iid, "journal");
-	rep = kv_cmd(kv, "HEXISTS %s %" PRId64, key, oid);
-	if (rep == NULL)
+	if (shards == FS_ERR)
 		return FS_ERR;
-	if (rep->type == REDIS_REPLY_INTEGER)
-		rc = rep->integer == 1;
-	freeReplyObject(rep);
+	for (int k = 0; k < shards && rc == 0; k++) {
+		char key[KV_KEY_MAX];
+		redisReply *rep;
+
+		kv_shard_key(key, aid, iid, k, "journal");
+		rep = kv_cmd(kv, "HEXISTS %s %" PRId64, key, oid);
+		if (rep == NULL)
+			return FS_ERR;
+		rc = rep->type == REDIS_REPLY_INTEGER ? rep->integer == 1 : FS_ERR;
+		freeReplyObject(rep);
+	}
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include "challenge.h"
 #include "kv_guard.h"
 #include "kv_order.h"
+#include "kv_shard.h"
 #include "fs.h"
 #include "kv.h"
 #include "log.h"
@@ -143,13 +144,15 @@ kv_sale_meta(struct kv *kv, int64_t aid, int64_t iid, struct sale_meta *m)
 {
 	char key[KV_KEY_MAX];
 	redisReply *rep;
-	int have[6], rc = 0;
+	int have[7], rc = 0;
 
 	kv_item_key(key, aid, iid, "meta");
-	rep = kv_cmd(kv, "HMGET %s start end limit price alloc status", key);
+	rep = kv_cmd(kv, "HMGET %s start end limit price alloc status shards", key);
 	if (rep == NULL)
 		return FS_ERR;
-	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 6) {
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 7) {
+		/* the shard count, known from here on without a call */
+		kv_shard_note(aid, iid, (int)reply_field_int(rep, 6, &have[6]));
 		m->start_ms = reply_field_int(rep, 0, &have[0]);
 		m->end_ms = reply_field_int(rep, 1, &have[1]);
 		m->per_user_limit = reply_field_int(rep, 2, &have[2]);
@@ -171,7 +174,7 @@ kv_sale_meta(struct kv *kv, int64_t aid, int64_t iid, struct sale_meta *m)
 /* The reply to o's reservation was lost after it was sent: asks Redis
  * whether it ran, and makes sure that a "no" stays true. */
 static enum reserve_result
-reserve_settle(struct kv *kv, const struct order *o, int64_t *remaining)
+reserve_settle(struct kv *kv, const struct order *o, int sh, int64_t *remaining)
 {
 	char keys[5][KV_KEY_MAX], uid[24], oid[24], grace[24];
 	const char *argv[8] = {keys[0], keys[1], keys[2], keys[3], keys[4], uid, oid, grace};
@@ -179,11 +182,11 @@ reserve_settle(struct kv *kv, const struct order *o, int64_t *remaining)
 	long long v;
 	enum reserve_result res = RESERVE_UNKNOWN;
 
-	kv_item_key(keys[0], o->activity_id, o->item_id, "buyers");
-	kv_item_key(keys[1], o->activity_id, o->item_id, "journal");
-	kv_item_key(keys[2], o->activity_id, o->item_id, "released");
-	kv_item_key(keys[3], o->activity_id, o->item_id, "void");
-	kv_item_key(keys[4], o->activity_id, o->item_id, "meta");
+	kv_shard_key(keys[0], o->activity_id, o->item_id, sh, "buyers");
+	kv_shard_key(keys[1], o->activity_id, o->item_id, sh, "journal");
+	kv_shard_key(keys[2], o->activity_id, o->item_id, sh, "released");
+	kv_shard_key(keys[3], o->activity_id, o->item_id, sh, "void");
+	kv_shard_key(keys[4], o->activity_id, o->item_id, sh, "meta");
 	snprintf(uid, sizeof(uid), "%" PRId64, o->user_id);
 	snprintf(oid, sizeof(oid), "%" PRId64, o->id);
 	snprintf(grace, sizeof(grace), "%d", SALE_KEY_GRACE_MS);
@@ -222,6 +225,7 @@ enum {
  * while argv is used (free with reserve_args_free). */
 struct reserve_args {
 	char keys[8][KV_KEY_MAX], uid[24], qty[24], oid[24], rl[16], grace[24], rate[48];
+	char guard[KV_KEY_MAX]; /* g's counter, on shard sh's tag like the rest */
 	char line[ORDER_LINE_MAX];
 	const char *argv[24];
 	size_t lens[24];
@@ -230,17 +234,17 @@ struct reserve_args {
 };
 
 static void
-reserve_args_init(struct reserve_args *a, const struct order *o, int rate_limit, int with_record,
-		  const struct kv_guard_args *g)
+reserve_args_init(struct reserve_args *a, const struct order *o, int sh, int rate_limit,
+		  int with_record, const struct kv_guard_args *g)
 {
 	a->with_record = with_record;
 	a->nkeys = 8;
-	kv_item_key(a->keys[0], o->activity_id, o->item_id, "meta");
-	kv_item_key(a->keys[1], o->activity_id, o->item_id, "stock");
-	kv_item_key(a->keys[2], o->activity_id, o->item_id, "buyers");
-	kv_item_key(a->keys[3], o->activity_id, o->item_id, "banned");
-	kv_item_key(a->keys[4], o->activity_id, o->item_id, "journal");
-	kv_item_key(a->keys[5], o->activity_id, o->item_id, "pending");
+	kv_shard_key(a->keys[0], o->activity_id, o->item_id, sh, "meta");
+	kv_shard_key(a->keys[1], o->activity_id, o->item_id, sh, "stock");
+	kv_shard_key(a->keys[2], o->activity_id, o->item_id, sh, "buyers");
+	kv_shard_key(a->keys[3], o->activity_id, o->item_id, sh, "banned");
+	kv_shard_key(a->keys[4], o->activity_id, o->item_id, sh, "journal");
+	kv_shard_key(a->keys[5], o->activity_id, o->item_id, sh, "pending");
 	/* the user's counter across items lives outside the item's slot: only
 	 * a single Redis (with_record) lets the script count it */
 	if (with_record && rate_limit > 0) {
@@ -248,9 +252,9 @@ reserve_args_init(struct reserve_args *a, const struct order *o, int rate_limit,
 	} else {
 		rate_limit = 0;
 		snprintf(a->rate, sizeof(a->rate), "rl:%" PRId64, o->user_id);
-		kv_item_key(a->keys[6], o->activity_id, o->item_id, a->rate);
+		kv_shard_key(a->keys[6], o->activity_id, o->item_id, sh, a->rate);
 	}
-	kv_item_key(a->keys[7], o->activity_id, o->item_id, "void");
+	kv_shard_key(a->keys[7], o->activity_id, o->item_id, sh, "void");
 	snprintf(a->uid, sizeof(a->uid), "%" PRId64, o->user_id);
 	snprintf(a->qty, sizeof(a->qty), "%" PRId64, o->quantity);
 	snprintf(a->oid, sizeof(a->oid), "%" PRId64, o->id);
@@ -265,7 +269,8 @@ reserve_args_init(struct reserve_args *a, const struct order *o, int rate_limit,
 		a->argv[9] = a->rec.ukey;
 		a->nkeys = 10;
 	}
-	a->argv[a->nkeys++] = g->key;
+	kv_shard_key(a->guard, o->activity_id, o->item_id, sh, "ipn");
+	a->argv[a->nkeys++] = a->guard;
 	a->argv[a->nkeys] = a->uid;
 	a->argv[a->nkeys + 1] = a->qty;
 	a->argv[a->nkeys + 2] = a->oid;
@@ -317,26 +322,22 @@ reserve_result_of(long long v, int64_t *remaining)
 	}
 }
 
-enum reserve_result
-kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_record,
-		const struct kv_guard_args *g, int64_t *remaining, int64_t *held)
+/* One reservation script on shard sh (the user's home; 0 unsharded). */
+static enum reserve_result
+reserve_once(struct kv *kv, const struct order *o, int sh, int rate_limit, int with_record,
+	     const struct kv_guard_args *g, int64_t *remaining, int64_t *held)
 {
 	struct reserve_args a;
-	struct kv_guard_args none;
 	redisReply *rep;
 	long long v;
 
-	if (g == NULL) {
-		kv_guard_args_init(&none, o->activity_id, o->item_id, "", 0, KV_GUARD_VER_ANY);
-		g = &none;
-	}
-	reserve_args_init(&a, o, rate_limit, with_record, g);
+	reserve_args_init(&a, o, sh, rate_limit, with_record, g);
 	/* idempotent by order id: a resend after a broken connection is safe */
 	rep = kv_eval_idempotent(kv, &reserve_script, a.nkeys, a.argc, a.argv, a.lens);
 	reserve_args_free(&a);
 	if (rep == NULL)
 		/* sent, and the reply lost (a timeout): it may have run */
-		return kv->maybe_ran ? reserve_settle(kv, o, remaining) : RESERVE_DOWN;
+		return kv->maybe_ran ? reserve_settle(kv, o, sh, remaining) : RESERVE_DOWN;
 	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
 	    rep->element[0]->type == REDIS_REPLY_INTEGER && rep->element[0]->integer == LUA_DUPLICATE) {
 		if (held)
@@ -355,6 +356,54 @@ kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_r
 	return reserve_result_of(v, remaining);
 }
 
+/* The home shard sh is empty: moves o's units from each other shard in
+ * turn to sh (kv_shard_borrow) and reserves there again, until one works
+ * or every shard said it had too few (sold out; a shard that could not be
+ * asked makes it a 503 instead: its units are not gone). The user is
+ * checked and recorded on the home shard only: one order per user holds. */
+static enum reserve_result
+reserve_borrowing(struct kv *kv, const struct order *o, int shards, int sh, int with_record,
+		  const struct kv_guard_args *g, int64_t *held)
+{
+	enum reserve_result res = RESERVE_SOLD_OUT;
+	int down = 0;
+
+	for (int i = 1; i < shards && res == RESERVE_SOLD_OUT; i++) {
+		int m = kv_shard_borrow(kv, o, (sh + i) % shards, sh);
+
+		down |= m == FS_ERR;
+		/* moved: reserve at home (another buyer may take it first; it
+		 * is sold then, not stranded, and the next donor is asked) */
+		if (m == 1)
+			res = reserve_once(kv, o, sh, 0, with_record, g, NULL, held);
+	}
+	return res == RESERVE_SOLD_OUT && down ? RESERVE_DOWN : res;
+}
+
+enum reserve_result
+kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_record,
+		const struct kv_guard_args *g, int64_t *remaining, int64_t *held)
+{
+	enum reserve_result res;
+	struct kv_guard_args none;
+	int shards = 1, sh = kv_shard_of(kv, o, &shards);
+
+	if (sh == FS_ERR)
+		return RESERVE_DOWN;
+	if (g == NULL) {
+		kv_guard_args_init(&none, o->activity_id, o->item_id, "", 0, KV_GUARD_VER_ANY);
+		g = &none;
+	}
+	res = reserve_once(kv, o, sh, rate_limit, with_record, g, remaining, held);
+	if (shards == 1)
+		return res;
+	/* a shard's count is not the item's: no sold-out mark from it */
+	if (remaining)
+		*remaining = -1;
+	return res == RESERVE_SOLD_OUT ? reserve_borrowing(kv, o, shards, sh, with_record, g, held) :
+					 res;
+}
+
 int
 kv_sale_release(struct kv *kv, const struct order *o)
 {
@@ -362,12 +411,15 @@ kv_sale_release(struct kv *kv, const struct order *o)
 	const char *argv[8];
 	redisReply *rep;
 	long long v;
-	int rc;
+	int rc, sh = kv_shard_of(kv, o, NULL);
 
-	kv_item_key(keys[0], o->activity_id, o->item_id, "released");
-	kv_item_key(keys[1], o->activity_id, o->item_id, "stock");
-	kv_item_key(keys[2], o->activity_id, o->item_id, "buyers");
-	kv_item_key(keys[3], o->activity_id, o->item_id, "meta");
+	/* back to the user's home shard, where the order was journaled */
+	if (sh == FS_ERR)
+		return FS_ERR;
+	kv_shard_key(keys[0], o->activity_id, o->item_id, sh, "released");
+	kv_shard_key(keys[1], o->activity_id, o->item_id, sh, "stock");
+	kv_shard_key(keys[2], o->activity_id, o->item_id, sh, "buyers");
+	kv_shard_key(keys[3], o->activity_id, o->item_id, sh, "meta");
 	snprintf(oid, sizeof(oid), "%" PRId64, o->id);
 	snprintf(uid, sizeof(uid), "%" PRId64, o->user_id);
 	snprintf(qty, sizeof(qty), "%" PRId64, o->quantity);
@@ -393,9 +445,12 @@ int
 kv_sale_journal_done(struct kv *kv, const struct order *o)
 {
 	char journal[KV_KEY_MAX], pending[KV_KEY_MAX];
+	int sh = kv_shard_of(kv, o, NULL);
 
-	kv_item_key(journal, o->activity_id, o->item_id, "journal");
-	kv_item_key(pending, o->activity_id, o->item_id, "pending");
+	if (sh == FS_ERR)
+		return FS_ERR;
+	kv_shard_key(journal, o->activity_id, o->item_id, sh, "journal");
+	kv_shard_key(pending, o->activity_id, o->item_id, sh, "pending");
 	if (kv_append(kv, "HDEL %s %" PRId64, journal, o->id) != FS_OK)
 		return FS_ERR;
 	if (kv_append(kv, "ZREM %s %" PRId64, pending, o->id) != FS_OK) {
@@ -412,8 +467,13 @@ kv_sale_stock(struct kv *kv, int64_t aid, int64_t iid, int64_t *left)
 {
 	char key[KV_KEY_MAX];
 	redisReply *rep;
-	int rc = 0;
+	int rc = 0, shards = kv_shard_count(kv, aid, iid), warm;
+	int64_t queued;
 
+	if (shards == FS_ERR)
+		return FS_ERR;
+	if (shards > 1)
+		return kv_shard_totals(kv, aid, iid, shards, &warm, left, &queued, NULL) == FS_OK ? warm : FS_ERR;
 	kv_item_key(key, aid, iid, "stock");
 	rep = kv_cmd(kv, "GET %s", key);
 	if (rep == NULL)
@@ -445,28 +505,36 @@ kv_sale_ban(struct kv *kv, int64_t aid, const int64_t *iids, int n, int64_t uid)
 	snprintf(grace, sizeof(grace), "%d", SALE_KEY_GRACE_MS);
 	snprintf(suid, sizeof(suid), "%" PRId64, uid);
 	for (int i = 0; i < n; i++) {
-		char banned[KV_KEY_MAX], meta[KV_KEY_MAX];
-		const char *argv[4] = {banned, meta, suid, grace};
-		redisReply *rep;
+		int shards = kv_shard_count(kv, aid, iids[i]);
 
-		kv_item_key(banned, aid, iids[i], "banned");
-		kv_item_key(meta, aid, iids[i], "meta");
-		rep = kv_eval_idempotent(kv, &ban_script, 2, 4, argv, NULL);
-		if (rep == NULL)
+		if (shards == FS_ERR)
 			return FS_ERR;
-		if (rep->type == REDIS_REPLY_ERROR) {
-			log_err("EVALSHA ban %s: %s", banned, rep->str);
-			rc = FS_ERR;
+		/* each shard checks its own users against its own copy */
+		for (int k = 0; k < shards; k++) {
+			char banned[KV_KEY_MAX], meta[KV_KEY_MAX];
+			const char *argv[4] = {banned, meta, suid, grace};
+			redisReply *rep;
+
+			kv_shard_key(banned, aid, iids[i], k, "banned");
+			kv_shard_key(meta, aid, iids[i], k, "meta");
+			rep = kv_eval_idempotent(kv, &ban_script, 2, 4, argv, NULL);
+			if (rep == NULL)
+				return FS_ERR;
+			if (rep->type == REDIS_REPLY_ERROR) {
+				log_err("EVALSHA ban %s: %s", banned, rep->str);
+				rc = FS_ERR;
+			}
+			freeReplyObject(rep);
 		}
-		freeReplyObject(rep);
 	}
 	return rc;
 }
 
-/* Queues "CMD key id id ..." for the orders [from, to) of one item. */
+/* Queues "CMD key id id ..." for the orders in [from, to) of one item whose
+ * home shard sh[i] is k. Returns the commands queued (0 or 1), or FS_ERR. */
 static int
-append_ids(struct kv *kv, const char *cmd, const char *key, const struct order *orders, int from,
-	   int to)
+append_ids(struct kv *kv, const char *cmd, const char *key, const struct order *orders,
+	   const int *sh, int k, int from, int to)
 {
 	const char *argv[2 + 256];
 	char ids[256][24];
@@ -475,11 +543,15 @@ append_ids(struct kv *kv, const char *cmd, const char *key, const struct order *
 	argv[0] = cmd;
 	argv[1] = key;
 	for (int i = from; i < to; i++) {
+		if (sh[i] != k)
+			continue;
 		snprintf(ids[n], sizeof(ids[n]), "%" PRId64, orders[i].id);
 		argv[2 + n] = ids[n];
 		n++;
 	}
-	return kv_appendargv(kv, 2 + n, argv, NULL);
+	if (n == 0)
+		return 0;
+	return kv_appendargv(kv, 2 + n, argv, NULL) == FS_OK ? 1 : FS_ERR;
 }
 
 static int
@@ -488,60 +560,94 @@ same_item(const struct order *a, const struct order *b)
 	return a->activity_id == b->activity_id && a->item_id == b->item_id;
 }
 
+/* Queues the release (home shard sh) of a refused order. */
+static int
+announce_release(struct kv *kv, const struct order *o, int sh)
+{
+	char keys[4][KV_KEY_MAX], oid[24], uid[24], qty[24], keep[24];
+	const char *argv[8] = {keys[0], keys[1], keys[2], keys[3], oid, uid, qty, keep};
+
+	kv_shard_key(keys[0], o->activity_id, o->item_id, sh, "released");
+	kv_shard_key(keys[1], o->activity_id, o->item_id, sh, "stock");
+	kv_shard_key(keys[2], o->activity_id, o->item_id, sh, "buyers");
+	kv_shard_key(keys[3], o->activity_id, o->item_id, sh, "meta");
+	snprintf(oid, sizeof(oid), "%" PRId64, o->id);
+	snprintf(uid, sizeof(uid), "%" PRId64, o->user_id);
+	snprintf(qty, sizeof(qty), "%" PRId64, o->quantity);
+	snprintf(keep, sizeof(keep), "%d", 24 * 3600 * 1000);
+	return kv_eval_append(kv, &release_script, 4, 8, argv);
+}
+
+/* Queues the journal drops of the n orders, per item and home shard.
+ * Returns the commands queued, or FS_ERR. */
+static int
+announce_journal(struct kv *kv, const struct order *orders, const int *sh, int n)
+{
+	int queued = 0;
+
+	for (int i = 0; i < n;) {
+		int j = i, top = 0;
+
+		while (j < n && j - i < 256 && same_item(&orders[i], &orders[j])) {
+			top = sh[j] > top ? sh[j] : top;
+			j++;
+		}
+		for (int k = 0; k <= top; k++) {
+			char journal[KV_KEY_MAX], pending[KV_KEY_MAX];
+			int a, b;
+
+			kv_shard_key(journal, orders[i].activity_id, orders[i].item_id, k, "journal");
+			kv_shard_key(pending, orders[i].activity_id, orders[i].item_id, k, "pending");
+			a = append_ids(kv, "HDEL", journal, orders, sh, k, i, j);
+			b = a == FS_ERR ? FS_ERR : append_ids(kv, "ZREM", pending, orders, sh, k, i, j);
+			if (a == FS_ERR || b == FS_ERR)
+				return FS_ERR;
+			queued += a + b;
+		}
+		i = j;
+	}
+	return queued;
+}
+
 int
 kv_sale_announce(struct kv *kv, const struct order *orders, int n)
 {
-	int queued = 0, any_release = 0;
+	int queued = 0, any_release = 0, rc = FS_ERR, q;
+	int *sh = mem_calloc((size_t)(n > 0 ? n : 1), sizeof(*sh));
 
 	for (int i = 0; i < n; i++)
 		if (!order_status_live(orders[i].status))
 			any_release = 1;
+	/* every home shard known before the pipeline starts */
+	for (int i = 0; i < n; i++)
+		if ((sh[i] = kv_shard_of(kv, &orders[i], NULL)) == FS_ERR)
+			goto out;
 	if (kv_order_put_load(kv) != FS_OK ||
 	    (any_release && kv_script_load(kv, &release_script) != FS_OK))
-		return FS_ERR;
+		goto out;
 	for (int i = 0; i < n; i++) {
 		struct kv_order_args a;
 		int ok;
 
 		if (!order_status_live(orders[i].status)) {
-			char keys[4][KV_KEY_MAX], oid[24], uid[24], qty[24], keep[24];
-			const char *argv[8] = {keys[0], keys[1], keys[2], keys[3], oid, uid, qty, keep};
-
-			kv_item_key(keys[0], orders[i].activity_id, orders[i].item_id, "released");
-			kv_item_key(keys[1], orders[i].activity_id, orders[i].item_id, "stock");
-			kv_item_key(keys[2], orders[i].activity_id, orders[i].item_id, "buyers");
-			kv_item_key(keys[3], orders[i].activity_id, orders[i].item_id, "meta");
-			snprintf(oid, sizeof(oid), "%" PRId64, orders[i].id);
-			snprintf(uid, sizeof(uid), "%" PRId64, orders[i].user_id);
-			snprintf(qty, sizeof(qty), "%" PRId64, orders[i].quantity);
-			snprintf(keep, sizeof(keep), "%d", 24 * 3600 * 1000);
-			if (kv_eval_append(kv, &release_script, 4, 8, argv) != FS_OK)
-				return FS_ERR;
+			if (announce_release(kv, &orders[i], sh[i]) != FS_OK)
+				goto out;
 			queued++;
 		}
 		kv_order_args_init(&a, &orders[i]);
 		ok = kv_order_put_append(kv, &a);
 		kv_order_args_free(&a);
 		if (ok != FS_OK)
-			return FS_ERR;
+			goto out;
 		queued++;
 	}
 	/* the journal entries go last: only once everything else is queued */
-	for (int i = 0; i < n;) {
-		char journal[KV_KEY_MAX], pending[KV_KEY_MAX];
-		int j = i;
-
-		while (j < n && j - i < 256 && same_item(&orders[i], &orders[j]))
-			j++;
-		kv_item_key(journal, orders[i].activity_id, orders[i].item_id, "journal");
-		kv_item_key(pending, orders[i].activity_id, orders[i].item_id, "pending");
-		if (append_ids(kv, "HDEL", journal, orders, i, j) != FS_OK ||
-		    append_ids(kv, "ZREM", pending, orders, i, j) != FS_OK)
-			return FS_ERR;
-		queued += 2;
-		i = j;
-	}
-	return kv_replies(kv, queued, "announce");
+	q = announce_journal(kv, orders, sh, n);
+	if (q != FS_ERR)
+		rc = kv_replies(kv, queued + q, "announce");
+out:
+	free(sh);
+	return rc;
 }
 
 /* Reads the n replies of a MULTI pipeline, the last being its EXEC. FS_OK
@@ -574,28 +680,27 @@ multi_replies(struct kv *kv, int n, const char *what)
 	return rc;
 }
 
-int
-kv_sale_put(struct kv *kv, const struct sale_item *si, int with_stock)
+/* Writes shard k's copy of si's meta hash and, when with_stock, its share
+ * of the stock (kv_sale_put), in one transaction on the shard's slot. */
+static int
+put_shard(struct kv *kv, const struct sale_item *si, int shards, int k, int with_stock,
+	  long long expire)
 {
 	char meta[KV_KEY_MAX], stock[KV_KEY_MAX], what[64];
-	long long expire = (long long)(si->end_ms + SALE_KEY_GRACE_MS);
 	const char *detail = si->detail_json ? si->detail_json : "{}";
 	int n = 4;
 
-	/* keys of a sale long over would expire at once: writing them is moot */
-	if (expire <= fs_now_ms())
-		return FS_OK;
-	kv_item_key(meta, si->aid, si->iid, "meta");
-	kv_item_key(stock, si->aid, si->iid, "stock");
+	kv_shard_key(meta, si->aid, si->iid, k, "meta");
+	kv_shard_key(stock, si->aid, si->iid, k, "stock");
 	snprintf(what, sizeof(what), "warm %lld:%lld", (long long)si->aid, (long long)si->iid);
 	/* one transaction so the hash never lives without its TTL */
 	if (kv_append(kv, "MULTI") != FS_OK ||
 	    kv_append(kv, "HSET %s start %lld end %lld limit %lld price %lld alloc %lld "
-			  "status %s detail %b challenge %s pow_bits %d",
+			  "status %s detail %b challenge %s pow_bits %d shards %d",
 		      meta, (long long)si->start_ms, (long long)si->end_ms,
 		      (long long)si->per_user_limit, (long long)si->flash_price_cents,
 		      (long long)si->alloc_stock, si->status, detail, strlen(detail),
-		      challenge_kind_name(si->challenge), si->pow_bits) != FS_OK ||
+		      challenge_kind_name(si->challenge), si->pow_bits, shards) != FS_OK ||
 	    kv_append(kv, "PEXPIREAT %s %lld", meta, expire) != FS_OK)
 		return FS_ERR;
 	/* the sale rules (kv_guard.h) */
@@ -604,8 +709,8 @@ kv_sale_put(struct kv *kv, const struct sale_item *si, int with_stock)
 	n++;
 	if (with_stock) {
 		/* NX: a warmup during the sale must not hand out sold units again */
-		if (kv_append(kv, "SET %s %lld NX PXAT %lld", stock, (long long)si->db_stock,
-			      expire) != FS_OK)
+		if (kv_append(kv, "SET %s %lld NX PXAT %lld", stock,
+			      (long long)kv_shard_split(si->db_stock, shards, k), expire) != FS_OK)
 			return FS_ERR;
 		n++;
 	}
@@ -615,13 +720,32 @@ kv_sale_put(struct kv *kv, const struct sale_item *si, int with_stock)
 }
 
 int
+kv_sale_put(struct kv *kv, const struct sale_item *si, int with_stock)
+{
+	long long expire = (long long)(si->end_ms + SALE_KEY_GRACE_MS);
+	int shards = si->shards >= 1 && si->shards <= KV_SHARD_MAX ? si->shards : 1;
+
+	/* keys of a sale long over would expire at once: writing them is moot */
+	if (expire <= fs_now_ms())
+		return FS_OK;
+	kv_shard_note(si->aid, si->iid, shards);
+	/* every shard has the meta its reservations check (window, status) */
+	for (int k = 0; k < shards; k++)
+		if (put_shard(kv, si, shards, k, with_stock, expire) != FS_OK)
+			return FS_ERR;
+	return FS_OK;
+}
+
+int
 kv_sale_buyer(struct kv *kv, int64_t aid, int64_t iid, int64_t uid, int64_t *oid)
 {
 	char key[KV_KEY_MAX];
 	redisReply *rep;
-	int rc = 0;
+	int rc = 0, shards = kv_shard_count(kv, aid, iid);
 
-	kv_item_key(key, aid, iid, "buyers");
+	if (shards == FS_ERR)
+		return FS_ERR;
+	kv_shard_key(key, aid, iid, kv_shard_home(uid, shards), "buyers");
 	rep = kv_cmd(kv, "HGET %s %" PRId64, key, uid);
 	if (rep == NULL)
 		return FS_ERR;
@@ -652,6 +776,26 @@ kv_sale_meta_exists(struct kv *kv, int64_t aid, int64_t iid)
 	}
 	freeReplyObject(rep);
 	return rc;
+}
+
+/* A sharded item's view: the stock is the sum of its shards'. */
+static int
+view_shards(struct kv *kv, int64_t aid, int64_t iid, struct kv_sale_view *v)
+{
+	int shards = kv_shard_count(kv, aid, iid), warm;
+	int64_t queued;
+
+	if (shards == FS_ERR)
+		return FS_ERR;
+	if (shards == 1)
+		return FS_OK;
+	if (kv_shard_totals(kv, aid, iid, shards, &warm, &v->stock, &queued, NULL) != FS_OK) {
+		free(v->detail);
+		memset(v, 0, sizeof(*v));
+		return FS_ERR;
+	}
+	v->stock_known = warm;
+	return FS_OK;
 }
 
 int
@@ -700,5 +844,5 @@ out:
 		freeReplyObject(m);
 	if (s)
 		freeReplyObject(s);
-	return rc;
+	return rc == FS_OK ? view_shards(kv, aid, iid, v) : rc;
 }

@@ -3,7 +3,11 @@
  * (the truth) and the Redis journal (reserved orders MySQL does not have
  * yet), after a Redis crash, a lost AOF tail or a failover: rebuild.c holds
  * the MySQL side and the order of the steps, kv_journal.c the Redis scripts.
- * Everything works on one item tag {aid:iid} (one Redis Cluster slot).
+ * Everything works on one item tag {aid:iid} (one Redis Cluster slot), or,
+ * for a sharded item, on each shard's tag in turn (docs/SHARDS.md): there
+ *   Redis stock  = the sum over the shards, MySQL stock - units of journal
+ *                  entries MySQL lacks, put right by adding the difference
+ *                  (counted at one instant per shard) to the shards.
  *
  * What the rebuild makes true, atomically against orders placed meanwhile:
  *   Redis stock  = MySQL stock - units of journal entries MySQL lacks
@@ -37,6 +41,7 @@ struct rebuild_item {
 	int64_t aid, iid;
 	int64_t end_ms;  /* sale end; its Redis keys live to end + SALE_KEY_GRACE_MS */
 	int warmed;      /* the activity was put into Redis once */
+	int shards;      /* stock shards (kv_shard.h), 1 unsharded */
 };
 
 /* What one rebuild found and did. */

@@ -44,6 +44,7 @@ struct sale_item {
 	int64_t per_user_limit;
 	int64_t alloc_stock;       /* units given to the sale */
 	int64_t db_stock;          /* units MySQL has not sold yet */
+	int shards;                /* stock shards (kv_shard.h); 0 or 1: one */
 	char status[16];           /* activity status */
 	char *detail_json;         /* owned; see the meta hash above */
 	int challenge, pow_bits;   /* the activity's challenge (enum challenge_kind) */

@@ -8,6 +8,7 @@
 #include "db_sale.h"
 #include "fs.h"
 #include "kv.h"
+#include "kv_shard.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,31 +16,34 @@
 static const char *const stat_states[] = {"unpaid", "paid", "closed", "cancelled", "failed"};
 
 /* Reads the Redis side of one item's stats: the stock counter and the
- * reservations not yet in MySQL, in one round trip. FS_ERR: Redis down. */
+ * reservations not yet in MySQL, summed over its shards (kv_shard.h), in
+ * one round trip; a sharded item's shards go into it as "shards":
+ * [{"tag","remaining"}...]. FS_ERR: Redis down. */
 static int
-item_kv(struct kv *kv, int64_t aid, int64_t iid, int *warm, int64_t *left, int64_t *queued)
+item_kv(struct kv *kv, int64_t aid, int64_t iid, int *warm, int64_t *left, int64_t *queued,
+	json_object *it)
 {
-	char stock[KV_KEY_MAX], pending[KV_KEY_MAX];
-	redisReply *a, *b;
-	int rc = FS_ERR;
+	int64_t each[KV_SHARD_MAX];
+	int shards = kv_shard_count(kv, aid, iid);
+	json_object *arr;
 
-	kv_item_key(stock, aid, iid, "stock");
-	kv_item_key(pending, aid, iid, "pending");
-	if (kv_append(kv, "GET %s", stock) != FS_OK || kv_append(kv, "ZCARD %s", pending) != FS_OK)
+	if (shards == FS_ERR ||
+	    kv_shard_totals(kv, aid, iid, shards, warm, left, queued, each) != FS_OK)
 		return FS_ERR;
-	a = kv_reply(kv);
-	b = a ? kv_reply(kv) : NULL;
-	if (a && b && b->type == REDIS_REPLY_INTEGER) {
-		*warm = a->type == REDIS_REPLY_STRING;
-		*left = *warm ? strtoll(a->str, NULL, 10) : 0;
-		*queued = b->integer;
-		rc = FS_OK;
+	if (shards == 1)
+		return FS_OK;
+	arr = json_object_new_array();
+	for (int k = 0; k < shards; k++) {
+		json_object *sh = json_object_new_object();
+		char tag[80];
+
+		kv_shard_tag(tag, sizeof(tag), aid, iid, k);
+		json_object_object_add(sh, "tag", json_object_new_string(tag));
+		json_object_object_add(sh, "remaining", json_object_new_int64(each[k]));
+		json_object_array_add(arr, sh);
 	}
-	if (a)
-		freeReplyObject(a);
-	if (b)
-		freeReplyObject(b);
-	return rc;
+	json_object_object_add(it, "shards", arr);
+	return FS_OK;
 }
 
 int
@@ -60,10 +64,6 @@ stats_items(struct db *d, struct kv *kv, int64_t aid, json_object *arr, int64_t 
 		json_object *it;
 		int warm;
 
-		if (item_kv(kv, aid, iid, &warm, &left, &queued) != FS_OK) {
-			rc = STATS_KV_FAILED;
-			goto out;
-		}
 		for (int k = 0; k < orders.nrows; k++) {
 			if (db_cell_int(&orders, k, 0) != iid)
 				continue;
@@ -73,6 +73,10 @@ stats_items(struct db *d, struct kv *kv, int64_t aid, json_object *arr, int64_t 
 		}
 		it = json_object_new_object();
 		json_object_array_add(arr, it);
+		if (item_kv(kv, aid, iid, &warm, &left, &queued, it) != FS_OK) {
+			rc = STATS_KV_FAILED;
+			goto out;
+		}
 		json_object_object_add(it, "item_id", json_object_new_int64(iid));
 		json_object_object_add(it, "stock", json_object_new_int64(db_cell_int(&items, i, 1)));
 		/* not warm yet: Redis will start from what MySQL has left */

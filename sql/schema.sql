@@ -121,11 +121,13 @@ CREATE TABLE IF NOT EXISTS sandbox_refunds (
 -- late payments by user (a user's order list) and all of them (the refund
 -- job): a few rows, never a scan of every payment
 ALTER TABLE payments ADD INDEX IF NOT EXISTS by_status_user (status, user_id);
+
 -- Columns added after a database was first made (CREATE TABLE IF NOT EXISTS
 -- leaves an existing table as it is): no-ops on a fresh one.
 ALTER TABLE activities
   ADD COLUMN IF NOT EXISTS challenge ENUM('none','pow','quiz') NOT NULL DEFAULT 'none',
   ADD COLUMN IF NOT EXISTS pow_bits TINYINT UNSIGNED NOT NULL DEFAULT 18;
+
 -- Sale rules against scalpers (docs/GUARD-RULES.md; owner lib/db_guard.c).
 -- One row per activity created with "rules"; no row means every rule is off.
 CREATE TABLE IF NOT EXISTS activity_rules (
@@ -148,6 +150,8 @@ CREATE TABLE IF NOT EXISTS blocklist (
 CREATE TABLE IF NOT EXISTS blocklist_version (
   id       TINYINT UNSIGNED NOT NULL PRIMARY KEY,
   version  BIGINT NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
 -- Red-packet rains (docs/RAIN.md; owner lib/db_rain.c). A rain's pot is cut
 -- into packets at publish; a packet's id is the grab id of whoever takes it.
 CREATE TABLE IF NOT EXISTS rains (
@@ -182,3 +186,6 @@ CREATE TABLE IF NOT EXISTS wallet_entries (
   UNIQUE KEY one_per_user (rain_id, user_id),
   KEY by_user (user_id, created_ms)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- sharded stock (docs/SHARDS.md): the item's Redis stock split over this many keys
+ALTER TABLE activity_items ADD COLUMN IF NOT EXISTS shards INT NOT NULL DEFAULT 1;

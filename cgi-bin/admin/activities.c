@@ -12,6 +12,7 @@
 #include "guard.h"
 #include "fs.h"
 #include "kv.h"
+#include "kv_shard.h"
 #include "log.h"
 #include "render.h"
 #include "reply.h"
@@ -182,6 +183,16 @@ post_activity_item(struct req *r)
 	    jx_int_or_reply(r, o, "stock", 1, STOCK_MAX, &si.stock) != FS_OK ||
 	    jx_int_or_reply(r, o, "per_user_limit", 1, LIMIT_MAX, &si.per_user_limit) != FS_OK)
 		goto out;
+	/* optional: the stock split over that many Redis keys (docs/SHARDS.md),
+	 * each shard starting with a unit at least */
+	si.shards = 1;
+	if (jx_has(o, "shards") &&
+	    jx_int_or_reply(r, o, "shards", 1, KV_SHARD_MAX, &si.shards) != FS_OK)
+		goto out;
+	if (si.shards > si.stock) {
+		reply_error_msg(r, FS_E_BAD_REQUEST, "shards must not exceed the stock");
+		goto out;
+	}
 	if (db_admin_activity_item_add(r->db, &si, fs_now_ms(), &err, &msg) != FS_OK) {
 		if (err == FS_E_COUNT)
 			admin_db_fail(r, msg);

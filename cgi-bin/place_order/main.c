@@ -25,6 +25,7 @@
 #include "shed.h"
 #include "sale.h"
 #include "kv_sale.h"
+#include "kv_shard.h"
 #include "db_sale.h"
 #include "kv_order.h"
 #include "order_secret.h"
@@ -222,9 +223,9 @@ static void
 reserve_wait(struct req *r, const struct order *o)
 {
 	char key[KV_KEY_MAX];
-	int n;
+	int n, sh = kv_shard_of(r->kv, o, NULL); /* the home shard: the order's slot */
 
-	kv_item_key(key, o->activity_id, o->item_id, "stock");
+	kv_shard_key(key, o->activity_id, o->item_id, sh > 0 ? sh : 0, "stock");
 	n = kv_cluster_wait(r->kv, key, wait_replicas, wait_ms);
 	if (n >= wait_replicas)
 		return;

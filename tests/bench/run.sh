@@ -176,8 +176,15 @@ if [ $SALES = 1 ]; then
 		gen "$r.txt" "$ra" "$ri" $((12000000 + k * 100000 + 40000)) 60000
 		RULES_USERS="$RULES_USERS $r-warm.txt:40000 $r.txt:60000"
 	done
+	# BENCH_SHARDS > 1: (k), the accepting path on a sharded item (docs/SHARDS.md)
+	SHD_USERS=
+	if [ -n "${SHD_AID:-}" ]; then
+		gen k-warm.txt "$SHD_AID" "$SHD_IID" 20000000 40000
+		gen k.txt "$SHD_AID" "$SHD_IID" 20100000 200000
+		SHD_USERS="k-warm.txt:40000 k.txt:200000"
+	fi
 	wait
-	for f in b-warm.txt:40000 b.txt:200000 f-warm.txt:40000 f.txt:200000 c-warm.txt:40000 c.txt:200000 h.txt:$HN $PUSH_USERS $RULES_USERS; do
+	for f in b-warm.txt:40000 b.txt:200000 f-warm.txt:40000 f.txt:200000 c-warm.txt:40000 c.txt:200000 h.txt:$HN $PUSH_USERS $RULES_USERS $SHD_USERS; do
 		[ "$(wc -l < "$D/${f%%:*}")" = "${f#*:}" ] || { say "gen_users failed (${f%%:*})"; exit 1; }
 	done
 fi
@@ -362,6 +369,10 @@ if [ $SALES = 1 ]; then
 	redis-cli -p "$RPORT" CONFIG SET appendfsync everysec > /dev/null
 	measure b "POST /api/order, accepted" /api/order order.lua "$THREADS" "$BIG_AID" "$BIG_IID"
 	redis-cli -p "$RPORT" CONFIG SET appendfsync "${FSYNC0:-everysec}" > /dev/null
+	if [ -n "${SHD_AID:-}" ]; then
+		drained
+		measure k "POST /api/order, accepted, sharded" /api/order order.lua "$THREADS" "$SHD_AID" "$SHD_IID"
+	fi
 fi
 # the same accepting path with the push hub on, then stopped (flashctl
 # hub-stop: place-order's publishes then queue in its ZeroMQ socket and are
@@ -430,6 +441,7 @@ row() { # key name expected-status
 	row a "(a) GET /api/detail/{aid}/{iid}" 200
 	row b "(b) POST /api/order, accepted" 202
 	row f "(b') the same, appendfsync always" 202
+	[ -n "${SHD_AID:-}" ] && row k "(k) the same, ${BENCH_SHARDS} stock shards" 202
 	row c "(c) POST /api/order, sold out" 410
 	row s "(s) POST /api/order, shed (503)" 503
 	row d "(d) GET /api/_trivial (ceiling)" 200

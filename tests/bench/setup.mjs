@@ -3,6 +3,8 @@
 //   BIG_AID/BIG_IID   live, stock BIG_STOCK: the accepting path all run long
 //   SOLD_AID/SOLD_IID live, stock 1, bought once: the sold-out refusal path
 //   HND_AID/HND_IID   live, stock HND_STOCK: the order handler measurement
+//   SHD_AID/SHD_IID   live, stock BIG_STOCK over BENCH_SHARDS shards (only
+//                     when BENCH_SHARDS > 1; docs/SHARDS.md)
 //   SOLD_BUY          status of the one purchase (202 expected)
 //   SOLD_NEXT         status of a second user's try (410 expected)
 //   RULES_AID/RULES_IID, RSOLD_AID/RSOLD_IID  the same as BIG and SOLD on
@@ -29,6 +31,10 @@ const now = Date.now();
 const s1 = await makeSale({ name: 'bench big', stock: big, start_ms: now - 2000, durationMs: 7200000 });
 const s2 = await makeSale({ name: 'bench sold out', stock: 1, start_ms: now - 2000, durationMs: 7200000 });
 const s3 = await makeSale({ name: 'bench handler', stock: hnd, start_ms: now - 2000, durationMs: 7200000 });
+const shards = Number(process.env.BENCH_SHARDS || 0);
+const sShd = shards > 1
+  ? await makeSale({ name: 'bench sharded', stock: big, shards, start_ms: now - 2000, durationMs: 7200000 })
+  : null;
 const first = await buy(1, s2.aid, s2.iid);
 const next = await buy(2, s2.aid, s2.iid);
 // the sale rules (docs/GUARD-RULES.md): every rule on, none refusing a bench user
@@ -50,4 +56,5 @@ console.log([
   `SOLD_BUY=${first}`, `SOLD_NEXT=${next}`,
   `RULES_AID=${s4.aid}`, `RULES_IID=${s4.iid}`, `RSOLD_AID=${s5.aid}`, `RSOLD_IID=${s5.iid}`,
   `BLOCKED=${nblocked}`,
+  ...(sShd ? [`SHD_AID=${sShd.aid}`, `SHD_IID=${sShd.iid}`] : []),
 ].join('\n'));

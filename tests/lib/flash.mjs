@@ -110,7 +110,7 @@ export async function makeSale(o = {}) {
   const aid = act.json.activity_id, iid = item.json.item_id;
   const add = await admin.post(`/api/admin/activities/${aid}/items`, {
     item_id: iid, flash_price_cents: o.flash_price_cents ?? 999, stock,
-    per_user_limit: o.per_user_limit ?? 1,
+    per_user_limit: o.per_user_limit ?? 1, ...(o.shards !== undefined ? { shards: o.shards } : {}),
   });
   if (add.status !== 201) throw new Error(`add item: ${add.status} ${add.text}`);
   if (o.publish !== false) {
