@@ -311,3 +311,96 @@ db_sale_mark_warmed(struct db *d, int64_t aid, int64_t now_ms)
 
 	return db_exec(d, sql, args, 2, NULL, NULL);
 }
+
+int
+db_sale_rebuild_items(struct db *d, int64_t ended_after_ms, struct rebuild_item **out)
+{
+	static const char sql[] =
+		"SELECT ai.activity_id, ai.item_id, a.end_ms, a.warmed_ms IS NOT NULL "
+		"FROM activity_items ai JOIN activities a ON a.id = ai.activity_id "
+		"WHERE a.status IN ('published', 'ended') AND a.end_ms > ? "
+		"ORDER BY ai.activity_id, ai.item_id";
+	struct dbv args[] = {DBI(ended_after_ms)};
+	struct db_rows rows;
+	int n;
+
+	*out = db_query_array(d, sql, args, 1, &rows, sizeof(struct rebuild_item), &n);
+	if (n < 0)
+		return FS_ERR;
+	for (int i = 0; i < n; i++) {
+		(*out)[i].aid = db_cell_int(&rows, i, 0);
+		(*out)[i].iid = db_cell_int(&rows, i, 1);
+		(*out)[i].end_ms = db_cell_int(&rows, i, 2);
+		(*out)[i].warmed = (int)db_cell_int(&rows, i, 3);
+	}
+	db_rows_free(&rows);
+	return n;
+}
+
+int
+db_sale_item_ids(struct db *d, int64_t aid, int64_t **out)
+{
+	static const char sql[] = "SELECT item_id FROM activity_items WHERE activity_id = ?";
+	struct dbv arg[] = {DBI(aid)};
+	struct db_rows rows;
+	int n;
+
+	*out = db_query_array(d, sql, arg, 1, &rows, sizeof(int64_t), &n);
+	if (n < 0)
+		return FS_ERR;
+	for (int i = 0; i < n; i++)
+		(*out)[i] = db_cell_int(&rows, i, 0);
+	db_rows_free(&rows);
+	return n;
+}
+
+int
+db_sale_recent_items(struct db *d, int64_t end_after_ms, struct db_rows *out)
+{
+	static const char sql[] =
+		"SELECT ai.activity_id, ai.item_id FROM activity_items ai "
+		"JOIN activities a ON a.id = ai.activity_id WHERE a.status <> 'draft' AND a.end_ms > ?";
+	struct dbv args[] = {DBI(end_after_ms)};
+
+	return db_query(d, sql, args, 1, out);
+}
+
+int
+db_sale_stock_take(struct db *d, int64_t aid, int64_t iid, int64_t qty, long long *affected)
+{
+	static const char sql[] = "UPDATE activity_items SET stock = stock - ? "
+				  "WHERE activity_id = ? AND item_id = ? AND stock >= ?";
+	struct dbv a[] = {DBI(qty), DBI(aid), DBI(iid), DBI(qty)};
+
+	return db_exec(d, sql, a, 4, affected, NULL);
+}
+
+int
+db_sale_stock_give(struct db *d, int64_t aid, int64_t iid, int64_t qty, long long *affected)
+{
+	static const char sql[] =
+		"UPDATE activity_items SET stock = stock + ? WHERE activity_id = ? AND item_id = ?";
+	struct dbv a[] = {DBI(qty), DBI(aid), DBI(iid)};
+
+	return db_exec(d, sql, a, 3, affected, NULL);
+}
+
+int
+db_sale_item_lock(struct db *d, int64_t aid, int64_t iid, int64_t *alloc, int64_t *stock)
+{
+	static const char sql[] = "SELECT alloc_stock, stock FROM activity_items "
+				  "WHERE activity_id = ? AND item_id = ? FOR UPDATE";
+	struct dbv a[] = {DBI(aid), DBI(iid)};
+	struct db_rows rows;
+	int found;
+
+	if (db_query(d, sql, a, 2, &rows) != FS_OK)
+		return FS_ERR;
+	found = rows.nrows == 1;
+	if (found) {
+		*alloc = db_cell_int(&rows, 0, 0);
+		*stock = db_cell_int(&rows, 0, 1);
+	}
+	db_rows_free(&rows);
+	return found;
+}

@@ -40,4 +40,12 @@ struct sale_item {
 	char *detail_json;         /* owned; see the meta hash above */
 };
 
+/* One activity item as reconcile lists it from MySQL (db_sale_rebuild_items)
+ * for a rebuild (rebuild.h). */
+struct rebuild_item {
+	int64_t aid, iid;
+	int64_t end_ms;  /* sale end; its Redis keys live to end + SALE_KEY_GRACE_MS */
+	int warmed;      /* the activity was put into Redis once */
+};
+
 #endif
