@@ -96,15 +96,11 @@ db_sale_items_load(struct db *d, int64_t aid, struct sale_item **out)
 	struct db_rows rows;
 	int n;
 
-	*out = NULL;
-	if (db_query(d, sql, args, 1, &rows) != FS_OK)
+	*out = db_query_array(d, sql, args, 1, &rows, sizeof(**out), &n);
+	if (n < 0)
 		return FS_ERR;
-	n = rows.nrows;
-	if (n > 0) {
-		*out = mem_calloc((unsigned long)n, sizeof(**out));
-		for (int i = 0; i < n; i++)
-			row_fill(&rows, i, &(*out)[i]);
-	}
+	for (int i = 0; i < n; i++)
+		row_fill(&rows, i, &(*out)[i]);
 	db_rows_free(&rows);
 	return n;
 }
@@ -137,16 +133,12 @@ db_sale_published_items(struct db *d, int64_t **out)
 	struct db_rows rows;
 	int n;
 
-	*out = NULL;
-	if (db_query(d, sql, NULL, 0, &rows) != FS_OK)
+	*out = db_query_array(d, sql, NULL, 0, &rows, 2 * sizeof(int64_t), &n);
+	if (n < 0)
 		return FS_ERR;
-	n = rows.nrows;
-	if (n > 0) {
-		*out = mem_calloc((unsigned long)n * 2, sizeof(int64_t));
-		for (int i = 0; i < n; i++) {
-			(*out)[2 * i] = db_cell_int(&rows, i, 0);
-			(*out)[2 * i + 1] = db_cell_int(&rows, i, 1);
-		}
+	for (int i = 0; i < n; i++) {
+		(*out)[2 * i] = db_cell_int(&rows, i, 0);
+		(*out)[2 * i + 1] = db_cell_int(&rows, i, 1);
 	}
 	db_rows_free(&rows);
 	return n;
@@ -212,30 +204,28 @@ db_sale_activity(struct db *d, int64_t aid, struct db_sale_activity *a)
 {
 	static const char sql[] =
 		"SELECT name, description, start_ms, end_ms, status FROM activities WHERE id = ?";
-	static const char sql_items[] =
-		"SELECT item_id FROM activity_items WHERE activity_id = ? ORDER BY item_id";
 	struct dbv args[] = {DBI(aid)};
-	struct db_rows rows = {0}, items = {0};
-	int rc = FS_ERR;
+	struct db_rows rows;
+	int rc;
 
 	memset(a, 0, sizeof(*a));
-	if (db_query(d, sql, args, 1, &rows) != FS_OK || db_query(d, sql_items, args, 1, &items) != FS_OK)
-		goto out;
+	if (db_query(d, sql, args, 1, &rows) != FS_OK)
+		return FS_ERR;
 	rc = rows.nrows > 0;
-	if (!rc)
-		goto out;
-	a->name = mem_strdup(db_cell(&rows, 0, 0) ? db_cell(&rows, 0, 0) : "");
-	a->description = mem_strdup(db_cell(&rows, 0, 1) ? db_cell(&rows, 0, 1) : "");
-	a->start_ms = db_cell_int(&rows, 0, 2);
-	a->end_ms = db_cell_int(&rows, 0, 3);
-	snprintf(a->status, sizeof(a->status), "%s", db_cell(&rows, 0, 4) ? db_cell(&rows, 0, 4) : "");
-	a->nitems = items.nrows;
-	a->iids = mem_calloc((unsigned long)items.nrows + 1, sizeof(int64_t));
-	for (int i = 0; i < items.nrows; i++)
-		a->iids[i] = db_cell_int(&items, i, 0);
-out:
+	if (rc) {
+		a->name = mem_strdup(db_cell(&rows, 0, 0) ? db_cell(&rows, 0, 0) : "");
+		a->description = mem_strdup(db_cell(&rows, 0, 1) ? db_cell(&rows, 0, 1) : "");
+		a->start_ms = db_cell_int(&rows, 0, 2);
+		a->end_ms = db_cell_int(&rows, 0, 3);
+		snprintf(a->status, sizeof(a->status), "%s",
+			 db_cell(&rows, 0, 4) ? db_cell(&rows, 0, 4) : "");
+		a->nitems = db_sale_item_ids(d, aid, &a->iids);
+		if (a->nitems == FS_ERR) {
+			db_sale_activity_cleanup(a);
+			rc = FS_ERR;
+		}
+	}
 	db_rows_free(&rows);
-	db_rows_free(&items);
 	return rc;
 }
 
@@ -340,7 +330,8 @@ db_sale_rebuild_items(struct db *d, int64_t ended_after_ms, struct rebuild_item 
 int
 db_sale_item_ids(struct db *d, int64_t aid, int64_t **out)
 {
-	static const char sql[] = "SELECT item_id FROM activity_items WHERE activity_id = ?";
+	static const char sql[] =
+		"SELECT item_id FROM activity_items WHERE activity_id = ? ORDER BY item_id";
 	struct dbv arg[] = {DBI(aid)};
 	struct db_rows rows;
 	int n;

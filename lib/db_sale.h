@@ -98,8 +98,8 @@ int db_sale_mark_warmed(struct db *d, int64_t aid, int64_t now_ms);
  * their count, or FS_ERR. */
 int db_sale_rebuild_items(struct db *d, int64_t ended_after_ms, struct rebuild_item **out);
 
-/* The ids of activity aid's items in *out (caller frees; NULL when none):
- * their count, or FS_ERR. */
+/* The ids of activity aid's items, ascending, in *out (caller frees; NULL
+ * when none): their count, or FS_ERR. */
 int db_sale_item_ids(struct db *d, int64_t aid, int64_t **out);
 
 /* Items of activities not in draft that end after end_after_ms: rows of
