@@ -77,6 +77,19 @@ reply_order(struct req *r, const struct order *o)
 	reply_json_put(r, 200, j);
 }
 
+/* The answer to a lookup of the caller's order: rc 1 found (o; another
+ * user's order is not found), 0 none, FS_ERR a store failed. */
+static void
+reply_found(struct req *r, int rc, const struct order *o)
+{
+	if (rc == FS_ERR)
+		reply_error(r, FS_E_UNAVAILABLE);
+	else if (rc == 0 || o->user_id != r->user_id)
+		reply_error(r, FS_E_NOT_FOUND);
+	else
+		reply_order(r, o);
+}
+
 static void
 get_one(struct req *r)
 {
@@ -86,12 +99,7 @@ get_one(struct req *r)
 	if (req_user_or_reply(r) != FS_OK)
 		return;
 	rc = order_find(r, r->ids[0], &o);
-	if (rc == FS_ERR)
-		reply_error(r, FS_E_UNAVAILABLE);
-	else if (rc == 0 || o.user_id != r->user_id)
-		reply_error(r, FS_E_NOT_FOUND);
-	else
-		reply_order(r, &o);
+	reply_found(r, rc, &o);
 }
 
 /* The user's order for one item: the buyer slot in Redis names the live
@@ -112,12 +120,7 @@ get_by_item(struct req *r, int64_t aid, int64_t iid)
 		if (rc == 0 && !kv_ok)
 			rc = FS_ERR;
 	}
-	if (rc == FS_ERR)
-		reply_error(r, FS_E_UNAVAILABLE);
-	else if (rc == 0 || o.user_id != r->user_id)
-		reply_error(r, FS_E_NOT_FOUND);
-	else
-		reply_order(r, &o);
+	reply_found(r, rc, &o);
 }
 
 static int

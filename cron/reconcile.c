@@ -33,6 +33,7 @@
 #include "daemon.h"
 #include "conf_keys.h"
 #include "db.h"
+#include "db_sale.h"
 #include "fs.h"
 #include "kv.h"
 #include "kv_journal.h"
@@ -170,7 +171,7 @@ main(int argc, char **argv)
 
 	wm = kv_journal_watermark_get(kv, &mark);
 	if (wm != FS_ERR)
-		nitems = rebuild_items(d, wm == 1 ? mark : 0, &items);
+		nitems = db_sale_rebuild_items(d, wm == 1 ? mark : 0, &items);
 	if (nitems == FS_ERR) {
 		printf("reconcile: %s is down\n", wm == FS_ERR ? "Redis" : "MySQL");
 		log_err("reconcile: cannot list sale items: %s",

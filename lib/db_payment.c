@@ -1,7 +1,7 @@
 /*
  * db_payment.c: payment rows in MySQL (table payments) as the pay endpoint
- * creates and reads them; the notify's transaction (a row's state change
- * together with its order's) is lifecycle.c's.
+ * creates and reads them, and the notify's two statements (lock, settle),
+ * which run inside lifecycle.c's transaction with its order's change.
  */
 #include "db_payment.h"
 #include "db.h"
@@ -58,4 +58,38 @@ db_payment_status(struct db *d, int64_t id, char status[DB_PAYMENT_STATUS_MAX])
 	}
 	db_rows_free(&rows);
 	return rc;
+}
+
+int
+db_payment_lock(struct db *d, int64_t id, int64_t *order_id, int64_t *amount_cents, char *state,
+		size_t size)
+{
+	static const char sql[] =
+		"SELECT order_id, amount_cents, status FROM payments WHERE id = ? FOR UPDATE";
+	struct dbv arg[] = {DBI(id)};
+	struct db_rows rows;
+	int found;
+
+	if (db_query(d, sql, arg, 1, &rows) != FS_OK)
+		return FS_ERR;
+	found = rows.nrows > 0;
+	if (found) {
+		*order_id = db_cell_int(&rows, 0, 0);
+		*amount_cents = db_cell_int(&rows, 0, 1);
+		snprintf(state, size, "%s", db_cell(&rows, 0, 2) ? db_cell(&rows, 0, 2) : "");
+	}
+	db_rows_free(&rows);
+	return found;
+}
+
+int
+db_payment_settle(struct db *d, int64_t id, const char *status, int64_t notify_ts_ms,
+		  int64_t now_ms, long long *affected)
+{
+	static const char sql[] =
+		"UPDATE payments SET status = ?, notify_ts_ms = ?, updated_ms = ? WHERE id = ? "
+		"AND status IN ('created', 'fail')";
+	struct dbv set[] = {DBS(status), DBI(notify_ts_ms), DBI(now_ms), DBI(id)};
+
+	return db_exec(d, sql, set, 4, affected, NULL);
 }

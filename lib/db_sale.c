@@ -108,15 +108,11 @@ db_sale_items_load(struct db *d, int64_t aid, struct sale_item **out)
 	struct db_rows rows;
 	int n;
 
-	*out = NULL;
-	if (db_query(d, sql, args, 1, &rows) != FS_OK)
+	*out = db_query_array(d, sql, args, 1, &rows, sizeof(**out), &n);
+	if (n < 0)
 		return FS_ERR;
-	n = rows.nrows;
-	if (n > 0) {
-		*out = mem_calloc((unsigned long)n, sizeof(**out));
-		for (int i = 0; i < n; i++)
-			row_fill(&rows, i, &(*out)[i]);
-	}
+	for (int i = 0; i < n; i++)
+		row_fill(&rows, i, &(*out)[i]);
 	db_rows_free(&rows);
 	if (n > 0 && db_guard_rules_fill(d, *out, n) != FS_OK) {
 		db_sale_items_free(*out, n);
@@ -154,16 +150,12 @@ db_sale_published_items(struct db *d, int64_t **out)
 	struct db_rows rows;
 	int n;
 
-	*out = NULL;
-	if (db_query(d, sql, NULL, 0, &rows) != FS_OK)
+	*out = db_query_array(d, sql, NULL, 0, &rows, 2 * sizeof(int64_t), &n);
+	if (n < 0)
 		return FS_ERR;
-	n = rows.nrows;
-	if (n > 0) {
-		*out = mem_calloc((unsigned long)n * 2, sizeof(int64_t));
-		for (int i = 0; i < n; i++) {
-			(*out)[2 * i] = db_cell_int(&rows, i, 0);
-			(*out)[2 * i + 1] = db_cell_int(&rows, i, 1);
-		}
+	for (int i = 0; i < n; i++) {
+		(*out)[2 * i] = db_cell_int(&rows, i, 0);
+		(*out)[2 * i + 1] = db_cell_int(&rows, i, 1);
 	}
 	db_rows_free(&rows);
 	return n;
@@ -229,30 +221,28 @@ db_sale_activity(struct db *d, int64_t aid, struct db_sale_activity *a)
 {
 	static const char sql[] =
 		"SELECT name, description, start_ms, end_ms, status FROM activities WHERE id = ?";
-	static const char sql_items[] =
-		"SELECT item_id FROM activity_items WHERE activity_id = ? ORDER BY item_id";
 	struct dbv args[] = {DBI(aid)};
-	struct db_rows rows = {0}, items = {0};
-	int rc = FS_ERR;
+	struct db_rows rows;
+	int rc;
 
 	memset(a, 0, sizeof(*a));
-	if (db_query(d, sql, args, 1, &rows) != FS_OK || db_query(d, sql_items, args, 1, &items) != FS_OK)
-		goto out;
+	if (db_query(d, sql, args, 1, &rows) != FS_OK)
+		return FS_ERR;
 	rc = rows.nrows > 0;
-	if (!rc)
-		goto out;
-	a->name = mem_strdup(db_cell(&rows, 0, 0) ? db_cell(&rows, 0, 0) : "");
-	a->description = mem_strdup(db_cell(&rows, 0, 1) ? db_cell(&rows, 0, 1) : "");
-	a->start_ms = db_cell_int(&rows, 0, 2);
-	a->end_ms = db_cell_int(&rows, 0, 3);
-	snprintf(a->status, sizeof(a->status), "%s", db_cell(&rows, 0, 4) ? db_cell(&rows, 0, 4) : "");
-	a->nitems = items.nrows;
-	a->iids = mem_calloc((unsigned long)items.nrows + 1, sizeof(int64_t));
-	for (int i = 0; i < items.nrows; i++)
-		a->iids[i] = db_cell_int(&items, i, 0);
-out:
+	if (rc) {
+		a->name = mem_strdup(db_cell(&rows, 0, 0) ? db_cell(&rows, 0, 0) : "");
+		a->description = mem_strdup(db_cell(&rows, 0, 1) ? db_cell(&rows, 0, 1) : "");
+		a->start_ms = db_cell_int(&rows, 0, 2);
+		a->end_ms = db_cell_int(&rows, 0, 3);
+		snprintf(a->status, sizeof(a->status), "%s",
+			 db_cell(&rows, 0, 4) ? db_cell(&rows, 0, 4) : "");
+		a->nitems = db_sale_item_ids(d, aid, &a->iids);
+		if (a->nitems == FS_ERR) {
+			db_sale_activity_cleanup(a);
+			rc = FS_ERR;
+		}
+	}
 	db_rows_free(&rows);
-	db_rows_free(&items);
 	return rc;
 }
 
@@ -327,4 +317,99 @@ db_sale_mark_warmed(struct db *d, int64_t aid, int64_t now_ms)
 	struct dbv args[] = {DBI(now_ms), DBI(aid)};
 
 	return db_exec(d, sql, args, 2, NULL, NULL);
+}
+
+int
+db_sale_rebuild_items(struct db *d, int64_t ended_after_ms, struct rebuild_item **out)
+{
+	static const char sql[] =
+		"SELECT ai.activity_id, ai.item_id, a.end_ms, a.warmed_ms IS NOT NULL, ai.shards "
+		"FROM activity_items ai JOIN activities a ON a.id = ai.activity_id "
+		"WHERE a.status IN ('published', 'ended') AND a.end_ms > ? "
+		"ORDER BY ai.activity_id, ai.item_id";
+	struct dbv args[] = {DBI(ended_after_ms)};
+	struct db_rows rows;
+	int n;
+
+	*out = db_query_array(d, sql, args, 1, &rows, sizeof(struct rebuild_item), &n);
+	if (n < 0)
+		return FS_ERR;
+	for (int i = 0; i < n; i++) {
+		(*out)[i].aid = db_cell_int(&rows, i, 0);
+		(*out)[i].iid = db_cell_int(&rows, i, 1);
+		(*out)[i].end_ms = db_cell_int(&rows, i, 2);
+		(*out)[i].warmed = (int)db_cell_int(&rows, i, 3);
+		(*out)[i].shards = (int)db_cell_int(&rows, i, 4);
+	}
+	db_rows_free(&rows);
+	return n;
+}
+
+int
+db_sale_item_ids(struct db *d, int64_t aid, int64_t **out)
+{
+	static const char sql[] =
+		"SELECT item_id FROM activity_items WHERE activity_id = ? ORDER BY item_id";
+	struct dbv arg[] = {DBI(aid)};
+	struct db_rows rows;
+	int n;
+
+	*out = db_query_array(d, sql, arg, 1, &rows, sizeof(int64_t), &n);
+	if (n < 0)
+		return FS_ERR;
+	for (int i = 0; i < n; i++)
+		(*out)[i] = db_cell_int(&rows, i, 0);
+	db_rows_free(&rows);
+	return n;
+}
+
+int
+db_sale_recent_items(struct db *d, int64_t end_after_ms, struct db_rows *out)
+{
+	static const char sql[] =
+		"SELECT ai.activity_id, ai.item_id FROM activity_items ai "
+		"JOIN activities a ON a.id = ai.activity_id WHERE a.status <> 'draft' AND a.end_ms > ?";
+	struct dbv args[] = {DBI(end_after_ms)};
+
+	return db_query(d, sql, args, 1, out);
+}
+
+int
+db_sale_stock_take(struct db *d, int64_t aid, int64_t iid, int64_t qty, long long *affected)
+{
+	static const char sql[] = "UPDATE activity_items SET stock = stock - ? "
+				  "WHERE activity_id = ? AND item_id = ? AND stock >= ?";
+	struct dbv a[] = {DBI(qty), DBI(aid), DBI(iid), DBI(qty)};
+
+	return db_exec(d, sql, a, 4, affected, NULL);
+}
+
+int
+db_sale_stock_give(struct db *d, int64_t aid, int64_t iid, int64_t qty, long long *affected)
+{
+	static const char sql[] =
+		"UPDATE activity_items SET stock = stock + ? WHERE activity_id = ? AND item_id = ?";
+	struct dbv a[] = {DBI(qty), DBI(aid), DBI(iid)};
+
+	return db_exec(d, sql, a, 3, affected, NULL);
+}
+
+int
+db_sale_item_lock(struct db *d, int64_t aid, int64_t iid, int64_t *alloc, int64_t *stock)
+{
+	static const char sql[] = "SELECT alloc_stock, stock FROM activity_items "
+				  "WHERE activity_id = ? AND item_id = ? FOR UPDATE";
+	struct dbv a[] = {DBI(aid), DBI(iid)};
+	struct db_rows rows;
+	int found;
+
+	if (db_query(d, sql, a, 2, &rows) != FS_OK)
+		return FS_ERR;
+	found = rows.nrows == 1;
+	if (found) {
+		*alloc = db_cell_int(&rows, 0, 0);
+		*stock = db_cell_int(&rows, 0, 1);
+	}
+	db_rows_free(&rows);
+	return found;
 }

@@ -93,4 +93,30 @@ int db_sale_origin_rows(struct db *d, int64_t now_ms, struct db_rows *out);
  * FS_ERR. */
 int db_sale_mark_warmed(struct db *d, int64_t aid, int64_t now_ms);
 
+/* The items of published or ended activities that end after
+ * ended_after_ms, by (aid, iid), into *out (caller frees; NULL when none):
+ * their count, or FS_ERR. */
+int db_sale_rebuild_items(struct db *d, int64_t ended_after_ms, struct rebuild_item **out);
+
+/* The ids of activity aid's items, ascending, in *out (caller frees; NULL
+ * when none): their count, or FS_ERR. */
+int db_sale_item_ids(struct db *d, int64_t aid, int64_t **out);
+
+/* Items of activities not in draft that end after end_after_ms: rows of
+ * (activity_id, item_id). FS_OK (caller frees out) or FS_ERR. */
+int db_sale_recent_items(struct db *d, int64_t end_after_ms, struct db_rows *out);
+
+/* --- inside a transaction the caller opened (lifecycle, persist, rebuild) --- */
+
+/* Takes qty units of item (aid, iid)'s MySQL stock if it has them; gives
+ * them back. FS_OK or FS_ERR; *affected (may be NULL): 1 done, 0 not (too
+ * few units, or no such item). */
+int db_sale_stock_take(struct db *d, int64_t aid, int64_t iid, int64_t qty, long long *affected);
+int db_sale_stock_give(struct db *d, int64_t aid, int64_t iid, int64_t qty, long long *affected);
+
+/* Locks item (aid, iid)'s activity_items row (FOR UPDATE: handlers,
+ * cancels and the expiry change its stock through it) and reads it: 1 with
+ * its alloc and stock, 0 no such item, FS_ERR. */
+int db_sale_item_lock(struct db *d, int64_t aid, int64_t iid, int64_t *alloc, int64_t *stock);
+
 #endif

@@ -313,32 +313,46 @@ script_sha(struct kv_script *s)
 	codec_hex_encode(md, SHA_DIGEST_LENGTH, s->sha);
 }
 
+/* "EVALSHA sha nkeys argv..." into av (and the lengths into al when not
+ * NULL; lens NULL: argv are strings), with nk the digits of nkeys; first
+ * the script's digest, and on a cluster its source for every node. who
+ * names the caller when argc is more than av's KV_EVAL_ARGV slots take. */
+#define KV_EVAL_ARGV 64
+static void
+eval_argv(struct kv *kv, const char *who, struct kv_script *script, int nkeys, int argc,
+	  const char **argv, const size_t *lens, const char **av, size_t *al, char nk[16])
+{
+	if (argc + 3 > KV_EVAL_ARGV)
+		die("script %s: %d arguments is more than %s takes", script->name, argc, who);
+	script_sha(script);
+	if (kv->cl != NULL)
+		kv_cluster_script(kv, script);
+	snprintf(nk, 16, "%d", nkeys);
+	av[0] = "EVALSHA";
+	av[1] = script->sha;
+	av[2] = nk;
+	for (int i = 0; i < argc; i++)
+		av[i + 3] = argv[i];
+	if (al == NULL)
+		return;
+	for (int i = 0; i < argc; i++)
+		al[i + 3] = lens ? lens[i] : strlen(argv[i]);
+	al[0] = 7;
+	al[1] = 40;
+	al[2] = strlen(nk);
+}
+
 static redisReply *
 kv_eval_resend(struct kv *kv, int resend, struct kv_script *script, int nkeys, int argc,
 	       const char **argv, const size_t *lens)
 {
-	const char *av[64];
-	size_t al[64];
+	const char *av[KV_EVAL_ARGV];
+	size_t al[KV_EVAL_ARGV];
 	char nk[16];
 	redisReply *reply;
 	int tries;
 
-	if (argc + 3 > (int)FS_ARRAY_LEN(av))
-		die("script %s: %d arguments is more than kv_eval takes", script->name, argc);
-	script_sha(script);
-	if (kv->cl != NULL)
-		kv_cluster_script(kv, script);
-	snprintf(nk, sizeof(nk), "%d", nkeys);
-	av[0] = "EVALSHA";
-	av[1] = script->sha;
-	av[2] = nk;
-	for (int i = 0; i < argc; i++) {
-		av[i + 3] = argv[i];
-		al[i + 3] = lens ? lens[i] : strlen(argv[i]);
-	}
-	al[0] = 7;
-	al[1] = 40;
-	al[2] = strlen(nk);
+	eval_argv(kv, "kv_eval", script, nkeys, argc, argv, lens, av, al, nk);
 	for (tries = 0; tries < 2; tries++) {
 		reply = kv_argv(kv, resend, argc + 3, av, al);
 		if (reply == NULL || reply->type != REDIS_REPLY_ERROR ||
@@ -374,20 +388,10 @@ kv_eval_idempotent(struct kv *kv, struct kv_script *script, int nkeys, int argc,
 int
 kv_eval_append(struct kv *kv, struct kv_script *script, int nkeys, int argc, const char **argv)
 {
-	const char *av[64];
+	const char *av[KV_EVAL_ARGV];
 	char nk[16];
 
-	if (argc + 3 > (int)FS_ARRAY_LEN(av))
-		die("script %s: %d arguments is more than kv_eval_append takes", script->name, argc);
-	script_sha(script);
-	if (kv->cl != NULL)
-		kv_cluster_script(kv, script);
-	snprintf(nk, sizeof(nk), "%d", nkeys);
-	av[0] = "EVALSHA";
-	av[1] = script->sha;
-	av[2] = nk;
-	for (int i = 0; i < argc; i++)
-		av[i + 3] = argv[i];
+	eval_argv(kv, "kv_eval_append", script, nkeys, argc, argv, NULL, av, NULL, nk);
 	return kv_appendargv(kv, argc + 3, av, NULL);
 }
 

@@ -1,15 +1,17 @@
 /*
  * lifecycle.c: the order's moves after MySQL has it, each a conditional
- * update in one transaction (see lifecycle.h).
+ * update in one transaction (see lifecycle.h); the statements are the
+ * tables' owners' (db_order.c, db_sale.c, db_payment.c).
  */
 #include "lifecycle.h"
 #include "db_order.h"
+#include "db_payment.h"
+#include "db_sale.h"
 #include "db.h"
 #include "fs.h"
 #include "kv.h"
 #include "kv_lifecycle.h"
 #include "log.h"
-#include "mem.h"
 #include "pub.h"
 #include "kv_sale.h"
 #include "kv_order.h"
@@ -25,33 +27,6 @@
 #define DB_ER_LOCK_WAIT_TIMEOUT 1205
 #define TX_TRIES 3
 
-static const char sql_release[] =
-	"UPDATE orders SET status = ?, live = NULL, updated_ms = ? WHERE id = ? AND status = 'unpaid'";
-static const char sql_give_stock[] =
-	"UPDATE activity_items SET stock = stock + ? WHERE activity_id = ? AND item_id = ?";
-static const char sql_lapses[] =
-	"SELECT COUNT(*) FROM orders WHERE user_id = ? AND activity_id = ? "
-	"AND status IN ('closed', 'cancelled')";
-static const char sql_items[] = "SELECT item_id FROM activity_items WHERE activity_id = ?";
-static const char sql_banned[] =
-	"SELECT o.user_id, o.activity_id FROM orders o JOIN activities a ON a.id = o.activity_id "
-	"WHERE a.status = 'published' AND a.end_ms > ? AND o.status IN ('closed', 'cancelled') "
-	"GROUP BY o.user_id, o.activity_id HAVING COUNT(*) >= ?";
-static const char sql_released_since[] =
-	"SELECT id, user_id, activity_id, item_id, quantity, amount_cents, status, created_ms, "
-	"pay_deadline_ms FROM orders WHERE status IN ('closed', 'cancelled') AND updated_ms >= ? "
-	"ORDER BY updated_ms LIMIT ?";
-static const char sql_recent_items[] =
-	"SELECT ai.activity_id, ai.item_id FROM activity_items ai "
-	"JOIN activities a ON a.id = ai.activity_id WHERE a.status <> 'draft' AND a.end_ms > ?";
-static const char sql_payment_lock[] =
-	"SELECT order_id, amount_cents, status FROM payments WHERE id = ? FOR UPDATE";
-static const char sql_payment_settle[] =
-	"UPDATE payments SET status = ?, notify_ts_ms = ?, updated_ms = ? WHERE id = ? "
-	"AND status IN ('created', 'fail')";
-static const char sql_pay_order[] =
-	"UPDATE orders SET status = 'paid', updated_ms = ? WHERE id = ? AND status = 'unpaid'";
-
 /* 1 when the last MySQL error was one a rerun of the transaction cures. */
 static int
 tx_retryable(const struct db *d)
@@ -64,20 +39,18 @@ tx_retryable(const struct db *d)
 static enum lifecycle_result
 release_tx(struct db *d, const struct order *o, enum order_status to, int64_t now)
 {
-	struct dbv upd[] = {DBS(order_status_name(to)), DBI(now), DBI(o->id)};
-	struct dbv give[] = {DBI(o->quantity), DBI(o->activity_id), DBI(o->item_id)};
 	long long affected = 0;
 
 	if (db_begin(d) != FS_OK)
 		return LC_DOWN;
-	if (db_exec(d, sql_release, upd, 3, &affected, NULL) != FS_OK)
+	if (db_order_release(d, o->id, order_status_name(to), now, &affected) != FS_OK)
 		goto fail;
 	if (affected != 1) {
 		/* paid, closed or cancelled already: whoever came first won */
 		db_rollback(d);
 		return LC_CONFLICT;
 	}
-	if (db_exec(d, sql_give_stock, give, 3, &affected, NULL) != FS_OK)
+	if (db_sale_stock_give(d, o->activity_id, o->item_id, o->quantity, &affected) != FS_OK)
 		goto fail;
 	if (affected != 1) {
 		/* the activity item is gone: a broken invariant, change nothing */
@@ -131,33 +104,24 @@ lifecycle_release(struct db *d, struct kv *kv, struct order *o, enum order_statu
 static int
 ban_activity(struct db *d, struct kv *kv, int64_t uid, int64_t aid)
 {
-	struct dbv arg[] = {DBI(aid)};
-	struct db_rows rows;
 	int64_t *iids;
-	int rc;
+	int n, rc;
 
-	if (db_query(d, sql_items, arg, 1, &rows) != FS_OK)
+	n = db_sale_item_ids(d, aid, &iids);
+	if (n == FS_ERR)
 		return FS_ERR;
-	iids = mem_calloc((unsigned long)rows.nrows + 1, sizeof(*iids));
-	for (int i = 0; i < rows.nrows; i++)
-		iids[i] = db_cell_int(&rows, i, 0);
-	rc = kv_sale_ban(kv, aid, iids, rows.nrows, uid);
+	rc = kv_sale_ban(kv, aid, iids, n, uid);
 	free(iids);
-	db_rows_free(&rows);
 	return rc;
 }
 
 int
 lifecycle_ban_check(struct db *d, struct kv *kv, int64_t uid, int64_t aid)
 {
-	struct dbv args[] = {DBI(uid), DBI(aid)};
-	struct db_rows rows;
-	long long lapses;
+	long long lapses = db_order_lapses(d, uid, aid);
 
-	if (db_query(d, sql_lapses, args, 2, &rows) != FS_OK)
+	if (lapses == FS_ERR)
 		return FS_ERR;
-	lapses = db_cell_int(&rows, 0, 0);
-	db_rows_free(&rows);
 	if (lapses < LIFECYCLE_BAN_LAPSES)
 		return 0;
 	if (ban_activity(d, kv, uid, aid) != FS_OK)
@@ -169,11 +133,10 @@ lifecycle_ban_check(struct db *d, struct kv *kv, int64_t uid, int64_t aid)
 int
 lifecycle_bans_reapply(struct db *d, struct kv *kv, int64_t now_ms)
 {
-	struct dbv args[] = {DBI(now_ms), DBI(LIFECYCLE_BAN_LAPSES)};
 	struct db_rows rows;
 	int n = 0;
 
-	if (db_query(d, sql_banned, args, 2, &rows) != FS_OK)
+	if (db_order_banned(d, now_ms, LIFECYCLE_BAN_LAPSES, &rows) != FS_OK)
 		return FS_ERR;
 	for (int i = 0; i < rows.nrows; i++) {
 		if (ban_activity(d, kv, db_cell_int(&rows, i, 0), db_cell_int(&rows, i, 1)) != FS_OK) {
@@ -189,11 +152,10 @@ lifecycle_bans_reapply(struct db *d, struct kv *kv, int64_t now_ms)
 int
 lifecycle_release_sweep(struct db *d, struct kv *kv, int64_t since_ms, int max)
 {
-	struct dbv args[] = {DBI(since_ms), DBI(max)};
 	struct db_rows rows;
 	int n = 0;
 
-	if (db_query(d, sql_released_since, args, 2, &rows) != FS_OK)
+	if (db_order_released_since(d, since_ms, max, &rows) != FS_OK)
 		return FS_ERR;
 	for (int i = 0; i < rows.nrows; i++) {
 		struct order o;
@@ -307,11 +269,10 @@ cancels_sweep_item(struct db *d, struct kv *kv, int64_t aid, int64_t iid, int *a
 int
 lifecycle_cancels_sweep(struct db *d, struct kv *kv, int64_t now_ms)
 {
-	struct dbv args[] = {DBI(now_ms - 2 * 24 * 3600 * 1000LL)};
 	struct db_rows rows;
 	int applied = 0, rc = FS_OK;
 
-	if (db_query(d, sql_recent_items, args, 1, &rows) != FS_OK)
+	if (db_sale_recent_items(d, now_ms - 2 * 24 * 3600 * 1000LL, &rows) != FS_OK)
 		return FS_ERR;
 	for (int i = 0; i < rows.nrows; i++)
 		if (cancels_sweep_item(d, kv, db_cell_int(&rows, i, 0), db_cell_int(&rows, i, 1),
@@ -325,33 +286,34 @@ lifecycle_cancels_sweep(struct db *d, struct kv *kv, int64_t now_ms)
 static enum pay_outcome
 pay_tx(struct db *d, const struct paynotify *n, int64_t now)
 {
-	struct dbv pid[] = {DBI(n->payment_id)};
-	struct db_rows rows;
+	int64_t order_id = 0, amount = 0;
+	char state[16] = "";
 	enum pay_outcome res;
 	const char *settled;
 	long long affected = 0;
+	int found;
 
 	if (db_begin(d) != FS_OK)
 		return PAY_DOWN;
 	/* the lock makes duplicate notifies of one payment queue up here, and
 	 * each one after the first sees the payment settled */
-	if (db_query(d, sql_payment_lock, pid, 1, &rows) != FS_OK)
+	found = db_payment_lock(d, n->payment_id, &order_id, &amount, state, sizeof(state));
+	if (found == FS_ERR)
 		goto fail;
-	if (rows.nrows == 0)
+	if (!found)
 		res = PAY_NOT_FOUND;
-	else if (db_cell_int(&rows, 0, 0) != n->order_id)
+	else if (order_id != n->order_id)
 		res = PAY_ORDER_MISMATCH;
-	else if (db_cell_int(&rows, 0, 1) != n->amount_cents)
+	else if (amount != n->amount_cents)
 		res = PAY_AMOUNT_MISMATCH;
-	else if (strcmp(db_cell(&rows, 0, 2), "created") == 0)
+	else if (strcmp(state, "created") == 0)
 		res = n->success ? PAY_PAID : PAY_FAILED;
 	/* a failed attempt is not final: the shopper may pay after all, and
 	 * money that came must be applied (paid, or late for a refund) */
-	else if (strcmp(db_cell(&rows, 0, 2), "fail") == 0 && n->success)
+	else if (strcmp(state, "fail") == 0 && n->success)
 		res = PAY_PAID;
 	else
 		res = PAY_REPLAY;
-	db_rows_free(&rows);
 	if (res != PAY_PAID && res != PAY_FAILED) {
 		db_rollback(d);
 		return res;
@@ -359,17 +321,14 @@ pay_tx(struct db *d, const struct paynotify *n, int64_t now)
 
 	settled = "fail";
 	if (n->success) {
-		struct dbv upd[] = {DBI(now), DBI(n->order_id)};
-
-		if (db_exec(d, sql_pay_order, upd, 2, &affected, NULL) != FS_OK)
+		if (db_order_pay(d, n->order_id, now, &affected) != FS_OK)
 			goto fail;
 		/* the order closed or was cancelled (or paid by another payment)
 		 * before this notify: the money is kept as late, to be refunded */
 		res = affected == 1 ? PAY_PAID : PAY_LATE;
 		settled = res == PAY_PAID ? "success" : "late";
 	}
-	struct dbv set[] = {DBS(settled), DBI(n->ts_ms), DBI(now), DBI(n->payment_id)};
-	if (db_exec(d, sql_payment_settle, set, 4, &affected, NULL) != FS_OK)
+	if (db_payment_settle(d, n->payment_id, settled, n->ts_ms, now, &affected) != FS_OK)
 		goto fail;
 	if (affected != 1) {
 		/* cannot happen under the row lock; refuse rather than guess */

@@ -1,8 +1,11 @@
 /*
- * persist.c: reserved orders into MySQL (see persist.h).
+ * persist.c: reserved orders into MySQL (see persist.h): the transactions;
+ * their statements are db_order.c's and db_sale.c's.
  */
 #include "persist.h"
 #include "db.h"
+#include "db_order.h"
+#include "db_sale.h"
 #include "fs.h"
 #include "kv.h"
 #include "lifecycle.h"
@@ -15,77 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define ORDER_COLS "(id, user_id, activity_id, item_id, quantity, amount_cents, status, " \
-		   "created_ms, pay_deadline_ms, updated_ms, live)"
-#define INSERT_ROW_PARAMS 10
-
-static const char sql_take_stock[] =
-	"UPDATE activity_items SET stock = stock - ? "
-	"WHERE activity_id = ? AND item_id = ? AND stock >= ?";
-static const char sql_give_stock[] =
-	"UPDATE activity_items SET stock = stock + ? WHERE activity_id = ? AND item_id = ?";
-static const char sql_order_state[] = "SELECT status, pay_deadline_ms FROM orders WHERE id = ?";
-static const char sql_insert_failed[] =
-	"INSERT INTO orders " ORDER_COLS " VALUES (?, ?, ?, ?, ?, ?, 'failed', ?, 0, ?, NULL)";
-
-/* Builds "INSERT ... VALUES (...), (...)" for rows rows into buf. */
-static void
-insert_sql(char *buf, size_t size, int rows)
-{
-	size_t n = (size_t)snprintf(buf, size, "INSERT INTO orders " ORDER_COLS " VALUES ");
-
-	for (int i = 0; i < rows && n < size; i++)
-		n += (size_t)snprintf(buf + n, size - n, "%s(?, ?, ?, ?, ?, ?, 'unpaid', ?, ?, ?, 1)",
-				      i ? ", " : "");
-}
-
-static void
-bind_order(struct dbv *a, const struct order *o, int64_t now)
-{
-	a[0] = DBI(o->id);
-	a[1] = DBI(o->user_id);
-	a[2] = DBI(o->activity_id);
-	a[3] = DBI(o->item_id);
-	a[4] = DBI(o->quantity);
-	a[5] = DBI(o->amount_cents);
-	a[6] = DBI(o->created_ms);
-	a[7] = DBI(o->pay_deadline_ms);
-	a[8] = DBI(now);
-	a[9] = DBNULL; /* unused slot keeps rows the same width */
-}
-
-/* Inserts orders[0..n) as unpaid in chunks of fixed sizes, so only a few
- * statement shapes are ever prepared (and cached). */
-static int
-insert_unpaid(struct db *d, struct order *orders, int n, int64_t now)
-{
-	static const int shapes[] = {256, 64, 16, 4, 1};
-	static char sql[5][256 * 48 + 256];
-	static struct dbv args[256 * (INSERT_ROW_PARAMS - 1)];
-	int done = 0;
-
-	while (done < n) {
-		int s = 0, rows;
-
-		while (shapes[s] > n - done)
-			s++;
-		rows = shapes[s];
-		if (sql[s][0] == '\0')
-			insert_sql(sql[s], sizeof(sql[s]), rows);
-		for (int i = 0; i < rows; i++) {
-			struct dbv row[INSERT_ROW_PARAMS];
-
-			bind_order(row, &orders[done + i], now);
-			memcpy(&args[i * (INSERT_ROW_PARAMS - 1)], row,
-			       sizeof(struct dbv) * (INSERT_ROW_PARAMS - 1));
-		}
-		if (db_exec(d, sql[s], args, rows * (INSERT_ROW_PARAMS - 1), NULL, NULL) != FS_OK)
-			return FS_ERR;
-		done += rows;
-	}
-	return FS_OK;
-}
 
 static int
 cmp_item(const void *a, const void *b)
@@ -117,8 +49,8 @@ persist_fast(struct db *d, struct order *orders, int n, int64_t now, int *surpri
 
 		while (j < n && cmp_item(&orders[i], &orders[j]) == 0)
 			qty += orders[j++].quantity;
-		struct dbv a[] = {DBI(qty), DBI(orders[i].activity_id), DBI(orders[i].item_id), DBI(qty)};
-		if (db_exec(d, sql_take_stock, a, 4, &affected, NULL) != FS_OK)
+		if (db_sale_stock_take(d, orders[i].activity_id, orders[i].item_id, qty, &affected) !=
+		    FS_OK)
 			goto fail;
 		if (affected != 1) {
 			*surprise = 1;
@@ -126,7 +58,7 @@ persist_fast(struct db *d, struct order *orders, int n, int64_t now, int *surpri
 		}
 		i = j;
 	}
-	if (insert_unpaid(d, orders, n, now) != FS_OK) {
+	if (db_order_insert_unpaid(d, orders, n, now) != FS_OK) {
 		if (!db_down(d))
 			*surprise = 1;
 		goto fail;
@@ -144,31 +76,25 @@ fail:
 static int
 persist_one(struct db *d, struct order *o, int64_t now, int *replayed)
 {
-	struct db_rows rows;
-	struct dbv id[] = {DBI(o->id)};
 	long long affected = 0;
+	int found;
 
 	*replayed = 0;
-	if (db_query(d, sql_order_state, id, 1, &rows) != FS_OK)
+	found = db_order_state(d, o->id, &o->status, &o->pay_deadline_ms);
+	if (found == FS_ERR)
 		return FS_ERR;
-	if (rows.nrows == 1) {
+	if (found) {
 		/* already in MySQL: keep its state, it may have moved on */
-		if (order_status_parse(db_cell(&rows, 0, 0), &o->status) != FS_OK)
-			o->status = ORDER_UNPAID;
-		o->pay_deadline_ms = db_cell_int(&rows, 0, 1);
-		db_rows_free(&rows);
 		*replayed = 1;
 		return FS_OK;
 	}
-	db_rows_free(&rows);
 
 	if (db_begin(d) != FS_OK)
 		return FS_ERR;
-	struct dbv take[] = {DBI(o->quantity), DBI(o->activity_id), DBI(o->item_id), DBI(o->quantity)};
-	if (db_exec(d, sql_take_stock, take, 4, &affected, NULL) != FS_OK)
+	if (db_sale_stock_take(d, o->activity_id, o->item_id, o->quantity, &affected) != FS_OK)
 		goto fail;
 	if (affected == 1) {
-		if (insert_unpaid(d, o, 1, now) == FS_OK) {
+		if (db_order_insert_unpaid(d, o, 1, now) == FS_OK) {
 			if (db_commit(d) != FS_OK)
 				return FS_ERR;
 			o->status = ORDER_UNPAID;
@@ -178,13 +104,10 @@ persist_one(struct db *d, struct order *o, int64_t now, int *replayed)
 			goto fail;
 		/* a live order of this user for this item exists: give the
 		 * stock back and record this one as failed */
-		struct dbv give[] = {DBI(o->quantity), DBI(o->activity_id), DBI(o->item_id)};
-		if (db_exec(d, sql_give_stock, give, 3, NULL, NULL) != FS_OK)
+		if (db_sale_stock_give(d, o->activity_id, o->item_id, o->quantity, NULL) != FS_OK)
 			goto fail;
 	}
-	struct dbv f[] = {DBI(o->id), DBI(o->user_id), DBI(o->activity_id), DBI(o->item_id),
-			  DBI(o->quantity), DBI(o->amount_cents), DBI(o->created_ms), DBI(now)};
-	if (db_exec(d, sql_insert_failed, f, 8, NULL, NULL) != FS_OK) {
+	if (db_order_insert_failed(d, o, now) != FS_OK) {
 		if (!db_down(d) && db_errno(d) == DB_ER_DUP_ENTRY) {
 			/* another handler wrote it meanwhile: a replay after all */
 			db_rollback(d);

@@ -126,28 +126,31 @@ limit_or_reply(struct req *r, const char *key, int64_t limit, int64_t window_ms)
 	return FS_OK;
 }
 
-int
-ratelimit_ip_or_reply(struct req *r)
+/* The per-client counter "fs:rl:KIND:BUCKET" against the limit of conf
+ * key ck per window_ms (off when the limit is 0 or the client has no
+ * bucket). */
+static int
+client_limit_or_reply(struct req *r, const char *kind, enum conf_key ck, int64_t window_ms)
 {
 	char bucket[CLIENTIP_LEN], key[96];
-	int64_t limit = conf_keys_int(CONF_RATE_IP_PER_SEC);
+	int64_t limit = conf_keys_int(ck);
 
 	if (limit <= 0 || !ratelimit_client(r, bucket))
 		return FS_OK;
-	snprintf(key, sizeof(key), "fs:rl:ip:%s", bucket);
-	return limit_or_reply(r, key, limit, 1000);
+	snprintf(key, sizeof(key), "fs:rl:%s:%s", kind, bucket);
+	return limit_or_reply(r, key, limit, window_ms);
+}
+
+int
+ratelimit_ip_or_reply(struct req *r)
+{
+	return client_limit_or_reply(r, "ip", CONF_RATE_IP_PER_SEC, 1000);
 }
 
 int
 ratelimit_auth_or_reply(struct req *r)
 {
-	char bucket[CLIENTIP_LEN], key[96];
-	int64_t limit = conf_keys_int(CONF_RATE_AUTH_PER_IP_PER_MIN);
-
-	if (limit <= 0 || !ratelimit_client(r, bucket))
-		return FS_OK;
-	snprintf(key, sizeof(key), "fs:rl:auth:%s", bucket);
-	return limit_or_reply(r, key, limit, 60000);
+	return client_limit_or_reply(r, "auth", CONF_RATE_AUTH_PER_IP_PER_MIN, 60000);
 }
 
 int

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "order.h"
+#include "sale.h" /* struct rebuild_item */
 
 struct db;
 struct kv;
@@ -35,14 +36,6 @@ struct kv;
 /* Ended sales' keys live this long once reconciled (a line no handler
  * could read stays for an operator to see, then goes). */
 #define REBUILD_ENDED_KEEP_MS (24LL * 3600 * 1000)
-
-/* One activity item as reconcile lists it from MySQL. */
-struct rebuild_item {
-	int64_t aid, iid;
-	int64_t end_ms;  /* sale end; its Redis keys live to end + SALE_KEY_GRACE_MS */
-	int warmed;      /* the activity was put into Redis once */
-	int shards;      /* stock shards (kv_shard.h), 1 unsharded */
-};
 
 /* What one rebuild found and did. */
 struct rebuild_report {
@@ -70,10 +63,5 @@ struct rebuild_report {
  * failed (nothing half-done is wrong: every step is idempotent). */
 int rebuild_item(struct kv *kv, struct db *d, const struct rebuild_item *it,
 		 struct rebuild_report *rep);
-
-/* The items of published or ended activities that end after
- * ended_after_ms, by (aid, iid), into *out (caller frees; NULL when none):
- * their count, or FS_ERR. */
-int rebuild_items(struct db *d, int64_t ended_after_ms, struct rebuild_item **out);
 
 #endif

@@ -51,4 +51,13 @@ struct sale_item {
 	struct sale_rules rules;   /* guard_rules_fill (guard.h) */
 };
 
+/* One activity item as reconcile lists it from MySQL (db_sale_rebuild_items)
+ * for a rebuild (rebuild.h). */
+struct rebuild_item {
+	int64_t aid, iid;
+	int64_t end_ms;  /* sale end; its Redis keys live to end + SALE_KEY_GRACE_MS */
+	int warmed;      /* the activity was put into Redis once */
+	int shards;      /* stock shards (kv_shard.h), 1 unsharded */
+};
+
 #endif

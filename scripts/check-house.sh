@@ -6,6 +6,8 @@
 #   prefix   every non-static name that lib/X.c defines starts with X_
 #   header   every lib/X.c has its lib/X.h
 #   owner    no Redis key literal, redisReply or SQL text in cgi-bin/ cron/ mq/
+#   sql      SQL text in lib/ only in lib/db*.c (the db layer and each table's
+#            owner): a transaction elsewhere calls the owners' functions
 #   size     no file in cgi-bin/ over 450 lines
 #   conf     configuration keys are read only through conf_keys.h's table
 #   http     only the HTTP group of lib (app route req reply jx clientip
@@ -56,6 +58,15 @@ if [ "${HOUSE_OWNER:-1}" = 1 ]; then
 	for h in $hits; do echo "owner: $h holds a Redis key, a redisReply or SQL" >&2; bad=1; done
 	rule owner $bad
 fi
+
+# sql: the statements of lib/ live in the db layer (db.c, db_nodes.c) and the
+# tables' owners (db_*.c); lifecycle, persist and rebuild keep only their
+# transactions' boundaries and call the owners inside them
+bad=0
+for h in $(grep -lE 'SELECT |INSERT |UPDATE |DELETE ' lib/*.c | grep -vE '^lib/db(_[a-z0-9_]+)?\.c$'); do
+	echo "sql: $h holds SQL text (its owner is a lib/db_*.c)" >&2; bad=1
+done
+rule sql $bad
 
 if [ "${HOUSE_SIZE:-1}" = 1 ]; then
 	bad=0

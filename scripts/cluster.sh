@@ -217,6 +217,10 @@ defaults
 	timeout client 60s
 	timeout server 10s
 	timeout http-request 10s
+	# the whole request, body too, before a node is asked: a body that does
+	# not come within timeout http-request is HAProxy's own 408 (its JSON
+	# errorfile below), and a slow sender holds no node's connection
+	option http-buffer-request
 	timeout tunnel 1h
 	# a node that refuses the connection: the request goes to the other one
 	retries 2
@@ -226,7 +230,13 @@ defaults
 	option forwardfor except 127.0.0.0/8
 CFG
 	cat <<CFG
-# HAProxy's own answers (a request it cannot parse, no node up, a node too slow)
+# HAProxy's own answers once it has read a request line and headers (a body
+# too slow, no node up, a node too slow). HAProxy 2.6 answers a request line
+# or header block it cannot parse (400), or one not complete within timeout
+# http-request (408), from its H1 mux before any stream or rule exists, with
+# its built-in HTML: mux_h1.c h1_send_error() copies http_err_msgs[] and
+# looks at an errorfile only to close silently when it is empty (README,
+# Known gaps)
 http-errors json
 CFG
 	for code in 400 401 403 404 405 407 408 410 413 425 429 500 501 502 503 504; do

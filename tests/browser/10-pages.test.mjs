@@ -3,70 +3,17 @@
 // pay flow, sold out, the admin page and the home page after a warmup.
 // Every test fails on a console error or an uncaught page error (but for the
 // HTTP refusals it provokes on purpose) and leaves screenshots in FLASH_OUT.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
+import { useBrowser, open, PHONE } from './browser.mjs';
 import {
-  base, conf, jwt, newUserId, makeSale, runProgram, outDir, get, order, sleep,
+  conf, jwt, newUserId, makeSale, runProgram, get, order, sleep,
 } from '../lib/flash.mjs';
 
-const DESKTOP = { width: 1280, height: 860 };
-const PHONE = { width: 390, height: 780 };
-let browser;
-
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-});
-after(async () => { await browser?.close(); });
-
-// A fresh browser context (its own storage) with one page that records
-// console errors and page errors. opts: token (stored as the user's access
-// token), viewport, allow (regexes of console errors that are expected, e.g.
-// the "Failed to load resource" line of a deliberate 410), clockOffsetMs
-// (the browser's clock runs that far from the real one).
-async function open(opts = {}) {
-  const ctx = await browser.newContext({ baseURL: base, viewport: opts.viewport || DESKTOP });
-  if (opts.token) {
-    // once per tab, so that a logout sticks
-    await ctx.addInitScript((t) => {
-      if (sessionStorage.getItem('test.seeded')) return;
-      sessionStorage.setItem('test.seeded', '1');
-      localStorage.setItem('flash.access_token', t);
-    }, opts.token);
-  }
-  const page = await ctx.newPage();
-  if (opts.clockOffsetMs) await page.clock.install({ time: Date.now() + opts.clockOffsetMs });
-  const errors = [];
-  const failed = [];
-  const allow = opts.allow || [];
-  const watch = (p) => {
-    p.on('console', (m) => {
-      if (m.type() === 'error' && !allow.some((re) => re.test(m.text()))) errors.push(`${p.url()}: ${m.text()}`);
-    });
-    p.on('pageerror', (e) => errors.push(`${p.url()}: ${e}`));
-    // name the failed resource too: the console message alone does not
-    p.on('response', (res) => {
-      if (res.status() >= 400) failed.push(`${res.status()} ${res.url()}`);
-    });
-  };
-  watch(page);
-  ctx.on('page', watch);
-  return {
-    ctx, page, errors,
-    shot: (name, p = page) => p.screenshot({ path: join(outDir, `${name}.png`), fullPage: true }),
-    async close() {
-      await ctx.close();
-      assert.deepEqual(errors, [], `no console or page errors (failed responses: ${failed.join(', ') || 'none'})`);
-    },
-  };
-}
+useBrowser();
 
 // A w x h RGB PNG with a diagonal gradient (an item photo for the tests).
 function png(w, h) {

@@ -2,45 +2,13 @@
 // page shows the order's result from the push with polling cut off; the
 // admin page's live dashboard draws its charts and its numbers move during a
 // small rush. Screenshots go to FLASH_OUT.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { base, conf, jwt, newUserId, makeSale, outDir, order, burst, sleep, flashctl, waitFor } from '../lib/flash.mjs';
+import { useBrowser, open } from './browser.mjs';
+import { conf, jwt, newUserId, makeSale, order, burst, sleep, flashctl, waitFor } from '../lib/flash.mjs';
 import { wsAuth } from '../lib/ws.mjs';
 
-let browser;
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-});
-after(async () => { await browser?.close(); });
-
-// A fresh context with one page that records console and page errors (but
-// for those that match allow). opts: token (the user's access token),
-// adminToken (the admin page's, per tab).
-async function open(opts = {}) {
-  const ctx = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 900 } });
-  await ctx.addInitScript(([t, a]) => {
-    if (t) localStorage.setItem('flash.access_token', t);
-    if (a) sessionStorage.setItem('flash.admin_token', a);
-  }, [opts.token || null, opts.adminToken || null]);
-  const page = await ctx.newPage();
-  const errors = [];
-  const allow = opts.allow || [];
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !allow.some((re) => re.test(m.text()))) errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  return {
-    ctx, page, errors,
-    shot: (name) => page.screenshot({ path: join(outDir, `${name}.png`), fullPage: true }),
-    async close() { await ctx.close(); assert.deepEqual(errors, [], 'no console or page errors'); },
-  };
-}
+useBrowser();
 const ready = (page) => page.waitForSelector('body[data-ready="1"]', { timeout: 10000 });
 
 test('page-push-1.1 the item page shows the result from the push, with polling cut off', async () => {
