@@ -62,6 +62,72 @@ kv_guard_raise(struct kv *kv, const int64_t *pairs, int n, int64_t ver)
 	return FS_OK;
 }
 
+/* KEYS: ipa ipo meta  ARGV: address order_id grace_ms (kv_guard_ip_claim) */
+static struct kv_script claim_script = {"guard_ip_claim",
+	"local m = redis.call('HMGET', KEYS[3], 'ipmax', 'end')\n"
+	"local ipmax = tonumber(m[1] or '0')\n"
+	"if ipmax <= 0 or not m[2] then return 2 end\n"
+	"if redis.call('HGET', KEYS[2], ARGV[2]) == ARGV[1] then return 1 end\n"
+	"if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') >= ipmax then return 0 end\n"
+	"redis.call('HINCRBY', KEYS[1], ARGV[1], 1)\n"
+	"redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])\n"
+	"local e = tonumber(m[2]) + tonumber(ARGV[3])\n"
+	"redis.call('PEXPIREAT', KEYS[1], e)\n"
+	"redis.call('PEXPIREAT', KEYS[2], e)\n"
+	"return 1\n",
+	""};
+
+/* KEYS: ipa ipo  ARGV: address order_id (kv_guard_ip_unclaim) */
+static struct kv_script unclaim_script = {"guard_ip_unclaim",
+	"if redis.call('HGET', KEYS[2], ARGV[2]) ~= ARGV[1] then return 0 end\n"
+	"redis.call('HDEL', KEYS[2], ARGV[2])\n"
+	"redis.call('HINCRBY', KEYS[1], ARGV[1], -1)\n"
+	"return 1\n",
+	""};
+
+/* Runs the claim script sc (3 keys) or the unclaim one (2) for order oid. */
+static int
+ip_claim_run(struct kv *kv, struct kv_script *sc, int nkeys, int64_t aid, int64_t iid,
+	     const char *ip, int64_t oid, long long *v)
+{
+	char ipa[KV_KEY_MAX], ipo[KV_KEY_MAX], meta[KV_KEY_MAX], soid[24], grace[16];
+	const char *argv[6];
+	int k = 0;
+
+	kv_item_key(ipa, aid, iid, "ipa");
+	kv_item_key(ipo, aid, iid, "ipo");
+	kv_item_key(meta, aid, iid, "meta");
+	snprintf(soid, sizeof(soid), "%" PRId64, oid);
+	snprintf(grace, sizeof(grace), "%d", SALE_KEY_GRACE_MS);
+	argv[k++] = ipa;
+	argv[k++] = ipo;
+	if (nkeys == 3)
+		argv[k++] = meta;
+	argv[k++] = ip;
+	argv[k++] = soid;
+	if (nkeys == 3)
+		argv[k++] = grace;
+	return kv_take_int(kv_eval_idempotent(kv, sc, nkeys, k, argv, NULL), v);
+}
+
+int
+kv_guard_ip_claim(struct kv *kv, int64_t aid, int64_t iid, const char *ip, int64_t oid)
+{
+	long long v;
+
+	if (ip_claim_run(kv, &claim_script, 3, aid, iid, ip, oid, &v) != FS_OK)
+		return FS_ERR;
+	return (int)v;
+}
+
+int
+kv_guard_ip_unclaim(struct kv *kv, int64_t aid, int64_t iid, const char *ip, int64_t oid)
+{
+	long long v;
+
+	return ip_claim_run(kv, &unclaim_script, 2, aid, iid, ip, oid, &v);
+}
+
 static int64_t
 field_int(const redisReply *rep, size_t i)
 {
@@ -73,18 +139,21 @@ field_int(const redisReply *rep, size_t i)
 int
 kv_guard_view(struct kv *kv, int64_t aid, int64_t iid, const char *ip, struct kv_guard_view *v)
 {
-	char meta[KV_KEY_MAX], ipn[KV_KEY_MAX];
-	redisReply *m, *c = NULL;
+	char meta[KV_KEY_MAX], ipn[KV_KEY_MAX], ipa[KV_KEY_MAX];
+	redisReply *m, *c = NULL, *ca = NULL;
 	int with_ip = ip != NULL && *ip != '\0', rc = FS_ERR;
 
 	memset(v, 0, sizeof(*v));
 	kv_item_key(meta, aid, iid, "meta");
 	kv_item_key(ipn, aid, iid, "ipn");
+	kv_item_key(ipa, aid, iid, "ipa");
+	/* an item's address count is in ipn, or in ipa when it is sharded */
 	if (kv_append(kv, "HMGET %s start age ipmax blv", meta) != FS_OK ||
-	    (with_ip && kv_append(kv, "HGET %s %s", ipn, ip) != FS_OK))
+	    (with_ip && (kv_append(kv, "HGET %s %s", ipn, ip) != FS_OK ||
+			 kv_append(kv, "HGET %s %s", ipa, ip) != FS_OK)))
 		return FS_ERR;
 	m = kv_reply(kv);
-	if (m == NULL || (with_ip && (c = kv_reply(kv)) == NULL))
+	if (m == NULL || (with_ip && ((c = kv_reply(kv)) == NULL || (ca = kv_reply(kv)) == NULL)))
 		goto out;
 	if (m->type == REDIS_REPLY_ARRAY && m->elements == 4) {
 		v->warm = m->element[0]->type == REDIS_REPLY_STRING;
@@ -97,7 +166,11 @@ kv_guard_view(struct kv *kv, int64_t aid, int64_t iid, const char *ip, struct kv
 	}
 	if (c != NULL && c->type == REDIS_REPLY_STRING)
 		v->ip_orders = strtoll(c->str, NULL, 10);
+	if (ca != NULL && ca->type == REDIS_REPLY_STRING)
+		v->ip_orders += strtoll(ca->str, NULL, 10);
 out:
+	if (ca)
+		freeReplyObject(ca);
 	if (m)
 		freeReplyObject(m);
 	if (c)

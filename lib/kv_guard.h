@@ -7,6 +7,12 @@
  *                  version this item has seen (only ever raised)
  *   fs:{A:I}:ipn   hash client address bucket -> accepted orders, TTL as the
  *                  buyers hash (end + SALE_KEY_GRACE_MS)
+ *   fs:{A:I}:ipa   the same for a sharded item (docs/SHARDS.md): counted
+ *                  once for the item on its first tag by kv_guard_ip_claim
+ *                  before the reservation, as each shard's own ipn would let
+ *                  the address have the cap again on every shard
+ *   fs:{A:I}:ipo   hash order id -> address bucket of those claims (the
+ *                  claim is idempotent by order id), TTL as ipa
  */
 #ifndef FS_KV_GUARD_H
 #define FS_KV_GUARD_H
@@ -38,6 +44,16 @@ int kv_guard_rules_append(struct kv *kv, const char *meta_key, const struct sale
 /* Raises the blv field of each of the n items (pairs aid, iid) whose meta
  * hash exists to at least ver. FS_OK or FS_ERR (Redis failed). */
 int kv_guard_raise(struct kv *kv, const int64_t *pairs, int n, int64_t ver);
+
+/* A sharded item's per-address cap: takes a slot of address bucket ip for
+ * order oid on the item's first tag, before the reservation on the home
+ * shard. 1 taken (now, or before for the same order), 0 the address has
+ * max_orders_per_ip, 2 the item has no cap (nothing taken), FS_ERR Redis
+ * failed (a lost reply may have taken it: the slot then stays taken). */
+int kv_guard_ip_claim(struct kv *kv, int64_t aid, int64_t iid, const char *ip, int64_t oid);
+/* Gives back the slot order oid took (its reservation was refused).
+ * FS_OK or FS_ERR (the slot stays taken: the cap errs on the safe side). */
+int kv_guard_ip_unclaim(struct kv *kv, int64_t aid, int64_t iid, const char *ip, int64_t oid);
 
 /* What the order secret checks read, in one round trip. */
 struct kv_guard_view {

@@ -380,11 +380,52 @@ reserve_borrowing(struct kv *kv, const struct order *o, int shards, int sh, int 
 	return res == RESERVE_SOLD_OUT && down ? RESERVE_DOWN : res;
 }
 
+/* A sharded item: the address's slot is taken on the item's first tag
+ * before the home shard's script runs (kv_guard_ip_claim; each shard's own
+ * count would let the address have the cap once per shard), and given back
+ * when the reservation is refused. A blocked user or address skips it: the
+ * script answers banned. A full address of a user who holds an order of
+ * the item is a duplicate, as without shards. */
+static enum reserve_result
+reserve_sharded(struct kv *kv, const struct order *o, int shards, int sh, int rate_limit,
+		int with_record, const struct kv_guard_args *g, int64_t *remaining, int64_t *held)
+{
+	struct kv_guard_args mine = *g;
+	enum reserve_result res;
+	int c = 2;
+
+	if (g->ip[0] != '\0' && strcmp(g->blocked, "1") != 0) {
+		c = kv_guard_ip_claim(kv, o->activity_id, o->item_id, g->ip, o->id);
+		if (c == FS_ERR)
+			return RESERVE_DOWN;
+		if (c == 0) {
+			int64_t oid = 0;
+			int b = kv_sale_buyer(kv, o->activity_id, o->item_id, o->user_id, &oid);
+
+			if (b == 1 && held)
+				*held = oid;
+			return b == 1 ? RESERVE_DUPLICATE : b == 0 ? RESERVE_FORBIDDEN : RESERVE_DOWN;
+		}
+		/* counted here: the shards' scripts count no address */
+		mine.ip[0] = '\0';
+	}
+	res = reserve_once(kv, o, sh, rate_limit, with_record, &mine, remaining, held);
+	/* a shard's count is not the item's: no sold-out mark from it */
+	if (remaining)
+		*remaining = -1;
+	if (res == RESERVE_SOLD_OUT)
+		res = reserve_borrowing(kv, o, shards, sh, with_record, &mine, held);
+	/* refused for sure: the slot goes back (unknown keeps it) */
+	if (c == 1 && res != RESERVE_OK && res != RESERVE_UNKNOWN &&
+	    kv_guard_ip_unclaim(kv, o->activity_id, o->item_id, g->ip, o->id) != FS_OK)
+		log_warn("order %" PRId64 ": address slot not given back", o->id);
+	return res;
+}
+
 enum reserve_result
 kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_record,
 		const struct kv_guard_args *g, int64_t *remaining, int64_t *held)
 {
-	enum reserve_result res;
 	struct kv_guard_args none;
 	int shards = 1, sh = kv_shard_of(kv, o, &shards);
 
@@ -394,14 +435,9 @@ kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_r
 		kv_guard_args_init(&none, o->activity_id, o->item_id, "", 0, KV_GUARD_VER_ANY);
 		g = &none;
 	}
-	res = reserve_once(kv, o, sh, rate_limit, with_record, g, remaining, held);
-	if (shards == 1)
-		return res;
-	/* a shard's count is not the item's: no sold-out mark from it */
-	if (remaining)
-		*remaining = -1;
-	return res == RESERVE_SOLD_OUT ? reserve_borrowing(kv, o, shards, sh, with_record, g, held) :
-					 res;
+	if (shards > 1)
+		return reserve_sharded(kv, o, shards, sh, rate_limit, with_record, g, remaining, held);
+	return reserve_once(kv, o, sh, rate_limit, with_record, g, remaining, held);
 }
 
 int
