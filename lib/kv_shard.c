@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CACHE_SLOTS 1024
 #define KEEP_MS (24 * 3600 * 1000)
@@ -293,7 +294,8 @@ credit(struct kv *kv, int64_t aid, int64_t iid, int home, const char *tid, const
 int
 kv_shard_borrow(struct kv *kv, const struct order *o, int donor, int home)
 {
-	char keys[3][KV_KEY_MAX], tid[48], qty[24], shome[16], now[24], grace[16];
+	static unsigned attempts; /* this process's borrows, for the transfer ids */
+	char keys[3][KV_KEY_MAX], tid[64], qty[24], shome[16], now[24], grace[16];
 	const char *argv[8] = {keys[0], keys[1], keys[2], tid, qty, shome, now, grace};
 	long long v;
 	int got, sent = 1;
@@ -301,7 +303,11 @@ kv_shard_borrow(struct kv *kv, const struct order *o, int donor, int home)
 	kv_shard_key(keys[0], o->activity_id, o->item_id, donor, "stock");
 	kv_shard_key(keys[1], o->activity_id, o->item_id, donor, "lent");
 	kv_shard_key(keys[2], o->activity_id, o->item_id, donor, "meta");
-	snprintf(tid, sizeof(tid), "%" PRId64 ":%d", o->id, donor);
+	/* one id per attempt, not per order: a retried reservation of the same
+	 * order (stale blocklist copy, warmup) that borrows from this donor
+	 * again must be credited again, not refused as a transfer seen before */
+	snprintf(tid, sizeof(tid), "%" PRId64 ":%d:%ld.%u", o->id, donor, (long)getpid(),
+		 __atomic_add_fetch(&attempts, 1, __ATOMIC_RELAXED));
 	snprintf(qty, sizeof(qty), "%" PRId64, o->quantity);
 	snprintf(shome, sizeof(shome), "%d", home);
 	snprintf(now, sizeof(now), "%" PRId64, fs_now_ms());
