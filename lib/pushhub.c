@@ -125,6 +125,7 @@ drain_events(struct pushhub *h)
 			zmq_msg_close(&m);
 			return;
 		}
+		h->messages_in++;
 		pushhub_users_events(h, zmq_msg_data(&m), zmq_msg_size(&m));
 		zmq_msg_close(&m);
 	}
@@ -325,8 +326,8 @@ pushhub_run(void)
 		}
 	}
 	rc = 0;
-	log_info("push hub: stopping (%d sockets, %ld events in, %ld out, %ld slow dropped)",
-		 h->nconns, h->events_in, h->events_out, h->dropped_slow);
+	log_info("push hub: stopping (%d sockets, %ld events in %ld messages, %ld out, %ld slow dropped)",
+		 h->nconns, h->events_in, h->messages_in, h->events_out, h->dropped_slow);
 out:
 	hub_free(h);
 	return rc;
