@@ -90,6 +90,8 @@ pub_open(void)
 	if ((pub_ctx = zmq_ctx_new()) == NULL)
 		goto fail;
 	zmq_ctx_set(pub_ctx, ZMQ_IO_THREADS, 1);
+	/* its I/O thread is "9/ZMQbg/IO/0": told apart from the order queue's */
+	zmq_ctx_set(pub_ctx, ZMQ_THREAD_NAME_PREFIX, 9);
 	if ((pub_sock = zmq_socket(pub_ctx, ZMQ_PUSH)) == NULL)
 		goto fail;
 	zmq_setsockopt(pub_sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
