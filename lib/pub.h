@@ -31,7 +31,7 @@ void pub_orders(const struct order *orders, int n);
  * PUB_BATCH events, when its first is PUB_WAIT_MS old (checked at the next
  * call), or at pub_flush(), which the caller runs when it is idle. */
 #define PUB_BATCH 64
-#define PUB_WAIT_MS 2
+#define PUB_WAIT_MS 10
 void pub_order_later(const struct order *o);
 int pub_pending(void);
 void pub_flush(void);
