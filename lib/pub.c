@@ -169,6 +169,11 @@ pub_orders(const struct order *orders, int n)
 int
 pub_pending(void)
 {
+	/* the caller asks before each request: a batch PUB_WAIT_MS old goes
+	 * now, so that a flood of requests that add no event does not hold it
+	 * until the process is idle */
+	if (batch_count > 0 && fs_now_ms() - batch_first_ms >= PUB_WAIT_MS)
+		pub_flush();
 	return batch_count > 0;
 }
 
