@@ -9,7 +9,8 @@
 
 #define HMAC_LEN 32
 
-/* mac receives HMAC_LEN bytes. */
+/* mac receives HMAC_LEN bytes. Thread-safe; each distinct key (a few are
+ * kept) is set up once per process. */
 void hmac_sha256(const char *key, size_t keylen, const void *msg, size_t len,
 		 unsigned char mac[HMAC_LEN]);
 /* hex receives 2*HMAC_LEN lowercase digits and a NUL. */

@@ -90,6 +90,8 @@ pub_open(void)
 	if ((pub_ctx = zmq_ctx_new()) == NULL)
 		goto fail;
 	zmq_ctx_set(pub_ctx, ZMQ_IO_THREADS, 1);
+	/* its I/O thread is "9/ZMQbg/IO/0": told apart from the order queue's */
+	zmq_ctx_set(pub_ctx, ZMQ_THREAD_NAME_PREFIX, 9);
 	if ((pub_sock = zmq_socket(pub_ctx, ZMQ_PUSH)) == NULL)
 		goto fail;
 	zmq_setsockopt(pub_sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
@@ -167,6 +169,11 @@ pub_orders(const struct order *orders, int n)
 int
 pub_pending(void)
 {
+	/* the caller asks before each request: a batch PUB_WAIT_MS old goes
+	 * now, so that a flood of requests that add no event does not hold it
+	 * until the process is idle */
+	if (batch_count > 0 && fs_now_ms() - batch_first_ms >= PUB_WAIT_MS)
+		pub_flush();
 	return batch_count > 0;
 }
 

@@ -29,10 +29,15 @@ void pub_orders(const struct order *orders, int n);
 
 /* For the hot path: o joins a batch that goes out when it holds
  * PUB_BATCH events, when its first is PUB_WAIT_MS old (checked at the next
- * call), or at pub_flush(), which the caller runs when it is idle. */
+ * call and at pub_pending(), which the caller asks before each request),
+ * or at pub_flush(), which the caller runs when it is idle. Each message
+ * wakes ZeroMQ's I/O threads here and in the hub: under load the wait makes
+ * it a dozen events a message, where 2 ms made it two or three and cost the
+ * order path some 10% (docs/PERF.md); 10 ms is far inside the page's 1 s. */
 #define PUB_BATCH 64
-#define PUB_WAIT_MS 2
+#define PUB_WAIT_MS 10
 void pub_order_later(const struct order *o);
+/* 1 when events wait in the batch (after sending one that is due). */
 int pub_pending(void);
 void pub_flush(void);
 

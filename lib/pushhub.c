@@ -113,7 +113,8 @@ open_events(struct pushhub *h, const char *endpoint)
 }
 
 /* ZeroMQ's fd is edge-like: drain until EAGAIN each time it fires, and once
- * a turn anyway. */
+ * a turn anyway (a turn whose events included it has drained already: each
+ * empty drain costs ZeroMQ a poll and a getpid). */
 static void
 drain_events(struct pushhub *h)
 {
@@ -125,6 +126,7 @@ drain_events(struct pushhub *h)
 			zmq_msg_close(&m);
 			return;
 		}
+		h->messages_in++;
 		pushhub_users_events(h, zmq_msg_data(&m), zmq_msg_size(&m));
 		zmq_msg_close(&m);
 	}
@@ -221,10 +223,10 @@ fds_limit(void)
 	return rl.rlim_cur > FDS_MAX ? FDS_MAX : (int)rl.rlim_cur;
 }
 
-/* Handles one epoll event: the listener, the events socket, the stats
- * thread's eventfd efd, or a client socket. */
+/* Handles one epoll event: the listener, the events socket (*drained set),
+ * the stats thread's eventfd efd, or a client socket. */
 static void
-dispatch(struct pushhub *h, const struct epoll_event *ev, int efd)
+dispatch(struct pushhub *h, const struct epoll_event *ev, int efd, int *drained)
 {
 	int fd = ev->data.fd;
 	struct ph_conn *c;
@@ -233,6 +235,7 @@ dispatch(struct pushhub *h, const struct epoll_event *ev, int efd)
 		accept_all(h);
 	} else if (fd == h->zfd) {
 		drain_events(h);
+		*drained = 1;
 	} else if (fd == efd) {
 		pushhub_stats_deliver(h);
 	} else if (fd >= 0 && fd < h->nconns_max && (c = h->conns[fd]) != NULL) {
@@ -310,14 +313,15 @@ pushhub_run(void)
 		 pub_events_endpoint(), h->max_sockets);
 
 	while (!hub_stop) {
-		int n = epoll_wait(h->ep, evs, EVENTS_PER_WAIT, 200);
+		int n = epoll_wait(h->ep, evs, EVENTS_PER_WAIT, 200), drained = 0;
 		int64_t now;
 
 		if (n < 0 && errno != EINTR)
 			die("epoll_wait: %s", strerror(errno));
 		for (int i = 0; i < n; i++)
-			dispatch(h, &evs[i], efd);
-		drain_events(h);
+			dispatch(h, &evs[i], efd, &drained);
+		if (!drained)
+			drain_events(h);
 		now = pushhub_mono_ms();
 		if (now - last_sweep >= 1000) {
 			last_sweep = now;
@@ -325,8 +329,8 @@ pushhub_run(void)
 		}
 	}
 	rc = 0;
-	log_info("push hub: stopping (%d sockets, %ld events in, %ld out, %ld slow dropped)",
-		 h->nconns, h->events_in, h->events_out, h->dropped_slow);
+	log_info("push hub: stopping (%d sockets, %ld events in %ld messages, %ld out, %ld slow dropped)",
+		 h->nconns, h->events_in, h->messages_in, h->events_out, h->dropped_slow);
 out:
 	hub_free(h);
 	return rc;

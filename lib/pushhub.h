@@ -70,6 +70,7 @@ struct pushhub {
 	struct ph_stats *stats;
 	/* counters for the health answer and logs */
 	long events_in, events_out, dropped_slow;
+	long messages_in;        /* ZeroMQ messages: events_in / messages_in is the publishers' batching */
 };
 
 /* pushhub.c */

@@ -223,6 +223,7 @@ cpu_mark() {
 	add redis "$(cat "$D/redis.pid" 2>/dev/null)"
 	add mariadb "$(cat "$D/mysqld.pid" 2>/dev/null)"
 	add handler "$(cat "$D/order_handler.pid" 2>/dev/null)"
+	add hub "$(cat "$D/push_hub.pid" 2>/dev/null)"
 	add client $$
 	# one awk reads them all at about the same instant as the clock
 	awk -v names="${names[*]}" -v self="/proc/$$/stat" '
@@ -241,9 +242,9 @@ cpu_row() { # label file-before file-after: one row of the CPU table
 	{ v[$1] += (FILENAME == ARGV[1] ? -$2 : $2) }
 	END {
 		s = t[1] - t[0]; if (s <= 0) s = 1
-		split("lighttpd fastcgi redis mariadb handler client", k, " ")
+		split("lighttpd fastcgi redis mariadb handler hub client", k, " ")
 		line = sprintf("| %-30s |", label); sum = 0
-		for (i = 1; i <= 6; i++) { p = 100 * v[k[i]] / hz / s; sum += p; line = line sprintf(" %7.0f%% |", p) }
+		for (i = 1; i <= 7; i++) { p = 100 * v[k[i]] / hz / s; sum += p; line = line sprintf(" %7.0f%% |", p) }
 		rest = 100 * v["machine"] / hz / s - sum; if (rest < 0) rest = 0
 		print line sprintf(" %7.0f%% |", rest)
 	}' "$2" "$3"
@@ -585,8 +586,8 @@ echo
 echo "CPU during each measured run, % of one core (this machine has $(nproc) cores: $(( $(nproc) * 100 ))% in all);"
 echo "\"client\" is wrk and this script, \"rest\" everything else on the machine (other jobs):"
 echo
-printf '| %-30s | %8s | %8s | %8s | %8s | %8s | %8s | %8s |\n' run lighttpd FastCGI redis mariadb handler client rest
-printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' -------------------------------- ---------: ---------: ---------: ---------: ---------: ---------: ---------:
+printf '| %-30s | %8s | %8s | %8s | %8s | %8s | %8s | %8s | %8s |\n' run lighttpd FastCGI redis mariadb handler "push hub" client rest
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' -------------------------------- ---------: ---------: ---------: ---------: ---------: ---------: ---------: ---------:
 for r in "${CPU_ROWS[@]}"; do
 	[ -s "$OUT/${r%%|*}.cpu1" ] && cpu_row "${r#*|}" "$OUT/${r%%|*}.cpu0" "$OUT/${r%%|*}.cpu1"
 done

@@ -8,6 +8,9 @@
 #include "snowflake.h"
 #include "testhelp.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
 #include <string.h>
 
 static void
@@ -45,6 +48,38 @@ test_utf8(void)
 	test_cond("past U+10FFFF", !fs_utf8_valid("\xf4\x90\x80\x80", 4));
 }
 
+/* hmac.c keeps a keyed context per key: more keys than it keeps, in turns,
+ * a key longer than a block and keys that share a prefix must each give
+ * the MAC of their own key (RFC 4231 cases 2 and 6, and the one-shot). */
+static void
+test_hmac_keys(void)
+{
+	static const char c6msg[] = "Test Using Larger Than Block-Size Key - Hash Key First";
+	char c6key[132], hex[65], want[8][65], key[8][12];
+	unsigned char one[HMAC_LEN];
+	unsigned int onelen = HMAC_LEN;
+	int ok = 1;
+
+	memset(c6key, 0xaa, 131);
+	c6key[131] = '\0';
+	for (int k = 0; k < 8; k++) {
+		snprintf(key[k], sizeof(key[k]), "key%.*s", k, "xxxxxxx");
+		HMAC(EVP_sha256(), key[k], (int)strlen(key[k]), (const unsigned char *)"m", 1, one, &onelen);
+		codec_hex_encode(one, HMAC_LEN, want[k]);
+	}
+	for (int round = 0; round < 3; round++) {
+		for (int k = 0; k < 8; k++) {
+			hmac_sha256_hex(key[k], "m", 1, hex);
+			ok &= strcmp(hex, want[k]) == 0;
+		}
+		hmac_sha256_hex(c6key, c6msg, sizeof(c6msg) - 1, hex);
+		ok &= strcmp(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54") == 0;
+		hmac_sha256_hex("Jefe", "what do ya want for nothing?", 28, hex);
+		ok &= strcmp(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843") == 0;
+	}
+	test_cond("hmac: each of many keys, in turns, MACs with its own key", ok);
+}
+
 static void
 test_codecs(void)
 {
@@ -55,6 +90,7 @@ test_codecs(void)
 	/* RFC 4231 test case 2 */
 	hmac_sha256_hex("Jefe", "what do ya want for nothing?", 28, hex);
 	test_cond("hmac rfc4231", strcmp(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843") == 0);
+	test_hmac_keys();
 	test_cond("fs_ct_equal same", fs_ct_equal("abc", 3, "abc", 3));
 	test_cond("fs_ct_equal differs", !fs_ct_equal("abc", 3, "abd", 3));
 	test_cond("fs_ct_equal length", !fs_ct_equal("abc", 3, "abcd", 4));

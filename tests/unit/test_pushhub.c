@@ -7,6 +7,7 @@
 #include "fs.h"
 #include "jwt.h"
 #include "order.h"
+#include "orderq.h"
 #include "pub.h"
 #include "pushhub.h"
 #include "pushhub_conn.h"
@@ -15,6 +16,7 @@
 #include "testhelp.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -269,6 +271,35 @@ test_events(void)
 	hub_free(h);
 }
 
+/* pub_order_later's batch: held while young, sent by pub_pending() once it
+ * is PUB_WAIT_MS old, even when no further event comes (a flood of refused
+ * orders adds none and never lets the process idle). */
+static void
+test_pub_batch(void)
+{
+	char ep[64], buf[PUB_LINE_MAX * PUB_BATCH + 1];
+	struct order o = {.id = 11, .user_id = 12, .activity_id = 1, .item_id = 2, .quantity = 1,
+			  .amount_cents = 5, .created_ms = 1, .status = ORDER_QUEUED};
+	struct timespec nap = {0, (PUB_WAIT_MS + 5) * 1000000L};
+	struct orderq *pull;
+	int n;
+
+	snprintf(ep, sizeof(ep), "ipc:///tmp/fs-ut-pub-%d.ipc", (int)getpid());
+	setenv("FLASH_PUSH_EVENTS", ep, 1);
+	pull = orderq_open_pull(ep);
+	test_cond("events endpoint binds", pull != NULL);
+	if (pull == NULL)
+		return;
+	pub_order_later(&o);
+	test_cond("a young batch waits", pub_pending() && orderq_pull(pull, buf, sizeof(buf), 50) == 0);
+	nanosleep(&nap, NULL);
+	test_cond("pub_pending sends a batch that is due", !pub_pending());
+	n = orderq_pull(pull, buf, sizeof(buf), 2000);
+	test_cond("the event arrives", n > 0 && strncmp(buf, "12 {", 4) == 0);
+	orderq_close(pull);
+	unlink(ep + strlen("ipc://"));
+}
+
 int
 main(void)
 {
@@ -276,5 +307,6 @@ main(void)
 	test_input_limits();
 	test_slow_reader();
 	test_events();
+	test_pub_batch();
 	return test_report();
 }
