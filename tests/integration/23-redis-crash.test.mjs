@@ -11,7 +11,7 @@ import { readFileSync, statSync, truncateSync } from 'node:fs';
 import { promisify } from 'node:util';
 import {
   post, get, jwt, newUserId, makeSale, secretFor, burst, statusCounts, redis, redisRaw, sql,
-  sqlValue, waitFor, sleep, flashctl, admin, state,
+  sqlValue, waitFor, sleep, flashctl, admin, state, conf,
 } from '../lib/flash.mjs';
 
 const run = promisify(execFile);
@@ -29,10 +29,13 @@ async function reconcile(env = {}) {
     return String(e.stdout || '') + String(e.stderr || e);
   }
 }
-// Redis answers commands (not only LOADING while it reads its AOF back)
+// Redis answers commands (not only LOADING while it reads its AOF back),
+// and the programs' circuit breakers, opened by the outage, have had their
+// breaker_ms to half-open (API.md "Guard rails": 503 at once meanwhile)
 async function redisUp() {
   const ok = await waitFor(() => { try { return redisRaw('PING') === 'PONG'; } catch { return false; } }, 15000, 50);
   assert.ok(ok, 'Redis is back');
+  await sleep(Number(conf.breaker_ms || 1000) + 100);
 }
 
 // the production default: a journal entry younger than this is not replayed
