@@ -102,6 +102,32 @@ test('rain-1.4 banned: 403 banned, also once the pot is empty', async () => {
   assert.equal((await grab(rid, users(1)[0])).json.error, 'sold_out');
 });
 
+test('rain-1.9 the admin blocklist reaches grabs within a second: a blocked user and a blocked address get 403 banned; unblocked, served', async () => {
+  const rid = await makeRain({ packets: 5, total_cents: 500 });
+  const [bu, iu, ok] = users(3);
+  const ip = '198.51.100.77';
+  const fromIp = (u) => post(`/api/rain/${rid}/grab`, {}, { token: u.token, headers: { 'X-Forwarded-For': ip } });
+  const del = (entry) => request('DELETE', `/api/admin/blocklist/${entry}`, { token: adminToken });
+  assert.equal((await admin.post('/api/admin/blocklist', { user_id: String(bu.uid) })).status, 201);
+  assert.equal((await admin.post('/api/admin/blocklist', { ip })).status, 201);
+  try {
+    await sleep(1200); // every process reads its copy again within a second
+    const b = await grab(rid, bu);
+    assert.equal(b.status, 403, b.text);
+    assert.equal(b.json.error, 'banned');
+    const i = await fromIp(iu);
+    assert.equal(i.status, 403, i.text);
+    assert.equal(i.json.error, 'banned');
+    assert.equal((await grab(rid, ok)).status, 200, 'others are served');
+  } finally {
+    assert.equal((await del(bu.uid)).status, 204);
+    assert.equal((await del(ip)).status, 204);
+  }
+  await sleep(1200);
+  assert.equal((await grab(rid, bu)).status, 200, 'unblocked user served');
+  assert.equal((await fromIp(iu)).status, 200, 'unblocked address served');
+});
+
 test('rain-1.5 public reads: list, one rain, drafts and unknown rains 404', async () => {
   const live = await makeRain({ packets: 3, total_cents: 300, name: 'public rain' });
   const draft = await makeRain({ publish: false });
