@@ -79,11 +79,12 @@ db_admin_activity_add(struct db *d, const char *name, const char *desc, int64_t 
 
 /* The activity columns every listing shows, row i of rows from a SELECT of
  * id, name, description, status, start_ms, end_ms, warmed_ms, created_ms,
- * item count. Caller puts the result. */
+ * item count, challenge, pow_bits and the two rules (0 without a rules
+ * row). Caller puts the result. */
 static json_object *
 activity_json(const struct db_rows *rows, int i)
 {
-	json_object *a = json_object_new_object();
+	json_object *a = json_object_new_object(), *rules;
 
 	json_object_object_add(a, "activity_id", json_object_new_int64(db_cell_int(rows, i, 0)));
 	json_object_object_add(a, "name", json_object_new_string(db_cell(rows, i, 1)));
@@ -95,13 +96,21 @@ activity_json(const struct db_rows *rows, int i)
 				json_object_new_int64(db_cell_int(rows, i, 6)) : NULL);
 	json_object_object_add(a, "created_ms", json_object_new_int64(db_cell_int(rows, i, 7)));
 	json_object_object_add(a, "item_count", json_object_new_int64(db_cell_int(rows, i, 8)));
+	json_object_object_add(a, "challenge", json_object_new_string(db_cell(rows, i, 9)));
+	json_object_object_add(a, "pow_bits", json_object_new_int64(db_cell_int(rows, i, 10)));
+	rules = json_object_new_object();
+	json_object_object_add(rules, "min_account_age_s", json_object_new_int64(db_cell_int(rows, i, 11)));
+	json_object_object_add(rules, "max_orders_per_ip", json_object_new_int64(db_cell_int(rows, i, 12)));
+	json_object_object_add(a, "rules", rules);
 	return a;
 }
 
 #define ACTIVITY_COLS \
 	"SELECT a.id, a.name, a.description, a.status, a.start_ms, a.end_ms, a.warmed_ms," \
-	" a.created_ms, (SELECT COUNT(*) FROM activity_items ai WHERE ai.activity_id = a.id)" \
-	" FROM activities a "
+	" a.created_ms, (SELECT COUNT(*) FROM activity_items ai WHERE ai.activity_id = a.id)," \
+	" a.challenge, a.pow_bits, COALESCE(r.min_account_age_s, 0)," \
+	" COALESCE(r.max_orders_per_ip, 0) FROM activities a" \
+	" LEFT JOIN activity_rules r ON r.activity_id = a.id "
 
 int
 db_admin_activities(struct db *d, json_object **out)
@@ -126,7 +135,7 @@ db_admin_activity(struct db *d, int64_t aid, json_object **out)
 	static const char sql[] = ACTIVITY_COLS "WHERE a.id = ?";
 	static const char sql_items[] =
 		"SELECT ai.item_id, i.name, ai.flash_price_cents, ai.alloc_stock, ai.stock,"
-		" ai.per_user_limit, i.price_cents FROM activity_items ai"
+		" ai.per_user_limit, i.price_cents, ai.shards FROM activity_items ai"
 		" JOIN items i ON i.id = ai.item_id WHERE ai.activity_id = ? ORDER BY ai.item_id";
 	struct dbv args[] = {DBI(aid)};
 	struct db_rows rows = {0}, items = {0};
@@ -153,6 +162,7 @@ db_admin_activity(struct db *d, int64_t aid, json_object **out)
 		json_object_object_add(it, "per_user_limit",
 				       json_object_new_int64(db_cell_int(&items, i, 5)));
 		json_object_object_add(it, "price_cents", json_object_new_int64(db_cell_int(&items, i, 6)));
+		json_object_object_add(it, "shards", json_object_new_int64(db_cell_int(&items, i, 7)));
 		json_object_array_add(arr, it);
 	}
 	json_object_object_add(*out, "items", arr);

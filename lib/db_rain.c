@@ -126,6 +126,23 @@ db_rain_list(struct db *d, int64_t after_ms, int64_t before_ms, struct db_rain *
 }
 
 int
+db_rain_all(struct db *d, int max, struct db_rain **out)
+{
+	static const char sql[] = "SELECT " RAIN_COLS " FROM rains ORDER BY id DESC LIMIT ?";
+	struct dbv a[] = {DBI(max)};
+	struct db_rows rows;
+	int n;
+
+	*out = db_query_array(d, sql, a, 1, &rows, sizeof(**out), &n);
+	if (n < 0)
+		return FS_ERR;
+	for (int i = 0; i < n; i++)
+		rain_of_row(&rows, i, &(*out)[i]);
+	db_rows_free(&rows);
+	return n;
+}
+
+int
 db_rain_publish(struct db *d, int64_t rid, const int64_t *amounts, int n)
 {
 	static const char sql[] =

@@ -28,6 +28,10 @@ int db_rain_get(struct db *d, int64_t rid, struct db_rain *r);
  * start: *out (caller frees). Returns the count or FS_ERR. */
 int db_rain_list(struct db *d, int64_t after_ms, int64_t before_ms, struct db_rain **out);
 
+/* Every rain, drafts included, newest first (max at most): *out (caller
+ * frees). Returns the count or FS_ERR. */
+int db_rain_all(struct db *d, int max, struct db_rain **out);
+
 /* Publishes draft rain rid with its n packets (amounts[i] for seq i) in one
  * transaction. 1 published now, 0 it was not a draft (nothing written),
  * FS_ERR (rolled back). */

@@ -49,6 +49,7 @@ void delete_blocklist(struct req *r);
 void get_blocklist(struct req *r);
 /* rains.c */
 void post_rain(struct req *r);
+void get_rains(struct req *r);
 void post_rain_publish(struct req *r);
 void post_rain_warmup(struct req *r);
 void get_rain_stats(struct req *r);

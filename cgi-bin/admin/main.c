@@ -63,6 +63,7 @@ static struct route routes[] = {
 	{"GET", "/api/admin/blocklist", get_blocklist, 0},
 	{"DELETE", "/api/admin/blocklist/*", delete_blocklist, 0},
 	{"POST", "/api/admin/rains", post_rain, 0},
+	{"GET", "/api/admin/rains", get_rains, 0},
 	{"POST", "/api/admin/rains/#/publish", post_rain_publish, 0},
 	{"POST", "/api/admin/rains/#/warmup", post_rain_warmup, 0},
 	{"GET", "/api/admin/rains/#/stats", get_rain_stats, 0},

@@ -1,7 +1,7 @@
 /*
  * admin/rains.c: the operator's red-packet rains (API.md "Red-packet
- * rain"): create, publish (cuts the pot into packets, rain_split.h), warm
- * up, stats, and a ban of one user from one rain.
+ * rain"): create, list (drafts too), publish (cuts the pot into packets,
+ * rain_split.h), warm up, stats, and a ban of one user from one rain.
  */
 #include "admin.h"
 #include "db.h"
@@ -72,6 +72,57 @@ post_rain(struct req *r)
 	reply_json_put(r, 201, res);
 out:
 	json_object_put(o);
+}
+
+#define RAINS_LIST_MAX 500
+
+/* The listing's word for rain d at now: draft, upcoming, live or ended
+ * (live includes an empty pot: the stats tell that). */
+static const char *
+list_state(const struct db_rain *d, int64_t now)
+{
+	if (!d->published)
+		return "draft";
+	if (now < d->start_ms)
+		return "upcoming";
+	return now < d->end_ms ? "live" : "ended";
+}
+
+/* GET /api/admin/rains: every rain, drafts included, newest first (the
+ * newest RAINS_LIST_MAX), from MySQL alone. */
+void
+get_rains(struct req *r)
+{
+	struct db_rain *all = NULL;
+	json_object *res, *arr;
+	int64_t now = fs_now_ms();
+	int n;
+
+	if (req_admin_or_reply(r) != FS_OK)
+		return;
+	if ((n = db_rain_all(r->db, RAINS_LIST_MAX, &all)) < 0) {
+		admin_db_fail(r, "list rains");
+		return;
+	}
+	arr = json_object_new_array();
+	for (int i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "rain_id", json_object_new_int64(all[i].id));
+		json_object_object_add(o, "name", json_object_new_string(all[i].name));
+		json_object_object_add(o, "status", json_object_new_string(all[i].published ? "published" : "draft"));
+		json_object_object_add(o, "state", json_object_new_string(list_state(&all[i], now)));
+		json_object_object_add(o, "total_cents", json_object_new_int64(all[i].total_cents));
+		json_object_object_add(o, "packets", json_object_new_int64(all[i].packets));
+		json_object_object_add(o, "start_ms", json_object_new_int64(all[i].start_ms));
+		json_object_object_add(o, "end_ms", json_object_new_int64(all[i].end_ms));
+		json_object_array_add(arr, o);
+	}
+	free(all);
+	res = json_object_new_object();
+	json_object_object_add(res, "now_ms", json_object_new_int64(now));
+	json_object_object_add(res, "rains", arr);
+	reply_json_put(r, 200, res);
 }
 
 /* Rain rid (drafts included) into *d: 1, or FS_ERR after the 404/503. */

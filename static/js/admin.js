@@ -1,43 +1,31 @@
 // admin.js: the back office: the admin token (sessionStorage), new items and
-// activities, adding items to an activity, publish, warm up, and the stats
-// of an activity: live from the push channel (js/dashboard.js draws it),
-// else refreshed every 2 s while its sale runs.
+// activities (with their guard rails: js/admin-guard.js), adding items to an
+// activity, publish, warm up, and the stats of an activity: live from the
+// push channel (js/dashboard.js draws it), else refreshed every 2 s while its
+// sale runs. The blocklist (admin-guard.js) and the rains (admin-rains.js)
+// have panels of their own.
 import { api, get, post, adminToken, setAdminToken } from './api.js';
-import { $, el, initNav, money, when, say } from './ui.js';
+import { $, el, initNav, money, when } from './ui.js';
 import { openPush } from './push.js';
 import { Dashboard } from './dashboard.js';
+import { A, msg, problem, cents, localValue, fromLocal, bindForm } from './adminkit.js';
+import { guardFields, guardText, initGuardForm, initBlocklist, loadBlocklist } from './admin-guard.js';
+import { initRains, loadRains } from './admin-rains.js';
 
-const A = { auth: 'admin' };
 let activities = [];
 let current = null; // the activity open in the panel
 let statsTimer = 0;
 let push = null;      // the push channel, opened with the admin token
 let dash = null;      // the live charts of the open activity
 
-const msg = (text, kind) => say($('#msg'), text, kind);
-
-function problem(e) {
-  if (e.status === 401 || e.status === 403) return 'The admin token was refused.';
-  return e.serverMessage ? `${e.message} (${e.serverMessage})` : e.message;
-}
-
-// "19.99" -> 1999; NaN when not a price
-function cents(s) {
-  const m = String(s).trim().match(/^([0-9]+)(?:[.,]([0-9]{1,2}))?$/);
-  if (!m) return NaN;
-  return Number(m[1]) * 100 + Number((m[2] || '0').padEnd(2, '0'));
-}
-
-// datetime-local value <-> ms, in the browser's time zone
-const pad = (n) => String(n).padStart(2, '0');
-function localValue(ms) {
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-}
-const fromLocal = (v) => new Date(v).getTime();
-
 function tokenState() {
   $('#token-state').textContent = adminToken() ? 'token set for this tab' : 'no token yet';
+}
+
+function loadAll() {
+  loadActivities();
+  loadBlocklist();
+  loadRains();
 }
 
 async function loadActivities() {
@@ -55,6 +43,7 @@ function renderActivities() {
   const rows = activities.map((a) => el('tr', { 'data-aid': a.activity_id, class: current && current.activity_id === a.activity_id ? 'sel' : undefined },
     el('td', {}, a.activity_id), el('td', {}, a.name), el('td', {}, el('span', { class: `badge ${a.status}` }, a.status)),
     el('td', { class: 'nowrap' }, when(a.start_ms)), el('td', { class: 'nowrap' }, when(a.end_ms)),
+    el('td', { class: 'small guard' }, guardText(a)),
     el('td', {}, el('button', { type: 'button', class: 'quiet small', 'data-open': a.activity_id }, 'Open'))));
   $('#activities tbody').replaceChildren(...rows);
 }
@@ -67,6 +56,9 @@ function openActivity(a) {
   const st = $('#panel-state');
   st.textContent = a.status;
   st.className = `badge ${a.status}`;
+  const g = $('#panel-guard');
+  g.textContent = `Guard rails: ${guardText(a)}`;
+  g.dataset.challenge = a.challenge || 'none';
   $('#publish').disabled = a.status !== 'draft';
   $('#add-submit').disabled = a.status !== 'draft';
   renderActivities();
@@ -78,7 +70,10 @@ function openActivity(a) {
 function renderStats(items) {
   const rows = (items || []).map((s) => el('tr', { 'data-iid': s.item_id },
     ...['item_id', 'stock', 'remaining', 'queued', 'unpaid', 'paid', 'closed', 'cancelled', 'failed']
-      .map((k) => el('td', { class: `n ${k}` }, s[k] ?? '–'))));
+      .map((k) => el('td', { class: `n ${k}` }, s[k] ?? '–')),
+    // a sharded item lists its shards (docs/SHARDS.md); one key otherwise
+    el('td', { class: 'n shards', title: Array.isArray(s.shards) ? s.shards.map((x) => `${x.tag}: ${x.remaining}`).join('\n') : undefined },
+      Array.isArray(s.shards) ? s.shards.length : 1)));
   $('#stats tbody').replaceChildren(...rows);
 }
 
@@ -124,18 +119,6 @@ async function loadStats() {
   }
 }
 
-// Runs fn with the form's button disabled; shows the error.
-function bindForm(form, fn) {
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    if (!adminToken()) { msg('Enter the admin token first.', 'warn'); return; }
-    const b = form.querySelector('button[type=submit]');
-    b.disabled = true;
-    msg('');
-    try { await fn(new FormData(form)); } catch (e) { msg(problem(e), 'error'); } finally { b.disabled = false; }
-  });
-}
-
 async function uploadImage(file) {
   if (!adminToken()) { msg('Enter the admin token first.', 'warn'); return; }
   try {
@@ -157,7 +140,7 @@ function main() {
     $('#admin-token').value = '';
     tokenState();
     msg('');
-    loadActivities();
+    loadAll();
   });
   $('#forget-token').addEventListener('click', () => { setAdminToken(null); tokenState(); });
   $('#image-file').addEventListener('change', (ev) => { const f = ev.target.files[0]; if (f) uploadImage(f); });
@@ -188,6 +171,7 @@ function main() {
     if (!Number.isFinite(start_ms) || !Number.isFinite(end_ms)) throw new Error('Set the start and the end.');
     const r = await post('/api/admin/activities', {
       name: String(f.get('name')).trim(), description: String(f.get('description')), start_ms, end_ms,
+      ...guardFields(f),
     }, A);
     $('#act-result').textContent = `Activity ${r.activity_id} created (${r.status}).`;
     $('#act-result').dataset.activityId = r.activity_id;
@@ -203,8 +187,10 @@ function main() {
     await post(`/api/admin/activities/${current.activity_id}/items`, {
       item_id: Number(f.get('item_id')), flash_price_cents: price,
       stock: Number(f.get('stock')), per_user_limit: Number(f.get('per_user_limit')),
+      shards: Number(f.get('shards') || 1),
     }, A);
-    msg(`Item ${f.get('item_id')} added to activity ${current.activity_id} at ${money(price)}.`, 'ok');
+    const k = Number(f.get('shards') || 1);
+    msg(`Item ${f.get('item_id')} added to activity ${current.activity_id} at ${money(price)}${k > 1 ? `, its stock in ${k} shards` : ''}.`, 'ok');
     loadStats();
   });
 
@@ -232,7 +218,10 @@ function main() {
     const a = activities.find((x) => String(x.activity_id) === b.dataset.open);
     if (a) openActivity(a);
   });
-  loadActivities();
+  initGuardForm();
+  initBlocklist();
+  initRains();
+  loadAll();
   document.body.dataset.ready = '1';
 }
 

@@ -1,7 +1,8 @@
 // index.js: the home page: live and upcoming sales from the pre-rendered
 // /cdn/activities.json (the API when the origin has none), each with a
-// countdown on the server clock.
-import { loadActivities, serverNow, messageFor } from './api.js';
+// countdown on the server clock; above them the red-packet rains that are
+// falling or coming (GET /api/rain), each a link to its rain page.
+import { get, loadActivities, serverNow, messageFor } from './api.js';
 import { $, el, initNav, money, duration, when, say, windowState, itemPicture } from './ui.js';
 
 const timers = []; // {node, start, end} updated every second
@@ -30,18 +31,40 @@ function activityCard(a) {
     el('div', { class: 'items' }, (a.items || []).map((it) => itemCard(a, it))));
 }
 
+function rainCard(r) {
+  const clock = el('span', { class: 'countdown' });
+  timers.push({ node: clock, start: r.start_ms, end: r.end_ms, rain: true });
+  return el('a', { class: 'rain-card', id: `rain-${r.rain_id}`, href: `rain.html?rid=${encodeURIComponent(r.rain_id)}`, 'data-rid': r.rain_id },
+    el('span', { class: 'rain-name' }, r.name),
+    el('span', { class: 'muted' }, `${money(r.total_cents)} in ${r.packets} red packets`),
+    r.state === 'empty' ? el('span', { class: 'muted small' }, 'every packet caught') : null,
+    clock);
+}
+
+// The rains, or none when the list cannot be read: the sales do not wait
+// on them and do not fail with them.
+async function loadRains() {
+  try {
+    const r = await get('/api/rain');
+    return (r.rains || []).sort((x, y) => x.start_ms - y.start_ms || x.rain_id - y.rain_id);
+  } catch {
+    return [];
+  }
+}
+
 function tick() {
   const now = serverNow();
   for (const t of timers) {
     const st = windowState(t.start, t.end, now);
     t.node.className = `countdown ${st}`;
     t.node.textContent = st === 'upcoming' ? `Starts in ${duration(t.start - now)}`
-      : st === 'live' ? `Live: ends in ${duration(t.end - now)}` : 'Ended';
+      : st === 'live' ? `${t.rain ? 'Raining now' : 'Live'}: ends in ${duration(t.end - now)}` : 'Ended';
   }
 }
 
 async function main() {
   initNav();
+  const rainsP = loadRains();
   let data;
   try {
     data = await loadActivities();
@@ -49,6 +72,9 @@ async function main() {
     say($('#msg'), e.message || messageFor('unavailable'), 'error');
     return;
   }
+  const rains = await rainsP;
+  $('#rain-list').replaceChildren(...rains.map(rainCard));
+  $('#rains').hidden = rains.length === 0;
   const now = serverNow();
   const acts = (data.activities || []).filter((a) => a.end_ms > now)
     .sort((x, y) => x.start_ms - y.start_ms || x.activity_id - y.activity_id);
@@ -58,7 +84,7 @@ async function main() {
   $('#upcoming-list').replaceChildren(...upcoming.map(activityCard));
   $('#live').hidden = live.length === 0;
   $('#upcoming').hidden = upcoming.length === 0;
-  $('#empty').hidden = acts.length > 0;
+  $('#empty').hidden = acts.length > 0 || rains.length > 0;
   document.body.dataset.ready = '1';
   tick();
   setInterval(tick, 1000);

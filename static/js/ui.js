@@ -60,13 +60,14 @@ export function say(box, text, kind = 'info') {
   box.hidden = !text;
 }
 
-// Fills the <nav id="nav"> of the page: sales, my orders, admin, login state.
+// Fills the <nav id="nav"> of the page: sales, the rain, my orders, admin, login state.
 export function initNav() {
   const nav = document.getElementById('nav');
   if (!nav) return;
   const here = location.pathname.replace(/^.*\//, '') || 'index.html';
   const link = (href, text) => el('a', { href, class: href === here ? 'active' : undefined }, text);
-  nav.replaceChildren(link('index.html', 'Sales'), link('orders.html', 'My orders'), link('admin.html', 'Admin'));
+  nav.replaceChildren(link('index.html', 'Sales'), link('rain.html', 'Rain'), link('orders.html', 'My orders'),
+    link('admin.html', 'Admin'));
   const u = currentUser();
   if (u) {
     const out = el('button', { type: 'button', class: 'linkish', id: 'logout' }, 'Log out');
