@@ -68,8 +68,11 @@ static struct kv_script reserve_script = {"reserve",
 	"local q = tonumber(ARGV[2])\n"
 	"if s < q then return -5 end\n"
 	"redis.call('DECRBY', KEYS[2], q)\n"
-	"redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])\n"
-	"redis.call('PEXPIREAT', KEYS[3], tonumber(m[2]) + tonumber(ARGV[6]))\n"
+	/* a hash's TTL is set when its first field makes it (HLEN 1), not by
+	 * every order: one command, and one AOF and replication record, less */
+	"if redis.call('HSET', KEYS[3], ARGV[1], ARGV[3]) == 1 and redis.call('HLEN', KEYS[3]) == 1 then\n"
+	"  redis.call('PEXPIREAT', KEYS[3], tonumber(m[2]) + tonumber(ARGV[6]))\n"
+	"end\n"
 	"redis.call('HSET', KEYS[5], ARGV[3], ARGV[4])\n"
 	"redis.call('ZADD', KEYS[6], now, ARGV[3])\n"
 	"if #KEYS >= 11 then\n"
@@ -77,8 +80,7 @@ static struct kv_script reserve_script = {"reserve",
 	"  redis.call('ZADD', KEYS[10], ARGV[9], ARGV[3])\n"
 	"  redis.call('EXPIRE', KEYS[10], ARGV[8])\n"
 	"end\n"
-	"if ipc then\n"
-	"  redis.call('HINCRBY', gk, ARGV[ga], 1)\n"
+	"if ipc and redis.call('HINCRBY', gk, ARGV[ga], 1) == 1 and redis.call('HLEN', gk) == 1 then\n"
 	"  redis.call('PEXPIREAT', gk, tonumber(m[2]) + tonumber(ARGV[6]))\n"
 	"end\n"
 	"return s - q\n",
