@@ -398,17 +398,13 @@ kv_journal_pending_count(struct kv *kv, int64_t aid, int64_t iid, long long *n)
 	return FS_OK;
 }
 
-/* kv_journal_due on shard k: the ids seen, or FS_ERR. */
-static int
-due_shard(struct kv *kv, int64_t aid, int64_t iid, int k, int64_t before_ms, int max,
-	  struct order *out, int *n)
+int
+kv_journal_scan(struct kv *kv, const char *pending, const char *journal, int64_t before_ms,
+		int max, int (*take)(const char *line, size_t len, void *ctx), void *ctx)
 {
-	char pending[KV_KEY_MAX], journal[KV_KEY_MAX];
-	redisReply *ids, *lines;
+	redisReply *ids, *line;
 	int seen;
 
-	kv_shard_key(pending, aid, iid, k, "pending");
-	kv_shard_key(journal, aid, iid, k, "journal");
 	ids = kv_cmd(kv, "ZRANGEBYSCORE %s -inf %" PRId64 " LIMIT 0 %d", pending, before_ms, max);
 	if (ids == NULL || ids->type != REDIS_REPLY_ARRAY) {
 		if (ids)
@@ -417,28 +413,53 @@ due_shard(struct kv *kv, int64_t aid, int64_t iid, int k, int64_t before_ms, int
 	}
 	seen = (int)ids->elements;
 	for (size_t i = 0; i < ids->elements; i++) {
-		lines = kv_cmd(kv, "HGET %s %s", journal, ids->element[i]->str);
-		if (lines == NULL) {
+		const char *id = ids->element[i]->str;
+
+		line = kv_cmd(kv, "HGET %s %s", journal, id);
+		if (line == NULL) {
 			freeReplyObject(ids);
 			return FS_ERR;
 		}
-		if (lines->type == REDIS_REPLY_STRING &&
-		    order_decode(lines->str, lines->len, &out[*n]) == FS_OK) {
-			(*n)++;
-		} else {
+		if (line->type != REDIS_REPLY_STRING || take(line->str, line->len, ctx) != FS_OK) {
 			/* a pending id without a journal line cannot be
 			 * replayed; drop it so it is not retried forever */
-			redisReply *z = kv_cmd(kv, "ZREM %s %s", pending, ids->element[i]->str);
-
-			log_err("order %s of item %" PRId64 ":%" PRId64 " has no journal line",
-				ids->element[i]->str, aid, iid);
-			if (z)
-				freeReplyObject(z);
+			log_err("%s: %s has no journal line", journal, id);
+			kv_take_ok(kv_cmd(kv, "ZREM %s %s", pending, id), "ZREM pending");
 		}
-		freeReplyObject(lines);
+		freeReplyObject(line);
 	}
 	freeReplyObject(ids);
 	return seen;
+}
+
+/* kv_journal_scan's take for orders: decodes into the next slot of due. */
+struct due_orders {
+	struct order *out;
+	int *n;
+};
+
+static int
+take_order(const char *line, size_t len, void *ctx)
+{
+	struct due_orders *d = ctx;
+
+	if (order_decode(line, len, &d->out[*d->n]) != FS_OK)
+		return FS_ERR;
+	(*d->n)++;
+	return FS_OK;
+}
+
+/* kv_journal_due on shard k: the ids seen, or FS_ERR. */
+static int
+due_shard(struct kv *kv, int64_t aid, int64_t iid, int k, int64_t before_ms, int max,
+	  struct order *out, int *n)
+{
+	char pending[KV_KEY_MAX], journal[KV_KEY_MAX];
+	struct due_orders d = {out, n};
+
+	kv_shard_key(pending, aid, iid, k, "pending");
+	kv_shard_key(journal, aid, iid, k, "journal");
+	return kv_journal_scan(kv, pending, journal, before_ms, max, take_order, &d);
 }
 
 int

@@ -5,6 +5,7 @@
 #ifndef FS_KV_JOURNAL_H
 #define FS_KV_JOURNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "order.h"
@@ -68,5 +69,13 @@ int kv_journal_pending_count(struct kv *kv, int64_t aid, int64_t iid, long long 
  * left), or FS_ERR. */
 int kv_journal_due(struct kv *kv, int64_t aid, int64_t iid, int64_t before_ms, int max,
 		   struct order *out, int *n);
+
+/* The journal lines of up to max ids of sorted set pending older than
+ * before_ms, read from hash journal: each goes to take(line, len, ctx); an
+ * id whose line is missing or that take refuses (not FS_OK) is dropped from
+ * pending, so it is not retried forever. Returns the ids seen, or FS_ERR.
+ * Shared by the orders' replay and the rain's (kv_rain_due). */
+int kv_journal_scan(struct kv *kv, const char *pending, const char *journal, int64_t before_ms,
+		    int max, int (*take)(const char *line, size_t len, void *ctx), void *ctx);
 
 #endif

@@ -6,6 +6,7 @@
 #include "fs.h"
 #include "kv.h"
 #include "kv_cluster.h"
+#include "kv_journal.h"
 #include "log.h"
 #include "mem.h"
 #include "sale.h"
@@ -325,41 +326,33 @@ kv_rain_journal(struct kv *kv, int64_t rid, struct rain_grab **out)
 	return n;
 }
 
+/* kv_journal_scan's take for grabs: decodes into the next slot of due. */
+struct due_grabs {
+	struct rain_grab *out;
+	int *n;
+};
+
+static int
+take_grab(const char *line, size_t len, void *ctx)
+{
+	struct due_grabs *d = ctx;
+
+	if (rain_line_decode(line, len, &d->out[*d->n]) != FS_OK)
+		return FS_ERR;
+	(*d->n)++;
+	return FS_OK;
+}
+
 int
 kv_rain_due(struct kv *kv, int64_t rid, int64_t before_ms, int max, struct rain_grab *out, int *n)
 {
 	char pending[KV_KEY_MAX], journal[KV_KEY_MAX];
-	redisReply *ids, *line;
-	int seen;
+	struct due_grabs d = {out, n};
 
 	*n = 0;
 	rain_key(pending, rid, "pending");
 	rain_key(journal, rid, "journal");
-	ids = kv_cmd(kv, "ZRANGEBYSCORE %s -inf %" PRId64 " LIMIT 0 %d", pending, before_ms, max);
-	if (ids == NULL || ids->type != REDIS_REPLY_ARRAY) {
-		if (ids)
-			freeReplyObject(ids);
-		return FS_ERR;
-	}
-	seen = (int)ids->elements;
-	for (size_t i = 0; i < ids->elements; i++) {
-		line = kv_cmd(kv, "HGET %s %s", journal, ids->element[i]->str);
-		if (line == NULL) {
-			freeReplyObject(ids);
-			return FS_ERR;
-		}
-		if (line->type == REDIS_REPLY_STRING &&
-		    rain_line_decode(line->str, line->len, &out[*n]) == FS_OK) {
-			(*n)++;
-		} else {
-			/* cannot be replayed: dropped, not retried forever */
-			log_err("grab %s of rain %" PRId64 " has no journal line", ids->element[i]->str, rid);
-			kv_take_ok(kv_cmd(kv, "ZREM %s %s", pending, ids->element[i]->str), "ZREM pending");
-		}
-		freeReplyObject(line);
-	}
-	freeReplyObject(ids);
-	return seen;
+	return kv_journal_scan(kv, pending, journal, before_ms, max, take_grab, &d);
 }
 
 int
