@@ -17,7 +17,7 @@
 # processes of each hot endpoint; default the config's), BENCH_PUSH=0 (no push
 # hub, no push section; BENCH_PUSH_SOCKETS, BENCH_PUSH_ORDERS size that
 # section, BENCH_PUSH_PAIRS the (b) runs with the hub on and off, 2: ABBA),
-# KEEP=1 keeps the folder,
+# KEEP=1 keeps the folder, BENCH_ONLY="b c" only those rows (see only() below),
 # BENCH_REDIS_CLUSTER=1 the same on a 3+3 Redis Cluster (BENCH_WAIT_REPLICAS, 1).
 # BENCH_TOPOLOGY=1 the same through the whole topology (scripts/cluster.sh:
 # HAProxy, 2 web nodes, MariaDB primary + replica, 2 handlers, Redis Cluster).
@@ -253,8 +253,14 @@ cpu_row() { # label file-before file-after: one row of the CPU table
 # measure key label path script [args]: a warm-up, then the run; RES[key]
 # holds its BENCH line. order.lua runs take users from KEY-warm.txt, KEY.txt.
 CPU_ROWS=()
+# BENCH_ONLY="b c": only those rows (keys of measure; h the handler alone, p
+# the push pairs, r the rules runs): a quick look at one path while working
+only() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 measure() {
 	local key=$1 label=$2 path=$3 script=$4 warmfile= runfile=; shift 4
+	local sect=${key:0:1}
+	case $key in on[0-9]*|off[0-9]*) sect=p ;; esac
+	if ! only "$key" && ! only "$sect"; then NOTE[$key]="not in BENCH_ONLY"; return 0; fi
 	say "$label: ${WARM} s warm-up, ${DUR} s run"
 	if [ "$script" = order.lua ] || [ "$script" = grab.lua ]; then warmfile=$D/$key-warm.txt; runfile=$D/$key.txt; fi
 	wrk_run "$key-warm" "$WARM" "$path" "$script" ${warmfile:+"$warmfile"} "$@"
@@ -281,7 +287,7 @@ measure e "GET $STATIC" "$STATIC" stats.lua
 # Redis journal and in the ZeroMQ buffers of the place_order processes; start
 # the handler and time until MySQL holds them all.
 h_secs=; h_place=; HACC=0
-if [ $SALES = 1 ]; then
+if [ $SALES = 1 ] && only h; then
 	say "order handler: placing $HN orders while it is stopped"
 	scripts/flashctl handler-stop "$D" >> "$OUT/stack.log" 2>&1
 	hkey="fs:{$HND_AID:$HND_IID}:stock"
@@ -380,7 +386,7 @@ fi
 # dropped past 1,000), in ABBA order so that a drift of the machine's other
 # load weighs on both alike; each run after the handler caught up
 PUSH_ORDER=
-if [ $SALES = 1 ] && [ "$PAIRS" -gt 0 ]; then
+if [ $SALES = 1 ] && [ "$PAIRS" -gt 0 ] && only p; then
 	for k in $(seq "$PAIRS"); do
 		if [ $((k % 2)) = 1 ]; then two="on off"; else two="off on"; fi
 		for s in $two; do
@@ -400,7 +406,7 @@ fi
 # a blocklist of 2 x BLOCKED entries, against sales without, each user from
 # its own address (X-Forwarded-For, so the per-address counter runs; the
 # per-address rate limit then costs both sides the same Redis call)
-if [ $SALES = 1 ] && [ "${BENCH_RULES:-1}" = 1 ]; then
+if [ $SALES = 1 ] && [ "${BENCH_RULES:-1}" = 1 ] && only r; then
 	export BENCH_XFF=1
 	for r in $RULES_RUNS; do
 		rule_sale "$r"; drained "$BIG_AID" "$BIG_IID"; drained "$RULES_AID" "$RULES_IID"
@@ -413,7 +419,7 @@ b_backlog=
 [ $SALES = 1 ] && b_backlog=$(redis-cli -p "$RPORT" --raw HLEN "fs:{$BIG_AID:$BIG_IID}:journal" 2>/dev/null)
 # red-packet rain (docs/RAIN.md): grabs on an empty pot (users of (c), none
 # a holder: 410) and grabs while packets last (users of (b): 200)
-if [ $SALES = 1 ] && timeout 60 node "$BENCH/rain_setup.mjs" > "$OUT/rain.txt" 2>> "$OUT/setup.err"; then
+if [ $SALES = 1 ] && { only g || only w; } && timeout 60 node "$BENCH/rain_setup.mjs" > "$OUT/rain.txt" 2>> "$OUT/setup.err"; then
 	. "$OUT/rain.txt"
 	for k in g:c w:b; do ln -sf "$D/${k#*:}-warm.txt" "$D/${k%:*}-warm.txt"; ln -sf "$D/${k#*:}.txt" "$D/${k%:*}.txt"; done
 	measure g "POST rain grab, empty pot" "/api/rain/$RAIN_EMPTY/grab" grab.lua "$THREADS" "$RAIN_EMPTY"
@@ -422,7 +428,7 @@ fi
 # (s) the shedding answer (503 + Retry-After, lib/shed.h): Redis stopped, so
 # place-order's breaker opens and every order is shed at once, with the same
 # answer as a backlog shed; last, Redis starts again only afterwards
-if [ $SALES = 1 ] && [ "${BENCH_SHED:-1}" = 1 ]; then
+if [ $SALES = 1 ] && [ "${BENCH_SHED:-1}" = 1 ] && only s; then
 	scripts/flashctl redis-stop "$D" >> "$OUT/stack.log" 2>&1
 	ln -sf "$D/c-warm.txt" "$D/s-warm.txt"; ln -sf "$D/c.txt" "$D/s.txt"
 	measure s "POST /api/order, shed (503)" /api/order order.lua "$THREADS" "$SOLD_AID" "$SOLD_IID"
@@ -627,7 +633,7 @@ web2_stop() { # lighttpd, then its FastCGI backends, by pid
 	web2_pid=
 }
 # (the push section watches one node's lighttpd: not in the topology run)
-if [ "${BENCH_PUSH:-1}" != 0 ] && [ "${BENCH_TOPOLOGY:-0}" != 1 ]; then
+if [ "${BENCH_PUSH:-1}" != 0 ] && [ "${BENCH_TOPOLOGY:-0}" != 1 ] && only p; then
 	say "push channel: ${BENCH_PUSH_SOCKETS:-10000} sockets over two lighttpd front ends, then a rush of orders"
 	WEB2_PORT=
 	web2_start || say "the second lighttpd did not start (see $W2/start.log): one front end only"
