@@ -761,11 +761,18 @@ static void
 plan_nodes(struct kv *kv, struct plan *pl)
 {
 	struct kv_cluster *cl = kv->cl;
+	char asked[KVC_NODES] = {0}; /* node_ctx's check, once a node */
 
 	for (int i = 0; i < cl->nq; i += pl->ulen[i]) {
+		int n;
+
 		pl->ulen[i] = unit_len(cl, i);
-		pl->unode[i] = pick_node(kv, unit_slot(&cl->q[i], pl->ulen[i]));
-		if (pl->unode[i] < 0 || node_ctx(kv, pl->unode[i]) == NULL)
+		n = pl->unode[i] = pick_node(kv, unit_slot(&cl->q[i], pl->ulen[i]));
+		if (n >= 0 && !asked[n]) {
+			asked[n] = 1;
+			(void)node_ctx(kv, n);
+		}
+		if (n < 0 || cl->node[n].c == NULL)
 			pl->state[i] = UNIT_SERIAL;
 	}
 }
@@ -883,25 +890,27 @@ kv_cluster_reply(struct kv *kv)
 /* ---- WAIT ---- */
 
 int
-kv_cluster_wait(struct kv *kv, const char *key, int replicas, int ms)
+kv_cluster_append_wait(struct kv *kv, const char *key, int replicas, int ms)
 {
-	redisReply *rep;
+	char *buf = NULL;
+	int len;
+
+	if (kv->cl == NULL)
+		return kv_append(kv, "WAIT %d %d", replicas, ms);
+	len = redisFormatCommand(&buf, "WAIT %d %d", replicas, ms);
+	if (queue_add(kv, buf, len) != FS_OK)
+		return FS_ERR;
+	/* WAIT names no key: it goes where key's write went, the slot's master */
+	kv->cl->q[kv->cl->nq - 1].slot = kv_slot_of(key, strlen(key));
+	return FS_OK;
+}
+
+int
+kv_cluster_wait_reply(struct kv *kv, int replicas, int ms)
+{
+	redisReply *rep = kv_reply(kv);
 	int n = FS_ERR;
 
-	if (kv->cl == NULL) {
-		rep = kv_cmd(kv, "WAIT %d %d", replicas, ms);
-	} else {
-		/* the connection the write went over: the slot's master's */
-		int i = kv->cl->owner[kv_slot_of(key, strlen(key))];
-
-		if (i < 0 || kv->cl->node[i].c == NULL)
-			return FS_ERR;
-		rep = redisCommand(kv->cl->node[i].c, "WAIT %d %d", replicas, ms);
-		if (rep == NULL) {
-			node_fail(kv, i, "WAIT");
-			return FS_ERR;
-		}
-	}
 	if (rep == NULL)
 		return FS_ERR;
 	if (rep->type == REDIS_REPLY_INTEGER)
@@ -911,4 +920,12 @@ kv_cluster_wait(struct kv *kv, const char *key, int replicas, int ms)
 			 rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
 	freeReplyObject(rep);
 	return n;
+}
+
+int
+kv_cluster_wait(struct kv *kv, const char *key, int replicas, int ms)
+{
+	if (kv_cluster_append_wait(kv, key, replicas, ms) != FS_OK)
+		return FS_ERR;
+	return kv_cluster_wait_reply(kv, replicas, ms);
 }

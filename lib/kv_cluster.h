@@ -45,5 +45,11 @@ int kv_cluster_script_load(struct kv *kv, struct kv_script *script);
  * or FS_ERR on a transport failure or error reply. ms must stay below
  * redis_timeout_ms (the socket timeout). */
 int kv_cluster_wait(struct kv *kv, const char *key, int replicas, int ms);
+/* The same in two steps, so that the WAIT rides in a pipeline with other
+ * nodes' commands (each node's in parallel): kv_cluster_append_wait queues
+ * it (kv_append's rules), kv_cluster_wait_reply reads its reply in its turn
+ * among the queued commands' replies. */
+int kv_cluster_append_wait(struct kv *kv, const char *key, int replicas, int ms);
+int kv_cluster_wait_reply(struct kv *kv, int replicas, int ms);
 
 #endif

@@ -31,9 +31,9 @@
  * queued status record in the same trip. Idempotent by order id: run again
  * for the same order it changes nothing and answers as a success. An order
  * id in the void set (reserve_settle gave it up) is never reserved. The rate
- * key is the user's counter across items (one Redis) or, on a Cluster, an
- * unused key of the item (rate_limit 0: place-order counts the user
- * before). */
+ * key is the user's counter across items (one Redis) or, on a Cluster, the
+ * user's counter on this item (in the item's slot); rate_limit 0 counts
+ * nothing. */
 static struct kv_script reserve_script = {"reserve",
 	/* the same order again (a resend after a lost reply): already done */
 	"local b = redis.call('HGET', KEYS[3], ARGV[1])\n"
@@ -248,11 +248,12 @@ reserve_args_init(struct reserve_args *a, const struct order *o, int sh, int rat
 	kv_shard_key(a->keys[4], o->activity_id, o->item_id, sh, "journal");
 	kv_shard_key(a->keys[5], o->activity_id, o->item_id, sh, "pending");
 	/* the user's counter across items lives outside the item's slot: only
-	 * a single Redis (with_record) lets the script count it */
-	if (with_record && rate_limit > 0) {
+	 * a single Redis (with_record) lets the script count it; a Cluster
+	 * counts the user on this item, in the item's slot, in the same trip
+	 * (a call of its own to the user's slot would cost every order one) */
+	if (with_record) {
 		snprintf(a->keys[6], KV_KEY_MAX, "fs:rl:order:%" PRId64, o->user_id);
 	} else {
-		rate_limit = 0;
 		snprintf(a->rate, sizeof(a->rate), "rl:%" PRId64, o->user_id);
 		kv_shard_key(a->keys[6], o->activity_id, o->item_id, sh, a->rate);
 	}

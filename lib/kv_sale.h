@@ -49,7 +49,7 @@ enum reserve_result {
 /* The hot-path decision, one Redis round trip: checks the window (Redis
  * clock), the ban list, the buyers hash and the stock; then takes o->quantity
  * units, records the buyer and journals the order line; with_record also
- * writes the queued status record (kv_order_put_queued) in the same round
+ * writes the queued status record (kv_order_queued_append) in the same round
  * trip, which only a single Redis allows: the record is in the user's slot,
  * not the item's, so on a Cluster pass 0 and write it separately. With
  * with_record, rate_limit > 0 also counts the user's attempts across items

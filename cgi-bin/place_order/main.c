@@ -214,19 +214,31 @@ reply_outcome_unknown(struct req *r)
 	json_object_put(j);
 }
 
-/* Waits for wait_replicas replicas to hold the reservation (WAIT on the
- * connection it went over), so that a failover cannot lose it. A timeout
- * does not undo the order: it is journaled and on its way to MySQL, so the
- * 202 stands (a 503 would falsely say "no effect"); it is counted in the
- * metric flashsale_redis_wait_timeouts_total instead. */
+/* After the reservation, one round trip to the nodes at once: the WAIT for
+ * wait_replicas replicas on the connection the reservation went over (its
+ * master), so that a failover cannot lose it, and on a Cluster the queued
+ * status record on the user's slot (the script could not write it there).
+ * A WAIT timeout does not undo the order: it is journaled and on its way to
+ * MySQL, so the 202 stands (a 503 would falsely say "no effect"); it is
+ * counted in the metric flashsale_redis_wait_timeouts_total instead. */
 static void
-reserve_wait(struct req *r, const struct order *o)
+reserve_commit(struct req *r, const struct order *o)
 {
 	char key[KV_KEY_MAX];
-	int n, sh = kv_shard_of(r->kv, o, NULL); /* the home shard: the order's slot */
+	int n, sh, sent = 0, waiting = 0;
 
-	kv_shard_key(key, o->activity_id, o->item_id, sh > 0 ? sh : 0, "stock");
-	n = kv_cluster_wait(r->kv, key, wait_replicas, wait_ms);
+	if (redis_cluster)
+		sent = kv_order_queued_append(r->kv, o);
+	if (wait_replicas > 0) {
+		sh = kv_shard_of(r->kv, o, NULL); /* the home shard: the order's slot */
+		kv_shard_key(key, o->activity_id, o->item_id, sh > 0 ? sh : 0, "stock");
+		waiting = kv_cluster_append_wait(r->kv, key, wait_replicas, wait_ms) == FS_OK;
+	}
+	if (redis_cluster && kv_order_queued_read(r->kv, sent) != FS_OK)
+		log_warn("order %" PRId64 ": status record not written (%s)", o->id, r->kv->errstr);
+	if (wait_replicas <= 0)
+		return;
+	n = waiting ? kv_cluster_wait_reply(r->kv, wait_replicas, wait_ms) : FS_ERR;
 	if (n >= wait_replicas)
 		return;
 	log_warn("order %" PRId64 ": WAIT %d %d: %d replicas acknowledged", o->id, wait_replicas,
@@ -261,17 +273,17 @@ gate_or_reply(struct req *r, struct meta_slot *s, int64_t aid, int64_t iid, int6
 	/* The per-user limit, before anything that asks the store (API.md: a
 	 * 429 may stand in for the refusal that would follow). First in
 	 * memory: a user's flood, on a sold-out item too, costs no Redis call.
-	 * Then the exact count across processes: a single Redis keeps it in
-	 * the reservation script (same round trip); a Cluster cannot (the
-	 * user's counter is in another slot) and pays a call of its own. */
+	 * Then the exact count across processes, in the reservation script
+	 * (same round trip): on one Redis the user's count across items, on a
+	 * Cluster the user's count on this item (the script runs in the
+	 * item's slot; a call to the user's slot would cost every order one
+	 * more round trip). */
 	if (ratelimit_local_or_reply(r, &order_rl, rate_limit) != FS_OK)
 		return FS_ERR;
 	if (now < s->sold_out_until_ms) {
 		reply_error(r, FS_E_SOLD_OUT);
 		return FS_ERR;
 	}
-	if (redis_cluster && ratelimit_user_or_reply(r, "order", rate_limit) != FS_OK)
-		return FS_ERR;
 	return FS_OK;
 }
 
@@ -385,10 +397,8 @@ post_order(struct req *r)
 	/* Reserved and journaled: from here the order exists, whatever fails.
 	 * The status record makes it readable at once; the push is best effort
 	 * (reconcile replays the journal if the queue cannot take it now). */
-	if (wait_replicas > 0)
-		reserve_wait(r, &o);
-	if (redis_cluster && kv_order_put_queued(r->kv, &o) != FS_OK)
-		log_warn("order %" PRId64 ": status record not written (%s)", o.id, r->kv->errstr);
+	if (wait_replicas > 0 || redis_cluster)
+		reserve_commit(r, &o);
 	orderbatch_add(batch, &o);
 	shed_accepted(&shed, aid, iid, now);
 	if (left == 0)

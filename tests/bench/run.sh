@@ -221,6 +221,8 @@ cpu_mark() {
 	add lighttpd "$lp"
 	[ -n "$lp" ] && for c in $(ps -o pid= --ppid "$lp"); do add fastcgi "$c"; done
 	add redis "$(cat "$D/redis.pid" 2>/dev/null)"
+	# a Redis Cluster's nodes (masters and replicas) count as "redis"
+	for c in "$D"/redis-cluster/*/redis.pid; do [ -r "$c" ] && add redis "$(cat "$c")"; done
 	add mariadb "$(cat "$D/mysqld.pid" 2>/dev/null)"
 	add handler "$(cat "$D/order_handler.pid" 2>/dev/null)"
 	add hub "$(cat "$D/push_hub.pid" 2>/dev/null)"
