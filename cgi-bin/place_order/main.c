@@ -57,8 +57,7 @@ static const char *order_key;
 static int rate_limit;
 /* the in-process tier of the per-user limit (ratelimit.h) */
 static struct ratelimit_local order_rl;
-/* on a Redis Cluster the status record (user's slot) cannot be written by
- * the reservation script (item's slot): one more round trip */
+/* a Cluster: the status record is in the user's slot, not the script's */
 static int redis_cluster;
 /* WAIT for this many replicas, at most this long, after a reservation */
 static int wait_replicas, wait_ms;
@@ -214,32 +213,26 @@ reply_outcome_unknown(struct req *r)
 	json_object_put(j);
 }
 
-/* After the reservation, one round trip to the nodes at once: the WAIT for
- * wait_replicas replicas on the connection the reservation went over (its
- * master), so that a failover cannot lose it, and on a Cluster the queued
- * status record on the user's slot (the script could not write it there).
- * A WAIT timeout does not undo the order: it is journaled and on its way to
- * MySQL, so the 202 stands (a 503 would falsely say "no effect"); it is
- * counted in the metric flashsale_redis_wait_timeouts_total instead. */
+/* After the reservation, one round trip to its nodes at once: the WAIT on
+ * the reservation's connection (a failover cannot lose it then) and, on a
+ * Cluster, the queued status record in the user's slot. A WAIT timeout
+ * does not undo the order (journaled, on its way to MySQL: a 503 would
+ * falsely say "no effect"); flashsale_redis_wait_timeouts_total counts it. */
 static void
 reserve_commit(struct req *r, const struct order *o)
 {
 	char key[KV_KEY_MAX];
-	int n, sh, sent = 0, waiting = 0;
+	int n, sh = kv_shard_of(r->kv, o, NULL); /* the home shard: the order's slot */
+	int sent = redis_cluster ? kv_order_queued_append(r->kv, o) : 0, waiting = 0;
 
-	if (redis_cluster)
-		sent = kv_order_queued_append(r->kv, o);
 	if (wait_replicas > 0) {
-		sh = kv_shard_of(r->kv, o, NULL); /* the home shard: the order's slot */
 		kv_shard_key(key, o->activity_id, o->item_id, sh > 0 ? sh : 0, "stock");
 		waiting = kv_cluster_append_wait(r->kv, key, wait_replicas, wait_ms) == FS_OK;
 	}
 	if (redis_cluster && kv_order_queued_read(r->kv, sent) != FS_OK)
 		log_warn("order %" PRId64 ": status record not written (%s)", o->id, r->kv->errstr);
-	if (wait_replicas <= 0)
-		return;
 	n = waiting ? kv_cluster_wait_reply(r->kv, wait_replicas, wait_ms) : FS_ERR;
-	if (n >= wait_replicas)
+	if (wait_replicas <= 0 || n >= wait_replicas)
 		return;
 	log_warn("order %" PRId64 ": WAIT %d %d: %d replicas acknowledged", o->id, wait_replicas,
 		 wait_ms, n);
