@@ -4,7 +4,9 @@
 #   cluster.sh start DIR [--free-ports]  Redis Cluster (3+3), MariaDB primary + replica
 #                                        (GTID, semi-sync, replica read_only), the push hub,
 #                                        2 order handlers, 2 web nodes (lighttpd + programs on
-#                                        127.0.0.2 and 127.0.0.3), HAProxy on 127.0.0.1:http_port;
+#                                        127.0.0.2 and 127.0.0.3), HAProxy on 127.0.0.1:http_port
+#                                        (mode tcp, PROXY protocol to the nodes; a fallback
+#                                        lighttpd answers JSON 503 when no node is up);
 #                                        writes DIR/cluster.json (idempotent)
 #   cluster.sh stop DIR                  stop every part (orphaned FastCGI programs too)
 #   cluster.sh promote DIR               the MariaDB replica becomes the primary; the old
@@ -19,7 +21,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ccmd=${1:-}; CDIR=${2:-}
-[ -n "$ccmd" ] && [ -n "$CDIR" ] || { sed -n '2,18p' "$0"; exit 2; }
+[ -n "$ccmd" ] && [ -n "$CDIR" ] || { sed -n '2,20p' "$0"; exit 2; }
 # flashctl's functions (conf, set_conf, free_port, stop_pid, wait_until, ensure_hub, ...)
 # shellcheck source=flashctl
 . "$ROOT/scripts/flashctl" lib "$CDIR"
@@ -432,5 +434,5 @@ mysql-start)
 	[ "$3" = "$(primary)" ] || mysql_replicate "$3"
 	write_json
 	;;
-*) sed -n '2,18p' "$0"; exit 2 ;;
+*) sed -n '2,20p' "$0"; exit 2 ;;
 esac
