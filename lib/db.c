@@ -498,6 +498,8 @@ db_query_read(struct db *d, const char *sql, const struct dbv *args, int nargs,
 long long
 db_replica_lag(struct db *d)
 {
+	long long lag;
+
 	if (!db_nodes_configured() || d->is_rd)
 		return -1;
 	if (d->rd == NULL) {
@@ -506,7 +508,17 @@ db_replica_lag(struct db *d)
 	}
 	if (db_connect(d->rd) != FS_OK)
 		return -1;
-	return db_nodes_lag(d->rd->m);
+	lag = db_nodes_lag(d->rd->m);
+	if (lag < 0) {
+		/* the node may have been promoted since this handle connected (a
+		 * client on one keep-alive connection asks the same process each
+		 * time): a new connection finds the replica of now */
+		db_disconnect(d->rd);
+		if (db_connect(d->rd) != FS_OK)
+			return -1;
+		lag = db_nodes_lag(d->rd->m);
+	}
+	return lag;
 }
 
 const char *

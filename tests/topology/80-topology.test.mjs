@@ -87,24 +87,28 @@ test('topo-2 liveness on each node, readiness with the replication mode, JSON fr
   const m = await get('/api/metrics');
   assert.match(m.text, /^flashsale_mysql_semisync 1$/m);
   assert.match(m.text, /^flashsale_redis_cluster_ok 1$/m);
-  // HAProxy's own answer with no web node up is JSON too (both taken out
+  // the answer with no web node up is JSON too (both taken out
   // through HAProxy's admin socket, then put back)
   try {
     for (const n of [2, 3]) await haproxyCmd(`disable server web/web${n}`);
-    const r = await get('/api/health');
-    assert.equal(r.status, 503);
-    assert.match(r.headers['content-type'], /^application\/json/);
-    assert.equal(r.json.error, 'unavailable');
+    // a new connection: HAProxy passes TCP, so a kept-alive one stays with
+    // its node until it closes
+    assertJsonError(await rawHttp('GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      503, 'unavailable');
+    // the answerer with no node up is a lighttpd (scripts/cluster.sh's
+    // fallback): a request that does not parse is its JSON 400
+    assertJsonError(await rawHttp('GET /a b c d\r\n\r\n'), 400, 'bad_request');
   } finally {
     for (const n of [2, 3]) await haproxyCmd(`enable server web/web${n}`);
   }
   assert.ok(await waitFor(async () => (await get('/api/health/live')).status === 200, 10000, 200));
 });
 
-// a raw request over a socket; the whole answer (bounded: ms, 5 s)
-function rawHttp(text, ms = 5000) {
+// a raw request over a socket, from the address `from` (127.0.0.1 unless
+// said); the whole answer (bounded: ms, 5 s)
+function rawHttp(text, ms = 5000, from = undefined) {
   return new Promise((resolve, reject) => {
-    const s = net.connect(Number(conf.http_port), '127.0.0.1', () => s.write(text));
+    const s = net.connect({ port: Number(conf.http_port), host: '127.0.0.1', localAddress: from }, () => s.write(text));
     let out = '';
     const timer = setTimeout(() => { s.destroy(); reject(new Error(`timeout; so far: ${out}`)); }, ms);
     s.on('close', () => clearTimeout(timer));
@@ -113,30 +117,59 @@ function rawHttp(text, ms = 5000) {
     s.on('error', reject);
   });
 }
+// a JSON error answer of lighttpd: status, application/json, "error" code
+function assertJsonError(raw, status, code) {
+  const at = raw.indexOf('\r\n\r\n');
+  const head = raw.slice(0, at), body = raw.slice(at + 4);
+  assert.match(head, new RegExp(`^HTTP/1\\.[01] ${status} `), raw);
+  assert.match(head, /^content-type: application\/json/im, raw);
+  assert.equal(JSON.parse(body).error, code, raw);
+}
 
-// HAProxy's own answers are its JSON errorfiles once it has a request (line
-// and headers): a body that never comes is HAProxy's 408 after `timeout
-// http-request` (option http-buffer-request), not a node's. What HAProxy 2.6
-// answers before it has a request (a request line or header block it cannot
-// parse) comes from its H1 mux, which takes no errorfile (README "Known
-// gaps"): for those the test holds that the answer is a 400 at once, and
-// that HAProxy closes the connection after it
-test('topo-2h HAProxy answers JSON once it has a request: a body that never comes is a JSON 408', async () => {
+// HAProxy passes TCP (mode tcp, the PROXY protocol to the nodes): it parses
+// no HTTP, so every HTTP answer is a node's lighttpd's, and lighttpd's own
+// errors are JSON (static/errors/). A request line or header block that does
+// not parse is a JSON 400 at once; headers or a body that never complete get
+// no answer: lighttpd closes the connection after server.max-read-idle (30 s)
+// without a 408, and HAProxy closes the client's side with it
+test('topo-2h HAProxy answers no HTTP itself: a request that does not parse is a JSON 400, one that never completes a close', async () => {
   const t0 = Date.now();
-  const out = await rawHttp('POST /api/order HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
-    'Content-Length: 100\r\n\r\n{"activity_id":', 16000);
-  const [head, body] = out.split('\r\n\r\n');
-  assert.match(head, /^HTTP\/1\.[01] 408 /, out);
-  assert.match(head, /^content-type: application\/json/im, out);
-  assert.equal(JSON.parse(body).error, 'timeout', out);
-  assert.ok(Date.now() - t0 < 13000, `answered after ${Date.now() - t0} ms (timeout http-request is 10 s)`);
-  for (const bad of ['GET /api/health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n', 'GET /a b c d\r\n\r\n']) {
+  const slow = ['GET /api/health HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n',
+    'POST /api/order HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"activity_id":']
+    .map((text) => rawHttp(text, 45000).then((out) => ({ out, ms: Date.now() - t0 })));
+  for (const bad of ['GET /api/health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n', 'GET /a b c d\r\n\r\n',
+    '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n']) {
     const t1 = Date.now();
     const raw = await rawHttp(bad);
-    assert.match(raw, /^HTTP\/1\.[01] 400 /, raw);
-    assert.match(raw.split('\r\n\r\n')[0], /^connection: close/im, raw);
+    assertJsonError(raw, 400, 'bad_request');
     assert.ok(Date.now() - t1 < 2000, `answered after ${Date.now() - t1} ms`);
   }
+  for (const { out, ms } of await Promise.all(slow)) {
+    assert.equal(out, '', 'no answer, a close');
+    assert.ok(ms > 25000 && ms < 40000, `closed after ${ms} ms (lighttpd's max-read-idle is 30 s)`);
+  }
+});
+
+// the node sees the client's own address (the PROXY protocol), not
+// HAProxy's: the topology's trusted_proxies is 127.0.0.1 (tests/run.sh), so
+// a client on another loopback address is an untrusted client with a
+// per-address limit of its own (login: rate_auth_per_ip_per_min)
+test('topo-2c a node limits the client by its own address behind HAProxy (PROXY protocol)', async () => {
+  const authLimit = Number(conf.rate_auth_per_ip_per_min || 30);
+  const pick = () => `127.9.${Math.floor(Math.random() * 250) + 1}.${Math.floor(Math.random() * 250) + 1}`;
+  const a = pick();
+  let b = pick();
+  while (b === a) b = pick();
+  const body = JSON.stringify({ username: 'nobody_here', password: 1 });
+  const login = (from) => rawHttp(`POST /api/user/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n` +
+    `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`, 5000, from)
+    .then((raw) => Number(raw.slice(9, 12)));
+  const codes = [];
+  for (let i = 0; i < authLimit + 2; i++) codes.push(await login(a));
+  assert.deepEqual(codes.slice(0, authLimit), Array(authLimit).fill(400), codes.join(' '));
+  assert.deepEqual(codes.slice(authLimit), [429, 429], codes.join(' '));
+  // another client address has its own bucket
+  assert.equal(await login(b), 400);
 });
 
 // rows node n has read so far (grows when a query runs there)
