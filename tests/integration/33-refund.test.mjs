@@ -8,7 +8,8 @@
 // payment read as before (no refund field).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { createHmac } from 'node:crypto';
 import {
   conf, get, post, makeSale, order, sql, sqlValue, waitFor, runProgram,
@@ -182,6 +183,80 @@ test('refund-1.4 the provider unreachable: the job fails, the refund stays pendi
   assert.equal((await refundJob()).code, 0);
   assert.equal((await statusOf(o)).refund, 'done');
   assert.equal(sandboxBook(o.pid).rows, 1);
+});
+
+// A stand-in for the network between the job and the provider: passes each
+// refund call on to the real sandbox (when `forward`) and then holds the
+// answer back for ever, so that the job can be killed in the middle of its
+// call, before or after the provider acted. Resolves {url, seen, close}.
+function stallingLink(forward) {
+  return new Promise((resolve) => {
+    const seen = [];
+    const held = [];
+    const srv = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', async () => {
+        seen.push(body);
+        held.push(res);
+        if (forward) await post('/api/pay/sandbox/refund', JSON.parse(body));
+      });
+    });
+    srv.listen(0, '127.0.0.1', () => resolve({
+      url: `http://127.0.0.1:${srv.address().port}/api/pay/sandbox/refund`,
+      seen,
+      close: () => { for (const r of held) r.destroy(); srv.close(); },
+    }));
+  });
+}
+
+// Starts the refund job against url; resolves its child once the link has
+// seen its call (or rejects after 20 s).
+async function jobInCall(link) {
+  const child = spawn(`${process.env.FLASH_BIN}/refund`, [], {
+    env: { ...process.env, FLASH_REFUND_URL: link.url }, stdio: 'ignore',
+  });
+  const exited = new Promise((r) => child.on('exit', (code, sig) => r(sig || code)));
+  assert.ok(await waitFor(() => link.seen.length > 0, 20000, 20), 'the job called the provider');
+  return { child, exited };
+}
+
+test('refund-1.5 kill -9 of the job in the middle of its call, before or after the provider acted: one refund each, done', async () => {
+  const { list: [after, before] } = await lateOrders(2, 170);
+  const book = (o) => sandboxBook(o.pid);
+  // the provider refunds, the answer never reaches the job: kill -9 there
+  sql(`UPDATE refunds SET claim_until_ms = ${Date.now() + 600000} WHERE payment_id = ${before.pid}`);
+  let link = await stallingLink(true);
+  let job = await jobInCall(link);
+  assert.ok(await waitFor(() => book(after).rows === 1, 10000, 20), 'the provider refunded');
+  job.child.kill('SIGKILL');
+  assert.equal(await job.exited, 'SIGKILL');
+  link.close();
+  const first = book(after);
+  assert.deepEqual([first.rows, first.calls], [1, 1]);
+  assert.deepEqual(refundRow(after.pid).state, 'pending', 'the job died before its record');
+  assert.equal((await statusOf(after)).refund, 'pending');
+  // the call never reached the provider: kill -9 while it is on its way
+  sql(`UPDATE refunds SET claim_until_ms = 0 WHERE payment_id = ${before.pid}`);
+  sql(`UPDATE refunds SET claim_until_ms = ${Date.now() + 600000} WHERE payment_id = ${after.pid}`);
+  link = await stallingLink(false);
+  job = await jobInCall(link);
+  job.child.kill('SIGKILL');
+  assert.equal(await job.exited, 'SIGKILL');
+  link.close();
+  assert.equal(book(before).rows, 0, 'the provider was not asked');
+  // both claims run out (the dead jobs' leases): the next run settles both
+  sql(`UPDATE refunds SET claim_until_ms = 0 WHERE payment_id IN (${after.pid}, ${before.pid})`);
+  const run = await refundJob();
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const a = book(after);
+  assert.deepEqual([a.rows, a.calls, a.id], [1, 2, first.id], 'asked again: the same refund, no second one');
+  assert.deepEqual(refundRow(after.pid), { state: 'done', id: first.id });
+  const b = book(before);
+  assert.deepEqual([b.rows, b.calls], [1, 1]);
+  assert.deepEqual(refundRow(before.pid), { state: 'done', id: b.id });
+  assert.equal((await statusOf(before)).refund_id, b.id);
+  assert.equal((await statusOf(after)).refund_id, first.id);
 });
 
 test('refund-2.1 the sandbox refund call: signed with pay_secret (401), well formed (400), of a captured payment (404, 409); idempotent', async () => {
