@@ -6,7 +6,9 @@
 # refusals, >= 0.7x for acceptances, p99 <= 50 ms. Outputs go to
 # BUILD/bench-single/ and BUILD/bench-cluster/. Environment as run.sh's, and
 # BENCH_WAIT_REPLICAS (1) for the cluster run, BENCH_SHARDS (4; 0 none) for
-# the row (s): the accepting path on an item whose stock is sharded.
+# the row (s): the accepting path on an item whose stock is sharded. A third
+# run (BENCH_REPLICA, 1): one Redis with one replica and WAIT 1, the Cluster's
+# durability without its routing, and the Cluster's ratios against it.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "${1:-build/rel}" && pwd) || exit 2
@@ -15,9 +17,16 @@ export BENCH_SHARDS=${BENCH_SHARDS:-4}
 . tests/bench/lib.sh
 bench_run "$BUILD" single || exit 1
 bench_run "$BUILD" cluster BENCH_REDIS_CLUSTER=1 || exit 1
+# BENCH_REPLICA=0 skips the third run: one Redis with a replica and WAIT 1
+[ "${BENCH_REPLICA:-1}" = 1 ] && { bench_run "$BUILD" replica BENCH_REPLICA=1 || exit 1; }
 bench_show "$BUILD" single "one Redis"
 echo; bench_show "$BUILD" cluster "Redis Cluster, 3 masters + 3 replicas, WAIT ${BENCH_WAIT_REPLICAS:-1}"
+rows=("(b) POST /api/order, accepted" "(k) the same, $BENCH_SHARDS stock shards" \
+	"(c) POST /api/order, sold out" "(a) GET /api/detail/{aid}/{iid}")
 echo
-ratio_table "$BUILD" single cluster "(b) POST /api/order, accepted|0.7" \
-	"(k) the same, $BENCH_SHARDS stock shards|-" "(c) POST /api/order, sold out|0.8" \
-	"(a) GET /api/detail/{aid}/{iid}|-"
+ratio_table "$BUILD" single cluster "${rows[0]}|0.7" "${rows[1]}|-" "${rows[2]}|0.8" "${rows[3]}|-"
+if [ "${BENCH_REPLICA:-1}" = 1 ]; then
+	echo; bench_show "$BUILD" replica "one Redis with one replica, WAIT 1 (the Cluster's durability, no routing)"
+	echo; echo "the cost of routing: the Cluster against one Redis that pays for the same replica and WAIT"
+	ratio_table "$BUILD" replica cluster "${rows[@]}"
+fi

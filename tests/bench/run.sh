@@ -19,6 +19,7 @@
 # section, BENCH_PUSH_PAIRS the (b) runs with the hub on and off, 2: ABBA),
 # KEEP=1 keeps the folder, BENCH_ONLY="b c" only those rows (see only() below),
 # BENCH_REDIS_CLUSTER=1 the same on a 3+3 Redis Cluster (BENCH_WAIT_REPLICAS, 1).
+# BENCH_REPLICA=1 one Redis with one replica and WAIT 1 (the Cluster's durability).
 # BENCH_TOPOLOGY=1 the same through the whole topology (scripts/cluster.sh:
 # HAProxy, 2 web nodes, MariaDB primary + replica, 2 handlers, Redis Cluster).
 set -uo pipefail
@@ -51,6 +52,7 @@ cleanup() {
 	lp=$(cat "$D/lighttpd.pid" 2>/dev/null)
 	[ -n "$lp" ] && kids=$(ps -o pid= --ppid "$lp" 2>/dev/null)
 	scripts/flashctl stop "$D" >/dev/null 2>&1 || true
+	if [ -r "$D/replica/redis.pid" ]; then kill -TERM "$(cat "$D/replica/redis.pid")" 2>/dev/null || true; fi
 	[ "${BENCH_TOPOLOGY:-0}" = 1 ] && { scripts/cluster.sh stop "$D" >/dev/null 2>&1 || true; }
 	for p in $kids; do
 		if kill -0 "$p" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null; then
@@ -94,6 +96,14 @@ elif [ "${BENCH_REDIS_CLUSTER:-0}" = 1 ]; then
 		"${BENCH_WAIT_REPLICAS:-1}" >> "$D/flashsale.conf"
 	redis-cli() { command redis-cli -c "$@"; }
 fi
+# BENCH_REPLICA=1: one Redis with one replica (started below), and WAIT 1 as
+# on the Cluster: the single Redis paying the Cluster's durability, so that
+# what is left between the two is the cost of routing
+if [ "${BENCH_REPLICA:-0}" = 1 ] && [ "${BENCH_REDIS_CLUSTER:-0}" != 1 ] && [ "${BENCH_TOPOLOGY:-0}" != 1 ]; then
+	printf 'redis_wait_replicas = 1\nredis_wait_ms = 100\n' >> "$D/flashsale.conf"
+else
+	BENCH_REPLICA=0
+fi
 # BENCH_PROCS=N: N processes for each hot endpoint instead of the default
 [ -n "${BENCH_PROCS:-}" ] && printf 'procs_hot = %s\nprocs_order = %s\n' "$BENCH_PROCS" "$BENCH_PROCS" >> "$D/flashsale.conf"
 conf() { awk -F' *= *' -v k="$1" '$1 == k { v = $2 } END { print v }' "$D/flashsale.conf"; }
@@ -110,6 +120,23 @@ if ! "${STARTER[@]}" > "$OUT/stack.log" 2>&1; then
 	fi
 fi
 export FLASH_CONF=$D/flashsale.conf
+if [ "$BENCH_REPLICA" = 1 ]; then
+	# the replica as the Cluster's are run (scripts/redis-cluster.sh): AOF everysec
+	rp=$(conf redis_port); rp2=$((rp + 1000))
+	while ss -Htln "sport = :$rp2" | grep -q .; do rp2=$((rp2 + 1)); done
+	mkdir -p "$D/replica"
+	redis-server --port "$rp2" --bind 127.0.0.1 --dir "$D/replica" --appendonly yes \
+		--appendfsync everysec --save '' --daemonize yes --pidfile "$D/replica/redis.pid" \
+		--logfile "$D/replica/redis.log" --replicaof 127.0.0.1 "$rp" >/dev/null ||
+		{ say "the replica did not start"; exit 1; }
+	for _ in $(seq 100); do
+		redis-cli -p "$rp2" INFO replication 2>/dev/null | grep -q 'master_link_status:up' && break
+		sleep 0.1
+	done
+	redis-cli -p "$rp2" INFO replication | grep -q 'master_link_status:up' ||
+		{ say "the replica did not link up"; exit 1; }
+	say "Redis replica on $rp2, WAIT 1"
+fi
 # BENCH_PUSH=0: the push hub stopped for the whole run (the order path's cost
 # of publishing, compared with a run that has it)
 [ "${BENCH_PUSH:-1}" = 0 ] && scripts/flashctl hub-stop "$D" >/dev/null 2>&1
@@ -222,7 +249,7 @@ cpu_mark() {
 	[ -n "$lp" ] && for c in $(ps -o pid= --ppid "$lp"); do add fastcgi "$c"; done
 	add redis "$(cat "$D/redis.pid" 2>/dev/null)"
 	# a Redis Cluster's nodes (masters and replicas) count as "redis"
-	for c in "$D"/redis-cluster/*/redis.pid; do [ -r "$c" ] && add redis "$(cat "$c")"; done
+	for c in "$D"/redis-cluster/*/redis.pid "$D"/replica/redis.pid; do [ -r "$c" ] && add redis "$(cat "$c")"; done
 	add mariadb "$(cat "$D/mysqld.pid" 2>/dev/null)"
 	add handler "$(cat "$D/order_handler.pid" 2>/dev/null)"
 	add hub "$(cat "$D/push_hub.pid" 2>/dev/null)"
