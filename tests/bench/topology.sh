@@ -5,6 +5,8 @@
 # 2 web nodes, Redis Cluster with WAIT 1, MariaDB primary + semi-sync replica,
 # 2 handlers), and the ratios topology / one node. The issue's goal: >= 0.7x
 # (the cost of the extra hop). Outputs in BUILD/bench-node/ and BUILD/bench-topology/.
+# A third run (BENCH_NODE_CLUSTER, 1): one node on the same Redis Cluster, and
+# the topology against it (the hop and the second node, the stores held equal).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "${1:-build/rel}" && pwd) || exit 2
@@ -12,8 +14,16 @@ cd "$ROOT"
 . tests/bench/lib.sh
 bench_run "$BUILD" node || exit 1
 bench_run "$BUILD" topology BENCH_TOPOLOGY=1 || exit 1
+# BENCH_NODE_CLUSTER=0 skips the third run: one node on the same Redis Cluster
+[ "${BENCH_NODE_CLUSTER:-1}" = 1 ] && { bench_run "$BUILD" nodecl BENCH_REDIS_CLUSTER=1 || exit 1; }
 bench_show "$BUILD" node "one node"
 echo; bench_show "$BUILD" topology "topology: HAProxy, 2 web nodes, Redis Cluster (WAIT 1), MariaDB primary + replica"
+rows=("(a) GET /api/detail/{aid}/{iid}" "(b) POST /api/order, accepted" "(c) POST /api/order, sold out"
+	"(d) GET /api/_trivial")
 echo
-ratio_table "$BUILD" node topology "(a) GET /api/detail/{aid}/{iid}" "(b) POST /api/order, accepted" \
-	"(c) POST /api/order, sold out" "(d) GET /api/_trivial"
+ratio_table "$BUILD" node topology "${rows[@]}"
+if [ "${BENCH_NODE_CLUSTER:-1}" = 1 ]; then
+	echo; bench_show "$BUILD" nodecl "one node on a Redis Cluster 3+3 (WAIT 1)"
+	echo; echo "the hop and the second web node: the topology against one node on the same Redis Cluster"
+	ratio_table "$BUILD" nodecl topology "${rows[@]}"
+fi
