@@ -168,11 +168,13 @@ if [ $SALES = 1 ]; then
 			PUSH_USERS="$PUSH_USERS $s$k-warm.txt:40000 $s$k.txt:60000"
 		done
 	done
-	# the sale rules on (RULES, RSOLD) and off (BIG, SOLD): accepted and sold out, each ABBA
+	# the sale rules on (RULES, RSOLD) and off (BIG, SOLD): accepted ABBA BAAB (ABBA
+	# alone put "on" at both ends, which were the dearer places: 0.953 over 12 ABBA
+	# blocks, 1.01 over 2 BAAB; docs/GUARD-RULES.md "Cost"), sold out ABBA
 	# (BENCH_RULES_RUNS: another order or more rounds, names r[c]on|r[c]off + a digit)
 	# (refusals need as many users as (c): 60,000 ran out in 3.5 of the 8 s,
 	# and both sides then showed the same 7,492/s)
-	RULES_USERS=; RULES_RUNS=${BENCH_RULES_RUNS:-ron1 roff1 roff2 ron2 rcon1 rcoff1 rcoff2 rcon2}; k=0
+	RULES_USERS=; RULES_RUNS=${BENCH_RULES_RUNS:-ron1 roff1 roff2 ron2 roff3 ron3 ron4 roff4 rcon1 rcoff1 rcoff2 rcon2}; k=0
 	for r in $RULES_RUNS; do
 		rule_sale "$r"; k=$((k + 1)); rn=60000; case $r in rc*) rn=200000 ;; esac
 		gen "$r-warm.txt" "$ra" "$ri" $((12000000 + k * 300000)) 40000
