@@ -168,9 +168,9 @@ if [ $SALES = 1 ]; then
 			PUSH_USERS="$PUSH_USERS $s$k-warm.txt:40000 $s$k.txt:60000"
 		done
 	done
-	# the sale rules on (RULES, RSOLD) and off (BIG, SOLD): accepted ABBA BAAB (ABBA
-	# alone put "on" at both ends, which were the dearer places: 0.953 over 12 ABBA
-	# blocks, 1.01 over 2 BAAB; docs/GUARD-RULES.md "Cost"), sold out ABBA
+	# the sale rules on (RULES, RSOLD) and off (BIG, SOLD): accepted ABBA BAAB (each
+	# side in the same places on average; 8 runs: one 4-run block moved by +-4%),
+	# sold out ABBA (docs/GUARD-RULES.md "Cost")
 	# (BENCH_RULES_RUNS: another order or more rounds, names r[c]on|r[c]off + a digit)
 	# (refusals need as many users as (c): 60,000 ran out in 3.5 of the 8 s,
 	# and both sides then showed the same 7,492/s)
