@@ -160,11 +160,11 @@ else
 	say "measuring only (d) and (e)"
 fi
 
-# rule_sale RUN: the sale (ra, ri) of a rules run (ron*/rcon: rules on)
+# rule_sale RUN: the sale (ra, ri) of a rules run (ron*/rcon*: rules on)
 rule_sale() {
 	case $1 in
 	ron*) ra=$RULES_AID ri=$RULES_IID ;; roff*) ra=$BIG_AID ri=$BIG_IID ;;
-	rcon) ra=$RSOLD_AID ri=$RSOLD_IID ;; *) ra=$SOLD_AID ri=$SOLD_IID ;;
+	rcon*) ra=$RSOLD_AID ri=$RSOLD_IID ;; *) ra=$SOLD_AID ri=$SOLD_IID ;;
 	esac
 }
 if [ $SALES = 1 ]; then
@@ -195,13 +195,18 @@ if [ $SALES = 1 ]; then
 			PUSH_USERS="$PUSH_USERS $s$k-warm.txt:40000 $s$k.txt:60000"
 		done
 	done
-	# the sale rules on (RULES, RSOLD) and off (BIG, SOLD): accepted ABBA, sold out once each
-	RULES_USERS=; RULES_RUNS="ron1 roff1 roff2 ron2 rcon rcoff"; k=0
+	# the sale rules on (RULES, RSOLD) and off (BIG, SOLD): accepted ABBA BAAB (each
+	# side in the same places on average; 8 runs: one 4-run block moved by +-4%),
+	# sold out ABBA (docs/GUARD-RULES.md "Cost")
+	# (BENCH_RULES_RUNS: another order or more rounds, names r[c]on|r[c]off + a digit)
+	# (refusals need as many users as (c): 60,000 ran out in 3.5 of the 8 s,
+	# and both sides then showed the same 7,492/s)
+	RULES_USERS=; RULES_RUNS=${BENCH_RULES_RUNS:-ron1 roff1 roff2 ron2 roff3 ron3 ron4 roff4 rcon1 rcoff1 rcoff2 rcon2}; k=0
 	for r in $RULES_RUNS; do
-		rule_sale "$r"; k=$((k + 1))
-		gen "$r-warm.txt" "$ra" "$ri" $((12000000 + k * 100000)) 40000
-		gen "$r.txt" "$ra" "$ri" $((12000000 + k * 100000 + 40000)) 60000
-		RULES_USERS="$RULES_USERS $r-warm.txt:40000 $r.txt:60000"
+		rule_sale "$r"; k=$((k + 1)); rn=60000; case $r in rc*) rn=200000 ;; esac
+		gen "$r-warm.txt" "$ra" "$ri" $((12000000 + k * 300000)) 40000
+		gen "$r.txt" "$ra" "$ri" $((12000000 + k * 300000 + 40000)) $rn
+		RULES_USERS="$RULES_USERS $r-warm.txt:40000 $r.txt:$rn"
 	done
 	# BENCH_SHARDS > 1: (k), the accepting path on a sharded item (docs/SHARDS.md)
 	SHD_USERS=
@@ -242,28 +247,33 @@ field() { # line key
 # this shell: wrk, and the polls of the handler measurement) and of the whole machine, whose
 # rest is the other work on it. cpu_mark FILE before, cpu_mark FILE after.
 cpu_mark() {
-	local c lp files=() names=()
+	local c lp rp files=() names=()
 	add() { [ -n "$2" ] && [ -r "/proc/$2/stat" ] && { names+=("$1"); files+=("/proc/$2/stat"); }; }
 	lp=$(cat "$D/lighttpd.pid" 2>/dev/null)
 	add lighttpd "$lp"
 	[ -n "$lp" ] && for c in $(ps -o pid= --ppid "$lp"); do add fastcgi "$c"; done
-	add redis "$(cat "$D/redis.pid" 2>/dev/null)"
-	# a Redis Cluster's nodes (masters and replicas) count as "redis"
+	rp=$(cat "$D/redis.pid" 2>/dev/null)
+	add redis "$rp"
+	# an AOF rewrite child is Redis's work: live ones here, reaped ones in
+	# redis-server's cutime (below), not "rest"
+	[ -n "$rp" ] && for c in $(ps -o pid= --ppid "$rp"); do add redis "$c"; done
+	# a Redis Cluster's nodes (masters and replicas), and the BENCH_REPLICA one
 	for c in "$D"/redis-cluster/*/redis.pid "$D"/replica/redis.pid; do [ -r "$c" ] && add redis "$(cat "$c")"; done
 	add mariadb "$(cat "$D/mysqld.pid" 2>/dev/null)"
 	add handler "$(cat "$D/order_handler.pid" 2>/dev/null)"
 	add hub "$(cat "$D/push_hub.pid" 2>/dev/null)"
 	add client $$
 	# one awk reads them all at about the same instant as the clock
-	awk -v names="${names[*]}" -v self="/proc/$$/stat" '
-	BEGIN { split(names, nm, " ") }
+	# (by file name: a child that exits meanwhile is skipped, not misnamed)
+	awk -v names="${names[*]}" -v files="${files[*]}" -v self="/proc/$$/stat" -v kids="/proc/$rp/stat" '
+	BEGIN { n = split(names, a, " "); split(files, b, " "); for (i = 1; i <= n; i++) nm[b[i]] = a[i] }
 	FILENAME == "/proc/uptime" { print "time", $1; next }
 	FILENAME == "/proc/stat" { if ($1 == "cpu") print "machine", $2 + $3 + $4 + $7 + $8 + $9; next }
 	{
 		line = $0; sub(/^.*\) /, "", line); split(line, f, " ")
 		# the client: wrk and the other children this shell has waited for
-		print nm[++i], (FILENAME == self ? f[14] + f[15] : f[12] + f[13])
-	}' /proc/uptime "${files[@]}" /proc/stat >> "$1"
+		print nm[FILENAME], (FILENAME == self ? f[14] + f[15] : f[12] + f[13] + (FILENAME == kids ? f[14] + f[15] : 0))
+	}' /proc/uptime "${files[@]}" /proc/stat 2>/dev/null >> "$1"
 }
 cpu_row() { # label file-before file-after: one row of the CPU table
 	awk -v label="$1" -v hz="$(getconf CLK_TCK)" '
@@ -294,10 +304,12 @@ measure() {
 	if [ "$script" = order.lua ] || [ "$script" = grab.lua ]; then warmfile=$D/$key-warm.txt; runfile=$D/$key.txt; fi
 	wrk_run "$key-warm" "$WARM" "$path" "$script" ${warmfile:+"$warmfile"} "$@"
 	redis-cli -p "$RPORT" CONFIG RESETSTAT > /dev/null 2>&1
+	redis-cli -p "$RPORT" INFO persistence > "$OUT/$key.persist0" 2>/dev/null
 	cpu_mark "$OUT/$key.cpu0"
 	wrk_run "$key" "$DUR" "$path" "$script" ${runfile:+"$runfile"} "$@"
 	cpu_mark "$OUT/$key.cpu1"
 	redis-cli -p "$RPORT" INFO commandstats > "$OUT/$key.redis" 2>/dev/null
+	redis-cli -p "$RPORT" INFO persistence > "$OUT/$key.persist" 2>/dev/null
 	CPU_ROWS+=("$key|$label")
 	RES[$key]=$(bench_line "$key")
 	[ -n "${RES[$key]}" ] || say "$label: wrk gave no result (see $OUT/$key.txt)"
@@ -396,12 +408,36 @@ drained() { # [aid iid]: BIG by default
 	done
 	say "the handler did not catch up (journal $n)"
 }
+# aof_settle: for a comparison of runs (ABBA), Redis's own AOF rewrites
+# (auto-aof-rewrite-percentage: each time the file has doubled, which a run
+# of accepted orders does: ~1.4 KB of AOF an order) are turned off, and the
+# file is rewritten between runs instead: otherwise a rewrite (a forked
+# child taking most of a core for seconds, the parent's copy-on-write faults)
+# lands in some runs and not in others, by where the file happened to double,
+# not by what the run did (docs/GUARD-RULES.md "Cost"). aof_auto restores.
+AOF_PCT=
+aof_auto() { [ -n "$AOF_PCT" ] && redis-cli -p "$RPORT" CONFIG SET auto-aof-rewrite-percentage "$AOF_PCT" > /dev/null; AOF_PCT=; }
+aof_rewriting() {
+	redis-cli -p "$RPORT" INFO persistence 2>/dev/null | tr -d '\r' | grep -qE '^aof_rewrite_(in_progress|scheduled):1'
+}
+aof_settle() {
+	local i
+	if [ -z "$AOF_PCT" ]; then
+		AOF_PCT=$(redis-cli -p "$RPORT" --raw CONFIG GET auto-aof-rewrite-percentage 2>/dev/null | tail -1)
+		redis-cli -p "$RPORT" CONFIG SET auto-aof-rewrite-percentage 0 > /dev/null 2>&1
+	fi
+	for i in 1 2; do
+		for _ in $(seq 600); do aof_rewriting || break; sleep 0.1; done # 60 s at most
+		[ $i = 1 ] && redis-cli -p "$RPORT" BGREWRITEAOF > /dev/null 2>&1
+	done
+	aof_rewriting && say "an AOF rewrite still runs after 60 s"
+}
 FSYNC0=$(redis-cli -p "$RPORT" --raw CONFIG GET appendfsync 2>/dev/null | tail -1)
 if [ $SALES = 1 ]; then
-	drained
+	drained; aof_settle
 	redis-cli -p "$RPORT" CONFIG SET appendfsync always > /dev/null
 	measure f "POST /api/order, fsync always" /api/order order.lua "$THREADS" "$BIG_AID" "$BIG_IID"
-	drained
+	drained; aof_settle
 	redis-cli -p "$RPORT" CONFIG SET appendfsync everysec > /dev/null
 	measure b "POST /api/order, accepted" /api/order order.lua "$THREADS" "$BIG_AID" "$BIG_IID"
 	redis-cli -p "$RPORT" CONFIG SET appendfsync "${FSYNC0:-everysec}" > /dev/null
@@ -409,6 +445,7 @@ if [ $SALES = 1 ]; then
 		drained
 		measure k "POST /api/order, accepted, sharded" /api/order order.lua "$THREADS" "$SHD_AID" "$SHD_IID"
 	fi
+	aof_auto
 fi
 # the same accepting path with the push hub on, then stopped (flashctl
 # hub-stop: place-order's publishes then queue in its ZeroMQ socket and are
@@ -419,7 +456,7 @@ if [ $SALES = 1 ] && [ "$PAIRS" -gt 0 ] && only p; then
 	for k in $(seq "$PAIRS"); do
 		if [ $((k % 2)) = 1 ]; then two="on off"; else two="off on"; fi
 		for s in $two; do
-			drained
+			drained; aof_settle
 			if [ $s = on ]; then
 				scripts/flashctl hub-start "$D" >> "$OUT/stack.log" 2>&1 || say "the push hub did not start"
 			else
@@ -430,6 +467,7 @@ if [ $SALES = 1 ] && [ "$PAIRS" -gt 0 ] && only p; then
 		done
 	done
 	scripts/flashctl hub-start "$D" >> "$OUT/stack.log" 2>&1 || say "the push hub did not start again"
+	aof_auto
 fi
 # the sale rules (docs/GUARD-RULES.md): orders on sales with every rule on and
 # a blocklist of 2 x BLOCKED entries, against sales without, each user from
@@ -438,9 +476,10 @@ fi
 if [ $SALES = 1 ] && [ "${BENCH_RULES:-1}" = 1 ] && only r; then
 	export BENCH_XFF=1
 	for r in $RULES_RUNS; do
-		rule_sale "$r"; drained "$BIG_AID" "$BIG_IID"; drained "$RULES_AID" "$RULES_IID"
+		rule_sale "$r"; drained "$BIG_AID" "$BIG_IID"; drained "$RULES_AID" "$RULES_IID"; aof_settle
 		measure "$r" "POST /api/order, rules $r" /api/order order.lua "$THREADS" "$ra" "$ri"
 	done
+	aof_auto
 	unset BENCH_XFF
 fi
 # did the handler keep up during (b)? what the journal still holds at its end
@@ -485,7 +524,7 @@ row() { # key name expected-status
 	for r in ${RULES_RUNS:-}; do # the sale rules on vs off (summary below the table)
 		[ -n "${RES[$r]:-}" ] || continue
 		case $r in
-		rc*) row "$r" "(r) sold out, rules ${r#rc}" 410 ;;
+		rc*) k=${r#rc}; row "$r" "(r) sold out, rules ${k%[0-9]} (${k##*[a-z]})" 410 ;;
 		*) k=${r#r}; row "$r" "(r) accepted, rules ${k%[0-9]} (${k##*[a-z]})" 202 ;;
 		esac
 	done
@@ -567,22 +606,32 @@ stack_us() { # run: CPU microseconds of the stack's parts per request (less
 	$1 ~ /^(lighttpd|fastcgi|redis|mariadb|handler)$/ { v += (FILENAME == ARGV[1] ? -$2 : $2) }
 	END { printf "%.0f", (n > 0 ? 1e6 * v / hz / n : 0) }' "$OUT/$1.cpu0" "$OUT/$1.cpu1" 2>/dev/null
 }
+aof_in() { # run: bytes the AOF grew by, or -1 when a rewrite ran in it (its counter was reset at the start)
+	cat "$OUT/$1.persist0" "$OUT/$1.persist" 2>/dev/null | tr -d '\r' | awk -F: '
+	/^aof_rewrite_in_progress:1|^aof_rewrites:[1-9]/ { x = 1 }
+	/^aof_current_size:/ { sz[n++] = $2 }
+	END { print (x || n < 2) ? -1 : sz[1] - sz[0] }'
+}
 if [ -n "${RES[ron1]:-}" ]; then
 	rl=
 	for r in $RULES_RUNS; do
 		w=202; case $r in rc*) w=410 ;; esac
-		rl="$rl $r=$(field "${RES[$r]:-}" rps)/$(field "${RES[$r]:-}" statuses | tr ',' '\n' | sed -n "s/^$w://p")/$(field "${RES[$r]:-}" requests)/$(stack_us "$r")"
+		rest=$(cpu_row x "$OUT/$r.cpu0" "$OUT/$r.cpu1" 2>/dev/null | awk -F'|' '{ gsub(/[ %]/, "", $(NF - 1)); print $(NF - 1) }')
+		rl="$rl $r=$(field "${RES[$r]:-}" rps)/$(field "${RES[$r]:-}" statuses | tr ',' '\n' | sed -n "s/^$w://p")/$(field "${RES[$r]:-}" requests)/$(stack_us "$r")/${rest:-?}/$(aof_in "$r")/$(field "${RES[$r]:-}" exhausted)"
 	done
 	echo "$rl" | awk -v nb="${BLOCKED:-0}" '{
 		for (i = 1; i <= NF; i++) {
 			split($i, kv, "="); split(kv[2], v, "/"); k = kv[1]
 			rps = v[1] + 0; if (v[3] > 0) rps *= v[2] / v[3] # the expected share
 			s = (k ~ /^rc/ ? "r" : "a") (k ~ /on/ ? "on" : "off"); sum[s] += rps; n[s]++
-			us[s] += v[4]; runs = runs sprintf(" %s %.0f/s %d us,", k, rps, v[4])
+			us[s] += v[4]; runs = runs sprintf(" %s %.0f/s %d us (other jobs %s%%, %s),", k, rps, v[4], v[5],
+				v[6] < 0 ? "AN AOF REWRITE" : sprintf("AOF %.0f B", v[3] > 0 ? v[6] / v[3] : 0))
+			if (v[7] > 0) { bad[substr(s, 1, 1)] = 1; runs = runs " USERS RAN OUT," }
 		}
 		sub(/,$/, "", runs)
 		for (t = 0; t < 2; t++) { p = t ? "r" : "a"
-			if (n[p "on"] && n[p "off"] && sum[p "off"] > 0 && us[p "on"] > 0) {
+			if (bad[p]) ratio[p] = cpu[p] = "INVALID (users ran out: orders/s is users / run length)"
+			else if (n[p "on"] && n[p "off"] && sum[p "off"] > 0 && us[p "on"] > 0) {
 				ratio[p] = sprintf("%.3f", (sum[p "on"] / n[p "on"]) / (sum[p "off"] / n[p "off"]))
 				cpu[p] = sprintf("%.3f", us[p "on"] / us[p "off"])
 			} else ratio[p] = cpu[p] = "NOT MEASURED" }
