@@ -111,6 +111,7 @@ kv_connect(struct kv *kv)
 	kv->err = 0;
 	kv->errstr[0] = '\0';
 	kv->served = 0;
+	kv->conns++;
 	return FS_OK;
 }
 
@@ -265,6 +266,9 @@ kv_replies(struct kv *kv, int n, const char *what)
 
 		if (rep == NULL)
 			return FS_ERR;
+		/* a SCRIPT FLUSH (no restart): every script is loaded again */
+		if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0)
+			kv->conns++;
 		if (kv_take_ok(rep, what) != FS_OK)
 			rc = FS_ERR;
 	}
@@ -395,18 +399,39 @@ kv_eval_append(struct kv *kv, struct kv_script *script, int nkeys, int argc, con
 	return kv_appendargv(kv, argc + 3, av, NULL);
 }
 
+/* kv_script_load's memo, direct-mapped by script: loaded through kv when
+ * it had made conns connections (a restart, or a NOSCRIPT seen, moves it);
+ * per thread, as connections are */
+struct script_memo {
+	const struct kv_script *script;
+	const struct kv *kv;
+	long conns;
+};
+static _Thread_local struct script_memo loaded[32];
+
 int
 kv_script_load(struct kv *kv, struct kv_script *script)
 {
 	redisReply *rep;
 	int rc;
+	struct script_memo *m;
 
 	if (kv->cl != NULL) {
 		script_sha(script);
 		return kv_cluster_script_load(kv, script);
 	}
+	/* once a connection: a pipeline of EVALSHAs (the handler's batches)
+	 * needs the script there, not a SCRIPT LOAD round trip each time */
+	m = &loaded[((uintptr_t)script / sizeof(void *)) % FS_ARRAY_LEN(loaded)];
+	if (m->script == script && m->kv == kv && m->conns == kv->conns && kv->c != NULL)
+		return FS_OK;
 	rep = kv_cmd(kv, "SCRIPT LOAD %s", script->source);
 	rc = rep != NULL && rep->type == REDIS_REPLY_STRING ? FS_OK : FS_ERR;
+	if (rc == FS_OK) {
+		m->script = script;
+		m->kv = kv;
+		m->conns = kv->conns;
+	}
 
 	if (rep != NULL && rc != FS_OK)
 		log_err("SCRIPT LOAD %s: %s", script->name,

@@ -47,6 +47,8 @@ struct kv {
 	int maybe_ran;    /* the last kv_cmd/kv_cmdargv/kv_eval failed after its
 			   * command was written: it may have run */
 	struct kv_cluster *cl; /* redis_cluster = 1: kv_cluster.c routes every call */
+	long conns;       /* connections made, and NOSCRIPTs seen: a script loaded
+			   * before the last one may be gone */
 };
 
 struct kv_script {

@@ -11,7 +11,7 @@ import { readFileSync, statSync, truncateSync } from 'node:fs';
 import { promisify } from 'node:util';
 import {
   post, get, jwt, newUserId, makeSale, secretFor, burst, statusCounts, redis, redisRaw, sql,
-  sqlValue, waitFor, sleep, flashctl, admin, state, conf,
+  sqlValue, waitFor, sleep, flashctl, admin, state, conf, order,
 } from '../lib/flash.mjs';
 
 const run = promisify(execFile);
@@ -268,4 +268,24 @@ test('crash-1.5 reconcile passes in the middle of a rush change nothing', async 
   assert.ok(await waitFor(() => rowsOf(aid, iid) === alloc && redisRaw('HLEN', key(aid, iid, 'journal')) === '0', 20000));
   assertInMysql(ids);
   await assertBooks(aid, iid, alloc, await reconcile());
+});
+
+test('crash-2.1 Redis forgets its scripts (SCRIPT FLUSH): the handler loads them again, status records still move to unpaid', async () => {
+  const { aid, iid } = await makeSale({ stock: 20 });
+  const unpaidRecord = async (r) => waitFor(() => {
+    const rec = redisRaw('GET', `fs:o:{${r.uid}}:${r.json.order_id}`);
+    return rec !== '' && JSON.parse(rec).status === 'unpaid';
+  }, 10000);
+  // the handler's batch scripts are loaded (once a connection) ...
+  const first = await order(aid, iid);
+  assert.equal(first.status, 202, first.text);
+  assert.ok(await unpaidRecord(first), 'the first order\'s record is unpaid');
+  // ... and gone: its next batches still write every record
+  assert.equal(redisRaw('SCRIPT', 'FLUSH'), 'OK');
+  const rs = await Promise.all(Array.from({ length: 10 }, () => order(aid, iid)));
+  for (const r of rs) assert.equal(r.status, 202, r.text);
+  for (const r of rs) assert.ok(await unpaidRecord(r), `order ${r.json.order_id}'s record is unpaid`);
+  const again = await order(aid, iid);
+  assert.equal(again.status, 202, again.text);
+  assert.ok(await unpaidRecord(again), 'and the batch after the reload');
 });
