@@ -39,11 +39,18 @@ const healthy = () => {
 
 test('cluster-10 sharded stock: a shard\'s master killed mid-rush; every 202 in MySQL, none oversold, sold out, a lost decrement rebuilt', async (t) => {
   assert.ok(await waitFor(healthy, 20000, 200), 'the cluster has 3 masters with a replica each');
-  const { aid, iid } = await makeSale({ stock: STOCK, shards: SHARDS });
-  const st0 = await stats(aid, iid);
-  assert.equal(st0.shards.length, SHARDS, JSON.stringify(st0));
+  // the shard tags aim at the thirds of `redis-cli --cluster create`'s
+  // layout; 90's reshard moved some slots, so a sale whose first three
+  // shards still fall on three masters is picked (a few tries)
+  let aid, iid, st0, owners;
   const stockKey = (k) => `fs:{${st0.shards[k].tag}}:stock`;
-  const owners = st0.shards.map((x, k) => ownerOf(slotOf(stockKey(k))).port);
+  for (let n = 0; n < 8; n++) {
+    ({ aid, iid } = await makeSale({ stock: STOCK, shards: SHARDS }));
+    st0 = await stats(aid, iid);
+    assert.equal(st0.shards.length, SHARDS, JSON.stringify(st0));
+    owners = st0.shards.map((x, k) => ownerOf(slotOf(stockKey(k))).port);
+    if (new Set(owners.slice(0, 3)).size === 3) break;
+  }
   assert.equal(new Set(owners.slice(0, 3)).size, 3, `shards 0..2 on three masters: ${owners}`);
   const master = ownerOf(slotOf(stockKey(KILLED)));
   const replica = replicaOf(master);

@@ -3,8 +3,6 @@
 // counter of the item (in the item's slot), not by a call of its own to the
 // user's slot; the queued status record (user's slot) and the WAIT go out
 // together after it, and the record is readable at once.
-// (after 96: 90's reshard leaves a layout in which the sale ids of the files
-// before 96 decide whether its shards land on three masters)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
