@@ -3,42 +3,19 @@
 // page's Web Worker (crypto.subtle) at the default 18 bits, and a quiz whose
 // picture the shopper answers (the test reads the number from Redis). Each
 // test fails on a console or page error and leaves screenshots in FLASH_OUT.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { base, get, jwt, newUserId, makeSale, outDir, redis, redisRaw } from '../lib/flash.mjs';
+import { get, jwt, newUserId, makeSale, redis, redisRaw } from '../lib/flash.mjs';
+import { useBrowser, open } from './browser.mjs';
 
-let browser;
+useBrowser();
 
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-});
-after(async () => { await browser?.close(); });
-
-// A fresh context logged in as a new user, its page recording console and
-// page errors. Returns {page, uid, token, shot, close}.
-async function open() {
+// A fresh context logged in as a new user (browser.mjs's open). Returns
+// {page, uid, token, shot, close}.
+async function openAsNewUser() {
   const uid = newUserId();
   const token = jwt(uid);
-  const ctx = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 860 } });
-  await ctx.addInitScript((t) => localStorage.setItem('flash.access_token', t), token);
-  const page = await ctx.newPage();
-  const errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  return {
-    page, uid, token,
-    shot: (name) => page.screenshot({ path: join(outDir, `${name}.png`), fullPage: true }),
-    async close() {
-      await ctx.close();
-      assert.deepEqual(errors, [], 'no console or page errors');
-    },
-  };
+  return { ...(await open({ token })), uid, token };
 }
 
 const itemUrl = (s) => `/item.html?aid=${s.aid}&iid=${s.iid}`;
@@ -53,7 +30,7 @@ async function myOrder(b, s) {
 
 test('page-ch.1 pow at 18 bits: the buy button solves it in a worker, then orders', async () => {
   const s = await makeSale({ stock: 3, name: 'Proof-of-work pan', activity: { challenge: 'pow' } });
-  const b = await open();
+  const b = await openAsNewUser();
   const { page } = b;
   await page.goto(itemUrl(s));
   await page.waitForSelector('body[data-ready="1"]', { timeout: 10000 });
@@ -80,7 +57,7 @@ test('page-ch.1 pow at 18 bits: the buy button solves it in a worker, then order
 
 test('page-ch.2 quiz: the picture and an input; the right number orders', async () => {
   const s = await makeSale({ stock: 3, name: 'Quiz kettle', activity: { challenge: 'quiz' } });
-  const b = await open();
+  const b = await openAsNewUser();
   const { page } = b;
   await page.goto(itemUrl(s));
   await page.waitForSelector('body[data-ready="1"]', { timeout: 10000 });

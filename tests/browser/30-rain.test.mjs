@@ -2,42 +2,22 @@
 // stack: the countdown on the server clock (the browser's own clock is an
 // hour off), packets falling once it starts, a tap grabs one and the amount
 // shows, the wallet on the orders page; an empty pot says so.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { base, jwt, newUserId, outDir, sqlValue, waitFor, post } from '../lib/flash.mjs';
+import { jwt, newUserId, sqlValue, waitFor, post } from '../lib/flash.mjs';
+import { useBrowser, open, PHONE } from './browser.mjs';
 import { makeRain } from '../lib/rain.mjs';
 
-let browser;
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-});
-after(async () => { await browser?.close(); });
+useBrowser();
 
-async function open(token, clockOffsetMs, allow = []) {
-  const ctx = await browser.newContext({ baseURL: base, viewport: { width: 390, height: 780 } });
-  await ctx.addInitScript((t) => localStorage.setItem('flash.access_token', t), token);
-  const page = await ctx.newPage();
-  if (clockOffsetMs) await page.clock.install({ time: Date.now() + clockOffsetMs });
-  const errors = [];
-  page.on('console', (m) => { if (m.type() === 'error' && !allow.some((re) => re.test(m.text()))) errors.push(m.text()); });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  return {
-    page,
-    shot: (name) => page.screenshot({ path: join(outDir, `${name}.png`) }),
-    async close() { await ctx.close(); assert.deepEqual(errors, [], 'no console or page errors'); },
-  };
-}
+// A phone-sized tab logged in with token (browser.mjs's open); its clock
+// runs clockOffsetMs from the real one; allow: expected console errors.
+const openRain = (token, clockOffsetMs, allow = []) => open({ token, clockOffsetMs, allow, viewport: PHONE });
 
 test('rain-page-1 countdown on the server clock, packets fall, a tap grabs, the amount shows, the wallet has it', async () => {
   const rid = await makeRain({ packets: 5, total_cents: 500, startInMs: 4000, name: 'page rain' });
   const uid = newUserId();
-  const p = await open(jwt(uid), -3600000);
+  const p = await openRain(jwt(uid), -3600000);
   try {
     await p.page.goto(`/rain.html?rid=${rid}`);
     await p.page.locator('#status[data-state="upcoming"]').waitFor({ timeout: 5000 });
@@ -74,7 +54,7 @@ test('rain-page-2 an empty pot says so', async () => {
   const rid = await makeRain({ packets: 1, total_cents: 1 });
   const r = await post(`/api/rain/${rid}/grab`, {}, { token: jwt(newUserId()) });
   assert.equal(r.status, 200);
-  const p = await open(jwt(newUserId()), 0, [/410/]);
+  const p = await openRain(jwt(newUserId()), 0, [/410/]);
   try {
     await p.page.goto(`/rain.html?rid=${rid}`);
     await p.page.locator('#status[data-state="empty"]').waitFor({ timeout: 5000 });

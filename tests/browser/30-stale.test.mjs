@@ -3,30 +3,16 @@
 // its last copy while Redis is down; 25-shed proves the server side). The
 // page's own request is answered by the real stack; the test adds the mark
 // to it on the way (playwright's route), so the stack's Redis stays up.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { base, makeSale, outDir } from '../lib/flash.mjs';
+import { makeSale, outDir } from '../lib/flash.mjs';
+import { useBrowser, open } from './browser.mjs';
 
-let browser;
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-});
-after(async () => { await browser?.close(); });
+useBrowser();
 
-// The item page, its detail answers marked stale when stale(); console and
-// page errors collected.
 async function itemPage(sale, stale) {
-  const ctx = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 860 } });
-  const page = await ctx.newPage();
-  const errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  page.on('pageerror', (e) => errors.push(String(e)));
+  const { ctx, page, errors } = await open();
   await page.route(`**/api/detail/${sale.aid}/${sale.iid}`, async (route) => {
     const res = await route.fetch();
     const json = await res.json();

@@ -5,47 +5,22 @@
 // its stats followed; the home page links to the live rain and the rain page
 // links back. Each step is checked through the API (or MySQL/Redis), not only
 // in the page. Fails on any console or page error.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { base, conf, admin, post, jwt, newUserId, outDir, sqlValue, redisRaw, waitFor } from '../lib/flash.mjs';
+import { conf, admin, post, jwt, newUserId, sqlValue, redisRaw, waitFor } from '../lib/flash.mjs';
+import { useBrowser, open } from './browser.mjs';
 
 const tag = Date.now() % 100000;
-let browser;
+useBrowser();
 
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-});
-after(async () => { await browser?.close(); });
-
-// A fresh context with one page recording console and page errors; allow:
-// regexes of console errors provoked on purpose (a refused request).
-async function open(allow = []) {
-  const ctx = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 900 } });
-  const page = await ctx.newPage();
-  const errors = [];
-  const watch = (p) => {
-    p.on('console', (m) => { if (m.type() === 'error' && !allow.some((re) => re.test(m.text()))) errors.push(`${p.url()}: ${m.text()}`); });
-    p.on('pageerror', (e) => errors.push(`${p.url()}: ${e}`));
-  };
-  watch(page);
-  ctx.on('page', watch);
-  return {
-    ctx, page,
-    shot: (name, p = page) => p.screenshot({ path: join(outDir, `${name}.png`), fullPage: true }),
-    async close() { await ctx.close(); assert.deepEqual(errors, [], 'no console or page errors'); },
-  };
-}
+// browser.mjs's open, a little taller; allow: regexes of console errors
+// provoked on purpose (a refused request).
+const openAdmin = (allow = []) => open({ allow, viewport: { width: 1280, height: 900 } });
 
 const ready = (page) => page.waitForSelector('body[data-ready="1"]', { timeout: 10000 });
 
 async function adminPage(allow) {
-  const b = await open(allow);
+  const b = await openAdmin(allow);
   await b.page.goto('/admin.html');
   await ready(b.page);
   await b.page.fill('#admin-token', conf.admin_token);
