@@ -107,16 +107,14 @@ db_rain_get(struct db *d, int64_t rid, struct db_rain *r)
 	return found;
 }
 
-int
-db_rain_list(struct db *d, int64_t after_ms, int64_t before_ms, struct db_rain **out)
+/* The rains sql selects (RAIN_COLS) into *out: how many, or FS_ERR. */
+static int
+rains_query(struct db *d, const char *sql, const struct dbv *a, int na, struct db_rain **out)
 {
-	static const char sql[] = "SELECT " RAIN_COLS " FROM rains WHERE status = 'published'"
-				  " AND end_ms > ? AND start_ms < ? ORDER BY start_ms, id LIMIT 1000";
-	struct dbv a[] = {DBI(after_ms), DBI(before_ms)};
 	struct db_rows rows;
 	int n;
 
-	*out = db_query_array(d, sql, a, 2, &rows, sizeof(**out), &n);
+	*out = db_query_array(d, sql, a, na, &rows, sizeof(**out), &n);
 	if (n < 0)
 		return FS_ERR;
 	for (int i = 0; i < n; i++)
@@ -126,20 +124,22 @@ db_rain_list(struct db *d, int64_t after_ms, int64_t before_ms, struct db_rain *
 }
 
 int
+db_rain_list(struct db *d, int64_t after_ms, int64_t before_ms, struct db_rain **out)
+{
+	static const char sql[] = "SELECT " RAIN_COLS " FROM rains WHERE status = 'published'"
+				  " AND end_ms > ? AND start_ms < ? ORDER BY start_ms, id LIMIT 1000";
+	struct dbv a[] = {DBI(after_ms), DBI(before_ms)};
+
+	return rains_query(d, sql, a, 2, out);
+}
+
+int
 db_rain_all(struct db *d, int max, struct db_rain **out)
 {
 	static const char sql[] = "SELECT " RAIN_COLS " FROM rains ORDER BY id DESC LIMIT ?";
 	struct dbv a[] = {DBI(max)};
-	struct db_rows rows;
-	int n;
 
-	*out = db_query_array(d, sql, a, 1, &rows, sizeof(**out), &n);
-	if (n < 0)
-		return FS_ERR;
-	for (int i = 0; i < n; i++)
-		rain_of_row(&rows, i, &(*out)[i]);
-	db_rows_free(&rows);
-	return n;
+	return rains_query(d, sql, a, 1, out);
 }
 
 int

@@ -443,11 +443,36 @@ kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_r
 	return reserve_once(kv, o, sh, rate_limit, with_record, g, remaining, held);
 }
 
+/* The keys and arguments of release_script for o on home shard sh. */
+struct release_args {
+	char keys[4][KV_KEY_MAX], oid[24], uid[24], qty[24], keep[24];
+	const char *argv[8];
+};
+
+static void
+release_args_init(struct release_args *a, const struct order *o, int sh)
+{
+	static const char *const names[4] = {"released", "stock", "buyers", "meta"};
+
+	for (int i = 0; i < 4; i++) {
+		kv_shard_key(a->keys[i], o->activity_id, o->item_id, sh, names[i]);
+		a->argv[i] = a->keys[i];
+	}
+	snprintf(a->oid, sizeof(a->oid), "%" PRId64, o->id);
+	snprintf(a->uid, sizeof(a->uid), "%" PRId64, o->user_id);
+	snprintf(a->qty, sizeof(a->qty), "%" PRId64, o->quantity);
+	/* keep the exactly-once marks a day past the sale (or past now) */
+	snprintf(a->keep, sizeof(a->keep), "%d", 24 * 3600 * 1000);
+	a->argv[4] = a->oid;
+	a->argv[5] = a->uid;
+	a->argv[6] = a->qty;
+	a->argv[7] = a->keep;
+}
+
 int
 kv_sale_release(struct kv *kv, const struct order *o)
 {
-	char keys[4][KV_KEY_MAX], oid[24], uid[24], qty[24], keep[24];
-	const char *argv[8];
+	struct release_args a;
 	redisReply *rep;
 	long long v;
 	int rc, sh = kv_shard_of(kv, o, NULL);
@@ -455,22 +480,8 @@ kv_sale_release(struct kv *kv, const struct order *o)
 	/* back to the user's home shard, where the order was journaled */
 	if (sh == FS_ERR)
 		return FS_ERR;
-	kv_shard_key(keys[0], o->activity_id, o->item_id, sh, "released");
-	kv_shard_key(keys[1], o->activity_id, o->item_id, sh, "stock");
-	kv_shard_key(keys[2], o->activity_id, o->item_id, sh, "buyers");
-	kv_shard_key(keys[3], o->activity_id, o->item_id, sh, "meta");
-	snprintf(oid, sizeof(oid), "%" PRId64, o->id);
-	snprintf(uid, sizeof(uid), "%" PRId64, o->user_id);
-	snprintf(qty, sizeof(qty), "%" PRId64, o->quantity);
-	/* keep the exactly-once marks a day past the sale (or past now) */
-	snprintf(keep, sizeof(keep), "%d", 24 * 3600 * 1000);
-	for (int i = 0; i < 4; i++)
-		argv[i] = keys[i];
-	argv[4] = oid;
-	argv[5] = uid;
-	argv[6] = qty;
-	argv[7] = keep;
-	rep = kv_eval_idempotent(kv, &release_script, 4, 8, argv, NULL);
+	release_args_init(&a, o, sh);
+	rep = kv_eval_idempotent(kv, &release_script, 4, 8, a.argv, NULL);
 	rc = reply_peek_int(rep, &v);
 	if (rep != NULL && rc != FS_OK)
 		log_err("EVALSHA release order=%" PRId64 ": %s", o->id,
@@ -603,18 +614,10 @@ same_item(const struct order *a, const struct order *b)
 static int
 announce_release(struct kv *kv, const struct order *o, int sh)
 {
-	char keys[4][KV_KEY_MAX], oid[24], uid[24], qty[24], keep[24];
-	const char *argv[8] = {keys[0], keys[1], keys[2], keys[3], oid, uid, qty, keep};
+	struct release_args a;
 
-	kv_shard_key(keys[0], o->activity_id, o->item_id, sh, "released");
-	kv_shard_key(keys[1], o->activity_id, o->item_id, sh, "stock");
-	kv_shard_key(keys[2], o->activity_id, o->item_id, sh, "buyers");
-	kv_shard_key(keys[3], o->activity_id, o->item_id, sh, "meta");
-	snprintf(oid, sizeof(oid), "%" PRId64, o->id);
-	snprintf(uid, sizeof(uid), "%" PRId64, o->user_id);
-	snprintf(qty, sizeof(qty), "%" PRId64, o->quantity);
-	snprintf(keep, sizeof(keep), "%d", 24 * 3600 * 1000);
-	return kv_eval_append(kv, &release_script, 4, 8, argv);
+	release_args_init(&a, o, sh);
+	return kv_eval_append(kv, &release_script, 4, 8, a.argv);
 }
 
 /* Queues the journal drops of the n orders, per item and home shard.
