@@ -251,6 +251,39 @@ test('topo-3 kill -9 one web node mid-rush: HAProxy routes around it, every 202 
   }, 15000, 300));
 });
 
+test('topo-3f kill -9 the fallback lighttpd mid-rush: the nodes serve on, nothing accepted is lost; start brings it back', async () => {
+  const STOCK = 60, USERS = 200;
+  const pidFile = `${state}/fallback/lighttpd.pid`;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  assert.ok(pid > 0 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('fallback'), 'the fallback runs');
+  const { aid, iid } = await makeSale({ stock: STOCK });
+  const users = await usersFor(aid, iid, USERS);
+  const { results, wave, left } = rush(aid, iid, users);
+  await wave(20);
+  process.kill(pid, 'SIGKILL');
+  assert.ok(await waitFor(() => { try { process.kill(pid, 0); return false; } catch { return true; } }, 5000, 50), 'it died');
+  while (left() > 0) await wave(20);
+  const counts = statusCounts(results);
+  // the backup server is asked only with no node up: the rush never sees it
+  assert.deepEqual(Object.keys(counts).filter((st) => st !== '202' && st !== '410'), [], `statuses ${JSON.stringify(counts)}`);
+  const ids = results.filter((r) => r.status === 202).map((r) => r.json.order_id);
+  assert.equal(ids.length, STOCK, `sold out exactly: ${JSON.stringify(counts)}`);
+  const p = primaryNode();
+  assert.ok(await waitFor(() => inMysql(p, ids) === ids.length, 30000), `MySQL holds ${inMysql(p, ids)} of ${ids.length} accepted orders`);
+  assert.equal(liveOrders(p, aid, iid), STOCK, 'none oversold');
+  // start (idempotent) puts the missing part back; with no node up it answers again
+  cluster('start');
+  const again = Number(readFileSync(pidFile, 'utf8').trim());
+  assert.notEqual(again, pid, 'a new fallback');
+  try {
+    for (const n of [2, 3]) await haproxyCmd(`disable server web/web${n}`);
+    assertJsonError(await rawHttp('GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), 503, 'unavailable');
+  } finally {
+    for (const n of [2, 3]) await haproxyCmd(`enable server web/web${n}`);
+  }
+  assert.ok(await waitFor(async () => (await get('/api/health/live')).status === 200, 10000, 200));
+});
+
 test('topo-4 the replica stopped: commits go on, health says async; back: semisync', async () => {
   const p = primaryNode(), rn = 3 - p;
   cluster('mysql-stop', rn);
