@@ -68,6 +68,7 @@ LIB_SRC += lib/db_admin.c
 LIB_SRC += lib/db_payment.c
 LIB_SRC += lib/paynotify.c
 LIB_SRC += lib/lifecycle.c
+LIB_SRC += lib/queued.c
 LIB_SRC += lib/kv_lifecycle.c
 LIB_SRC += lib/kv_journal.c
 LIB_SRC += lib/rebuild.c

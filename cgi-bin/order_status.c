@@ -21,6 +21,7 @@
 #include "refund.h"
 #include "reply.h"
 #include "kv_order.h"
+#include "queued.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -32,7 +33,7 @@
 static int
 order_find(struct req *r, int64_t id, struct order *o)
 {
-	int in_kv = kv_order_get(r->kv, r->user_id, id, o);
+	int in_kv = queued_get(r->kv, r->db, r->user_id, id, o); /* before MySQL: queued.h */
 	int in_db;
 
 	in_db = db_order_load(r->db, id, o);
@@ -163,13 +164,25 @@ reply_list(struct req *r, const struct order *list, int n)
 	free(refunds);
 }
 
-/* MySQL's orders plus the queued ones only Redis knows, newest first. */
+/* 1 when list[0..n) holds an order with id. */
+static int
+listed(const struct order *list, int n, int64_t id)
+{
+	for (int k = 0; k < n; k++)
+		if (list[k].id == id)
+			return 1;
+	return 0;
+}
+
+/* MySQL's orders plus the queued ones only Redis knows, newest first. On a
+ * Cluster the queued ones are read from the journals first (queued.h): an
+ * order leaves them only once MySQL has it. */
 static void
 get_list(struct req *r)
 {
-	struct order list[2 * LIST_MAX];
+	struct order list[3 * LIST_MAX], queued[LIST_MAX];
 	int64_t ids[LIST_MAX];
-	int n, nids, from_db;
+	int n, nids, from_db, nq = queued_list(r->kv, r->db, r->user_id, queued, LIST_MAX);
 
 	n = db_order_list(r->db, r->user_id, list, LIST_MAX);
 	if (n == FS_ERR) {
@@ -177,13 +190,12 @@ get_list(struct req *r)
 		return;
 	}
 	from_db = n;
+	for (int i = 0; i < nq; i++)
+		if (!listed(list, from_db, queued[i].id))
+			list[n++] = queued[i];
 	nids = kv_order_ids(r->kv, r->user_id, ids, LIST_MAX);
-	for (int i = 0; i < nids && n < 2 * LIST_MAX; i++) {
-		int known = 0;
-
-		for (int k = 0; k < from_db && !known; k++)
-			known = list[k].id == ids[i];
-		if (!known && kv_order_get(r->kv, r->user_id, ids[i], &list[n]) == 1 &&
+	for (int i = 0; i < nids && n < 3 * LIST_MAX; i++) {
+		if (!listed(list, n, ids[i]) && kv_order_get(r->kv, r->user_id, ids[i], &list[n]) == 1 &&
 		    list[n].user_id == r->user_id)
 			n++;
 	}

@@ -28,9 +28,9 @@
 #include "codec.h"
 #include "order.h"
 #include "paynotify.h"
+#include "queued.h"
 #include "refund.h"
 #include "reply.h"
-#include "kv_order.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -58,7 +58,7 @@ post_pay(struct req *r)
 	}
 	if (rc == 0) {
 		/* a queued order is not payable yet; anyone else's is not found */
-		if (kv_order_get(r->kv, r->user_id, r->ids[0], &o) == 1 && o.user_id == r->user_id)
+		if (queued_get(r->kv, r->db, r->user_id, r->ids[0], &o) == 1)
 			reply_error_msg(r, FS_E_CONFLICT, "the order is not unpaid yet; try again shortly");
 		else
 			reply_error(r, FS_E_NOT_FOUND);

@@ -389,6 +389,74 @@ kv_eval_idempotent(struct kv *kv, struct kv_script *script, int nkeys, int argc,
 	return kv_eval_resend(kv, 1, script, nkeys, argc, argv, lens);
 }
 
+/* One Redis: the script, then its WAIT, both written before either reply
+ * is read. A NOSCRIPT (a restart, a SCRIPT FLUSH) or a failure before
+ * sending falls back to the two trips; a transport failure after sending
+ * leaves kv->maybe_ran set (never resent: the caller settles). */
+static redisReply *
+eval_wait_one(struct kv *kv, int ac, const char **av, const size_t *al, int replicas, int ms,
+	      int *acked)
+{
+	redisReply *rep;
+
+	if (kv_pipeline_ready(kv) != FS_OK)
+		return NULL;
+	if (redisAppendCommandArgv(kv->c, ac, av, al) != REDIS_OK ||
+	    redisAppendCommand(kv->c, "WAIT %d %d", replicas, ms) != REDIS_OK) {
+		kv_fail(kv, "append");
+		return NULL;
+	}
+	rep = kv_reply(kv);
+	if (rep == NULL) {
+		kv->maybe_ran = 1;
+		return NULL;
+	}
+	*acked = kv_cluster_wait_reply(kv, replicas, ms);
+	return rep;
+}
+
+redisReply *
+kv_eval_wait(struct kv *kv, struct kv_script *script, int nkeys, int argc, const char **argv,
+	     const size_t *lens, int replicas, int ms, int *acked)
+{
+	const char *av[KV_EVAL_ARGV];
+	size_t al[KV_EVAL_ARGV];
+	char nk[16];
+	redisReply *rep = NULL;
+
+	*acked = FS_ERR;
+	eval_argv(kv, "kv_eval_wait", script, nkeys, argc, argv, lens, av, al, nk);
+	kv->maybe_ran = 0;
+	if (kv->cl == NULL) {
+		rep = eval_wait_one(kv, argc + 3, av, al, replicas, ms, acked);
+		if (rep != NULL && rep->type == REDIS_REPLY_ERROR &&
+		    strncmp(rep->str, "NOSCRIPT", 8) == 0) {
+			kv->conns++;
+			freeReplyObject(rep);
+			rep = NULL;
+		} else if (rep != NULL || kv->maybe_ran) {
+			return rep;
+		}
+		/* not sent, or not run: the long way */
+		rep = kv_eval_idempotent(kv, script, nkeys, argc, argv, lens);
+		if (rep != NULL)
+			*acked = kv_cluster_wait(kv, argv[0], replicas, ms);
+		return rep;
+	}
+	/* a Cluster: WAIT goes to the master of the script's first key; if
+	 * the script had to run again on its own (redirected, NOSCRIPT on a
+	 * promoted replica), that WAIT ran before it or elsewhere: again */
+	if (kv_cluster_appendargv(kv, argc + 3, av, al) != FS_OK ||
+	    kv_cluster_append_wait(kv, argv[0], replicas, ms) != FS_OK)
+		return NULL;
+	rep = kv_cluster_reply(kv);
+	kv->maybe_ran = rep == NULL;
+	*acked = kv_cluster_wait_reply(kv, replicas, ms);
+	if (rep != NULL && kv_cluster_rerun(kv))
+		*acked = kv_cluster_wait(kv, argv[0], replicas, ms);
+	return rep;
+}
+
 int
 kv_eval_append(struct kv *kv, struct kv_script *script, int nkeys, int argc, const char **argv)
 {

@@ -61,6 +61,8 @@ struct kv_cluster {
 	 * kv_cluster_reply, handed out in order */
 	struct kv_cluster_cmd *q;
 	int nq, qcap, next, ran;
+	int rerun; /* the last pipeline ran a unit again (redirected, NOSCRIPT,
+		    * unreachable): its commands did not all run in one trip */
 };
 
 struct kv_cluster *
@@ -83,7 +85,7 @@ pipeline_reset(struct kv_cluster *cl)
 		if (cl->q[i].rep)
 			freeReplyObject(cl->q[i].rep);
 	}
-	cl->nq = cl->next = cl->ran = 0;
+	cl->nq = cl->next = cl->ran = cl->rerun = 0;
 }
 
 void
@@ -859,10 +861,13 @@ pipeline_run(struct kv *kv)
 		struct kv_cluster_cmd *u = &cl->q[i];
 		int slot = unit_slot(u, pl.ulen[i]);
 
-		if (pl.state[i] == UNIT_SERIAL)
+		if (pl.state[i] == UNIT_SERIAL) {
+			cl->rerun = 1;
 			unit_run(kv, u, pl.ulen[i], slot, -1);
-		else if (pl.state[i] == UNIT_SENT && unit_retry(u, pl.ulen[i]) != NULL)
+		} else if (pl.state[i] == UNIT_SENT && unit_retry(u, pl.ulen[i]) != NULL) {
+			cl->rerun = 1;
 			unit_run(kv, u, pl.ulen[i], slot, pl.unode[i]);
+		}
 	}
 	free(pl.ulen);
 	free(pl.unode);
@@ -920,6 +925,12 @@ kv_cluster_wait_reply(struct kv *kv, int replicas, int ms)
 			 rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
 	freeReplyObject(rep);
 	return n;
+}
+
+int
+kv_cluster_rerun(const struct kv *kv)
+{
+	return kv->cl != NULL && kv->cl->rerun;
 }
 
 int

@@ -51,5 +51,8 @@ int kv_cluster_wait(struct kv *kv, const char *key, int replicas, int ms);
  * among the queued commands' replies. */
 int kv_cluster_append_wait(struct kv *kv, const char *key, int replicas, int ms);
 int kv_cluster_wait_reply(struct kv *kv, int replicas, int ms);
+/* 1 when the last pipeline (read through) ran a command again on its own:
+ * a WAIT queued behind it may have run before it, or on another node */
+int kv_cluster_rerun(const struct kv *kv);
 
 #endif

@@ -481,3 +481,72 @@ kv_journal_due(struct kv *kv, int64_t aid, int64_t iid, int64_t before_ms, int m
 	}
 	return seen;
 }
+
+/* Reads the replies of n HGETs into line[i] (NULL when nil); FS_ERR when
+ * any failed (every reply read all the same). */
+static int
+hget_replies(struct kv *kv, int n, redisReply **line)
+{
+	int rc = FS_OK;
+
+	for (int i = 0; i < n; i++) {
+		line[i] = kv_reply(kv);
+		if (line[i] == NULL || line[i]->type == REDIS_REPLY_ERROR)
+			rc = FS_ERR;
+		if (line[i] != NULL && line[i]->type != REDIS_REPLY_STRING) {
+			freeReplyObject(line[i]);
+			line[i] = NULL;
+		}
+	}
+	return rc;
+}
+
+int
+kv_journal_find(struct kv *kv, const struct kv_journal_item *items, int n, int64_t uid,
+		int64_t oid, struct order *out, int max)
+{
+	char key[KV_KEY_MAX];
+	redisReply **rep = mem_calloc((size_t)(n > 0 ? n : 1), sizeof(*rep));
+	int64_t *ids = mem_calloc((size_t)(n > 0 ? n : 1), sizeof(*ids));
+	int found = 0, rc = FS_OK, asked = 0;
+
+	/* without an id: the order each item's buyers hash names for uid */
+	for (int i = 0; i < n && oid <= 0 && rc == FS_OK; i++) {
+		kv_shard_key(key, items[i].aid, items[i].iid, items[i].home, "buyers");
+		rc = kv_append(kv, "HGET %s %" PRId64, key, uid);
+		asked += rc == FS_OK;
+	}
+	if (oid <= 0 && asked > 0 && hget_replies(kv, asked, rep) != FS_OK)
+		rc = FS_ERR;
+	for (int i = 0; i < n; i++) {
+		ids[i] = oid;
+		if (oid <= 0 && i < asked && rep[i] != NULL)
+			ids[i] = strtoll(rep[i]->str, NULL, 10);
+		if (rep[i] != NULL)
+			freeReplyObject(rep[i]);
+		rep[i] = NULL;
+	}
+	asked = 0;
+	for (int i = 0; i < n && rc == FS_OK; i++) {
+		kv_shard_key(key, items[i].aid, items[i].iid, items[i].home, "journal");
+		/* an item without an order of uid's asks for id 0: nil */
+		rc = kv_append(kv, "HGET %s %" PRId64, key, ids[i] > 0 ? ids[i] : 0);
+		asked += rc == FS_OK;
+	}
+	if (asked > 0 && hget_replies(kv, asked, rep) != FS_OK)
+		rc = FS_ERR;
+	for (int i = 0; i < asked; i++) {
+		if (rep[i] != NULL && found < max &&
+		    order_decode(rep[i]->str, rep[i]->len, &out[found]) == FS_OK &&
+		    out[found].user_id == uid && out[found].id == ids[i] &&
+		    out[found].activity_id == items[i].aid && out[found].item_id == items[i].iid) {
+			out[found].status = ORDER_QUEUED;
+			found++;
+		}
+		if (rep[i] != NULL)
+			freeReplyObject(rep[i]);
+	}
+	free(rep);
+	free(ids);
+	return rc == FS_OK ? found : FS_ERR;
+}

@@ -78,4 +78,17 @@ int kv_journal_due(struct kv *kv, int64_t aid, int64_t iid, int64_t before_ms, i
 int kv_journal_scan(struct kv *kv, const char *pending, const char *journal, int64_t before_ms,
 		    int max, int (*take)(const char *line, size_t len, void *ctx), void *ctx);
 
+/* An item whose journal kv_journal_find reads: its ids and the home shard
+ * of the user asked about (kv_shard_home; 0 unsharded). */
+struct kv_journal_item {
+	int64_t aid, iid;
+	int home;
+};
+/* User uid's queued orders in the journals of n items, one pipeline (a
+ * trip per node): with oid > 0 only order oid, else the order each item's
+ * buyers hash names for uid. Found ones (up to max) are decoded into out
+ * with status queued. Their count, or FS_ERR when Redis failed. */
+int kv_journal_find(struct kv *kv, const struct kv_journal_item *items, int n, int64_t uid,
+		    int64_t oid, struct order *out, int max);
+
 #endif

@@ -97,38 +97,6 @@ kv_order_put(struct kv *kv, const struct order *o)
 }
 
 int
-kv_order_queued_append(struct kv *kv, const struct order *o)
-{
-	struct kv_order_args a;
-	int sent = 0;
-
-	/* plain commands: a new order has no record yet, and NX keeps a
-	 * record the order handler may already have written */
-	kv_order_args_init(&a, o);
-	if (kv_append(kv, "SET %s %s NX EX %d", a.key, a.argv[2], KV_ORDER_TTL_S) == FS_OK &&
-	    ++sent && kv_append(kv, "ZADD %s %s %s", a.ukey, a.created, a.oid) == FS_OK &&
-	    ++sent && kv_append(kv, "EXPIRE %s %d", a.ukey, KV_ORDER_TTL_S) == FS_OK)
-		++sent;
-	kv_order_args_free(&a);
-	return sent;
-}
-
-int
-kv_order_queued_read(struct kv *kv, int sent)
-{
-	int rc = sent == KV_ORDER_QUEUED_CMDS ? FS_OK : FS_ERR;
-
-	/* every reply, a failed one too: the caller's next reply is its own */
-	for (int i = 0; i < sent; i++) {
-		redisReply *rep = kv_reply(kv);
-
-		if (rep == NULL || kv_take_ok(rep, "queued record") != FS_OK)
-			rc = FS_ERR;
-	}
-	return rc;
-}
-
-int
 kv_order_get(struct kv *kv, int64_t uid, int64_t id, struct order *o)
 {
 	redisReply *rep = kv_cmd(kv, "GET fs:o:{%" PRId64 "}:%" PRId64, uid, id);

@@ -20,16 +20,6 @@ struct kv;
  * states, so a late writer (a queued record after the handler's, an unpaid
  * one after a cancel) never undoes a newer state. FS_OK or FS_ERR. */
 int kv_order_put(struct kv *kv, const struct order *o);
-/* The same for a new, queued order in plain commands (the hot path on a
- * Cluster, where the reservation script cannot write the user's slot),
- * written only if no record exists yet; queued with kv_append so that they
- * go out with other nodes' commands (the WAIT of the reservation). append
- * returns how many it queued; read reads that many replies, whatever
- * fails: FS_OK when all KV_ORDER_QUEUED_CMDS were queued and succeeded. */
-#define KV_ORDER_QUEUED_CMDS 3
-int kv_order_queued_append(struct kv *kv, const struct order *o);
-int kv_order_queued_read(struct kv *kv, int sent);
-
 /* Reads the status record of user uid's order id: 1 found, 0 absent (or
  * not uid's), FS_ERR down. */
 int kv_order_get(struct kv *kv, int64_t uid, int64_t id, struct order *o);

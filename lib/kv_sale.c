@@ -328,7 +328,8 @@ reserve_result_of(long long v, int64_t *remaining)
 /* One reservation script on shard sh (the user's home; 0 unsharded). */
 static enum reserve_result
 reserve_once(struct kv *kv, const struct order *o, int sh, int rate_limit, int with_record,
-	     const struct kv_guard_args *g, int64_t *remaining, int64_t *held)
+	     const struct kv_guard_args *g, struct kv_sale_wait *w, int64_t *remaining,
+	     int64_t *held)
 {
 	struct reserve_args a;
 	redisReply *rep;
@@ -336,7 +337,11 @@ reserve_once(struct kv *kv, const struct order *o, int sh, int rate_limit, int w
 
 	reserve_args_init(&a, o, sh, rate_limit, with_record, g);
 	/* idempotent by order id: a resend after a broken connection is safe */
-	rep = kv_eval_idempotent(kv, &reserve_script, a.nkeys, a.argc, a.argv, a.lens);
+	if (w != NULL && w->replicas > 0)
+		rep = kv_eval_wait(kv, &reserve_script, a.nkeys, a.argc, a.argv, a.lens,
+				   w->replicas, w->ms, &w->acked);
+	else
+		rep = kv_eval_idempotent(kv, &reserve_script, a.nkeys, a.argc, a.argv, a.lens);
 	reserve_args_free(&a);
 	if (rep == NULL)
 		/* sent, and the reply lost (a timeout): it may have run */
@@ -366,7 +371,7 @@ reserve_once(struct kv *kv, const struct order *o, int sh, int rate_limit, int w
  * checked and recorded on the home shard only: one order per user holds. */
 static enum reserve_result
 reserve_borrowing(struct kv *kv, const struct order *o, int shards, int sh, int with_record,
-		  const struct kv_guard_args *g, int64_t *held)
+		  const struct kv_guard_args *g, struct kv_sale_wait *w, int64_t *held)
 {
 	enum reserve_result res = RESERVE_SOLD_OUT;
 	int down = 0;
@@ -378,7 +383,7 @@ reserve_borrowing(struct kv *kv, const struct order *o, int shards, int sh, int 
 		/* moved: reserve at home (another buyer may take it first; it
 		 * is sold then, not stranded, and the next donor is asked) */
 		if (m == 1)
-			res = reserve_once(kv, o, sh, 0, with_record, g, NULL, held);
+			res = reserve_once(kv, o, sh, 0, with_record, g, w, NULL, held);
 	}
 	return res == RESERVE_SOLD_OUT && down ? RESERVE_DOWN : res;
 }
@@ -391,7 +396,8 @@ reserve_borrowing(struct kv *kv, const struct order *o, int shards, int sh, int 
  * the item is a duplicate, as without shards. */
 static enum reserve_result
 reserve_sharded(struct kv *kv, const struct order *o, int shards, int sh, int rate_limit,
-		int with_record, const struct kv_guard_args *g, int64_t *remaining, int64_t *held)
+		int with_record, const struct kv_guard_args *g, struct kv_sale_wait *w,
+		int64_t *remaining, int64_t *held)
 {
 	struct kv_guard_args mine = *g;
 	enum reserve_result res;
@@ -412,12 +418,12 @@ reserve_sharded(struct kv *kv, const struct order *o, int shards, int sh, int ra
 		/* counted here: the shards' scripts count no address */
 		mine.ip[0] = '\0';
 	}
-	res = reserve_once(kv, o, sh, rate_limit, with_record, &mine, remaining, held);
+	res = reserve_once(kv, o, sh, rate_limit, with_record, &mine, w, remaining, held);
 	/* a shard's count is not the item's: no sold-out mark from it */
 	if (remaining)
 		*remaining = -1;
 	if (res == RESERVE_SOLD_OUT)
-		res = reserve_borrowing(kv, o, shards, sh, with_record, &mine, held);
+		res = reserve_borrowing(kv, o, shards, sh, with_record, &mine, w, held);
 	/* refused for sure: the slot goes back (unknown keeps it) */
 	if (c == 1 && res != RESERVE_OK && res != RESERVE_UNKNOWN &&
 	    kv_guard_ip_unclaim(kv, o->activity_id, o->item_id, g->ip, o->id) != FS_OK)
@@ -427,7 +433,8 @@ reserve_sharded(struct kv *kv, const struct order *o, int shards, int sh, int ra
 
 enum reserve_result
 kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_record,
-		const struct kv_guard_args *g, int64_t *remaining, int64_t *held)
+		const struct kv_guard_args *g, struct kv_sale_wait *w, int64_t *remaining,
+		int64_t *held)
 {
 	struct kv_guard_args none;
 	int shards = 1, sh = kv_shard_of(kv, o, &shards);
@@ -438,9 +445,12 @@ kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_r
 		kv_guard_args_init(&none, o->activity_id, o->item_id, "", 0, KV_GUARD_VER_ANY);
 		g = &none;
 	}
+	if (w != NULL)
+		w->acked = FS_ERR;
 	if (shards > 1)
-		return reserve_sharded(kv, o, shards, sh, rate_limit, with_record, g, remaining, held);
-	return reserve_once(kv, o, sh, rate_limit, with_record, g, remaining, held);
+		return reserve_sharded(kv, o, shards, sh, rate_limit, with_record, g, w, remaining,
+				       held);
+	return reserve_once(kv, o, sh, rate_limit, with_record, g, w, remaining, held);
 }
 
 /* The keys and arguments of release_script for o on home shard sh. */

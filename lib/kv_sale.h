@@ -49,9 +49,9 @@ enum reserve_result {
 /* The hot-path decision, one Redis round trip: checks the window (Redis
  * clock), the ban list, the buyers hash and the stock; then takes o->quantity
  * units, records the buyer and journals the order line; with_record also
- * writes the queued status record (kv_order_queued_append) in the same round
- * trip, which only a single Redis allows: the record is in the user's slot,
- * not the item's, so on a Cluster pass 0 and write it separately. With
+ * writes the queued status record in the same round trip, which only a
+ * single Redis allows: the record is in the user's slot, not the item's, so
+ * on a Cluster pass 0 (queued.h finds such an order in its journal). With
  * with_record, rate_limit > 0 also counts the user's attempts across items
  * (fs:rl:order:UID, the key ratelimit_user_or_reply(r, "order", ...) uses on
  * a Cluster) and refuses past rate_limit a second. *remaining gets the units
@@ -60,9 +60,17 @@ enum reserve_result {
  * the script was sent (a timeout), Redis is asked whether it ran: RESERVE_OK
  * or RESERVE_DOWN then say so for good, RESERVE_UNKNOWN when Redis could not
  * be asked either. */
+/* w (NULL: none): a WAIT for w->replicas (redis_wait_replicas) within
+ * w->ms on the node of the reservation, so that a failover cannot lose
+ * it; on a Cluster it rides in the same trip as the script. w->acked gets
+ * how many replicas acknowledged (FS_ERR: not known). */
+struct kv_sale_wait {
+	int replicas, ms;
+	int acked;
+};
 enum reserve_result kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit,
 				    int with_record, const struct kv_guard_args *g,
-				    int64_t *remaining, int64_t *held);
+				    struct kv_sale_wait *w, int64_t *remaining, int64_t *held);
 
 /* Gives o's units back to Redis exactly once (however often it is called)
  * and frees the user's buyer slot if it still names o. FS_OK or FS_ERR. */

@@ -10,7 +10,7 @@
 #include "place_order.h"
 #include "db_order.h"
 #include "kv_lifecycle.h"
-#include "kv_order.h"
+#include "queued.h"
 #include "lifecycle.h"
 #include "order.h"
 #include "reply.h"
@@ -39,12 +39,16 @@ written_or_reply(struct req *r, int64_t order_id, struct order *o)
 static int
 cancel_queued_or_reply(struct req *r, int64_t order_id, struct order *o)
 {
-	int k = kv_order_get(r->kv, r->user_id, order_id, o);
+	int k = queued_get(r->kv, r->db, r->user_id, order_id, o);
 
 	if (k == FS_ERR) {
 		reply_error(r, FS_E_UNAVAILABLE);
 		return 0;
 	}
+	/* on a Cluster the handler may have written it after our MySQL read
+	 * and before the journal read (queued.h): MySQL once more */
+	if (k == 0 && db_order_load(r->db, order_id, o) == 1)
+		return 1;
 	if (k == 0 || o->user_id != r->user_id) {
 		reply_error(r, FS_E_NOT_FOUND);
 		return 0;

@@ -22,7 +22,7 @@
 
 enum reserve_result
 guard_reserve(struct req *r, const struct order *o, int rate_limit, int with_record,
-	      int64_t *left, int64_t *held)
+	      struct kv_sale_wait *w, int64_t *left, int64_t *held)
 {
 	static int64_t warned_ms;
 	struct kv_guard_args g;
@@ -47,7 +47,7 @@ guard_reserve(struct req *r, const struct order *o, int rate_limit, int with_rec
 		}
 		kv_guard_args_init(&g, o->activity_id, o->item_id, has_ip ? bucket : "",
 				   guard_blocked(o->user_id, has_ip ? r->client_ip : NULL), ver);
-		res = kv_sale_reserve(r->kv, o, rate_limit, with_record, &g, left, held);
+		res = kv_sale_reserve(r->kv, o, rate_limit, with_record, &g, w, left, held);
 	}
 	return res == RESERVE_GUARD_STALE ? RESERVE_DOWN : res;
 }

@@ -13,7 +13,6 @@
 #include "idgen.h"
 #include "jx.h"
 #include "kv.h"
-#include "kv_cluster.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "metrics.h"
@@ -25,9 +24,7 @@
 #include "shed.h"
 #include "sale.h"
 #include "kv_sale.h"
-#include "kv_shard.h"
 #include "db_sale.h"
-#include "kv_order.h"
 #include "order_secret.h"
 #include "guard.h"
 
@@ -213,29 +210,17 @@ reply_outcome_unknown(struct req *r)
 	json_object_put(j);
 }
 
-/* After the reservation, one round trip to its nodes at once: the WAIT on
- * the reservation's connection (a failover cannot lose it then) and, on a
- * Cluster, the queued status record in the user's slot. A WAIT timeout
- * does not undo the order (journaled, on its way to MySQL: a 503 would
- * falsely say "no effect"); flashsale_redis_wait_timeouts_total counts it. */
+/* The reservation's WAIT (kv_sale_reserve ran it in the script's trip)
+ * fell short: the order still stands (journaled, on its way to MySQL: a
+ * 503 would falsely say "no effect"); flashsale_redis_wait_timeouts_total
+ * counts it. */
 static void
-reserve_commit(struct req *r, const struct order *o)
+reserve_check_wait(struct req *r, const struct order *o, const struct kv_sale_wait *w)
 {
-	char key[KV_KEY_MAX];
-	int n, sh = kv_shard_of(r->kv, o, NULL); /* the home shard: the order's slot */
-	int sent = redis_cluster ? kv_order_queued_append(r->kv, o) : 0, waiting = 0;
-
-	if (wait_replicas > 0) {
-		kv_shard_key(key, o->activity_id, o->item_id, sh > 0 ? sh : 0, "stock");
-		waiting = kv_cluster_append_wait(r->kv, key, wait_replicas, wait_ms) == FS_OK;
-	}
-	if (redis_cluster && kv_order_queued_read(r->kv, sent) != FS_OK)
-		log_warn("order %" PRId64 ": status record not written (%s)", o->id, r->kv->errstr);
-	n = waiting ? kv_cluster_wait_reply(r->kv, wait_replicas, wait_ms) : FS_ERR;
-	if (wait_replicas <= 0 || n >= wait_replicas)
+	if (w->replicas <= 0 || w->acked >= w->replicas)
 		return;
-	log_warn("order %" PRId64 ": WAIT %d %d: %d replicas acknowledged", o->id, wait_replicas,
-		 wait_ms, n);
+	log_warn("order %" PRId64 ": WAIT %d %d: %d replicas acknowledged", o->id, w->replicas,
+		 w->ms, w->acked);
 	(void)metrics_incr(r->kv, "redis_wait_timeouts");
 }
 
@@ -303,8 +288,11 @@ reserve_or_reply(struct req *r, struct meta_slot *s, struct order *o, int64_t no
 {
 	enum reserve_result res;
 	int64_t held = 0, t0 = shed_clock_us();
+	struct kv_sale_wait w = {wait_replicas, wait_ms, FS_ERR};
 
-	res = guard_reserve(r, o, rate_limit, !redis_cluster, left, &held); /* guard.c */
+	/* guard.c; on a Cluster no status record (it is in the user's slot, a
+	 * second master): the poll finds a queued order in its journal */
+	res = guard_reserve(r, o, rate_limit, !redis_cluster, &w, left, &held);
 	shed_sample(&shed, shed_clock_us() - t0); /* Redis's pace: the moving average */
 	if (res == RESERVE_NOT_WARM) {
 		/* live but not (or no longer) in Redis: load it, then decide */
@@ -315,10 +303,11 @@ reserve_or_reply(struct req *r, struct meta_slot *s, struct order *o, int64_t no
 			reply_error(r, rc == 0 ? FS_E_NOT_FOUND : FS_E_UNAVAILABLE);
 			return FS_ERR;
 		}
-		res = guard_reserve(r, o, rate_limit, !redis_cluster, left, &held);
+		res = guard_reserve(r, o, rate_limit, !redis_cluster, &w, left, &held);
 	}
 	switch (res) {
 	case RESERVE_OK:
+		reserve_check_wait(r, o, &w);
 		return FS_OK;
 	case RESERVE_SOLD_OUT:
 		s->sold_out_until_ms = now + SOLD_OUT_MARK_MS;
@@ -388,10 +377,8 @@ post_order(struct req *r)
 		goto out;
 
 	/* Reserved and journaled: from here the order exists, whatever fails.
-	 * The status record makes it readable at once; the push is best effort
-	 * (reconcile replays the journal if the queue cannot take it now). */
-	if (wait_replicas > 0 || redis_cluster)
-		reserve_commit(r, &o);
+	 * The push is best effort (reconcile replays the journal if the queue
+	 * cannot take it now). */
 	orderbatch_add(batch, &o);
 	shed_accepted(&shed, aid, iid, now);
 	if (left == 0)

@@ -14,7 +14,9 @@ void cancel_or_reply(struct req *r, int64_t order_id);
 
 /* guard.c: kv_sale_reserve with the sale rules (blocklist, per-address
  * cap); never RESERVE_GUARD_STALE. */
+struct kv_sale_wait;
 enum reserve_result guard_reserve(struct req *r, const struct order *o, int rate_limit,
-				  int with_record, int64_t *left, int64_t *held);
+				  int with_record, struct kv_sale_wait *w, int64_t *left,
+				  int64_t *held);
 
 #endif

@@ -1,12 +1,13 @@
 // The accepting path on a Cluster in one trip to the item's master: the
 // per-user order limit is counted by the reservation script on the user's
 // counter of the item (in the item's slot), not by a call of its own to the
-// user's slot; the queued status record (user's slot) and the WAIT go out
-// together after it, and the record is readable at once.
+// user's slot; the WAIT rides with the script; no status record is written
+// in the user's slot (another master): a queued order is read from its
+// item's journal until the handler has written it and its record.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  conf, get, post, jwt, newUserId, makeSale, secretFor, statusCounts, burst,
+  conf, get, post, jwt, newUserId, makeSale, secretFor, statusCounts, burst, flashctl, waitFor,
 } from '../lib/flash.mjs';
 import { cli, slotOf, ownerOf } from './cluster.mjs';
 
@@ -40,9 +41,10 @@ test('cluster-7 the per-user order limit holds across processes, counted in the 
   }
 });
 
-test('cluster-8 an accepted order is readable at once, and in the user\'s list', async () => {
+test('cluster-8 an accepted order is readable at once, by id, by item and in the list, from its journal', async () => {
   const { aid, iid } = await makeSale({ stock: 5 });
-  for (let i = 0; i < 5; i++) {
+  const placed = [];
+  for (let i = 0; i < 3; i++) {
     const uid = newUserId();
     const token = jwt(uid);
     const secret = await secretFor(token, aid, iid);
@@ -51,8 +53,46 @@ test('cluster-8 an accepted order is readable at once, and in the user\'s list',
     const st = await get(`/api/order-status/${r.json.order_id}`, { token });
     assert.equal(st.status, 200, st.text);
     assert.ok(['queued', 'unpaid'].includes(st.json.status), st.text);
-    // the queued record sits in the user's slot
-    const rec = `fs:o:{${uid}}:${r.json.order_id}`;
-    assert.notEqual(cli(ownerOf(slotOf(rec)).port, 'EXISTS', rec), '0', 'the status record is written');
+    placed.push({ uid, token, oid: r.json.order_id });
+  }
+  // with the handler stopped the orders stay queued: nothing but the
+  // item's journal knows them
+  flashctl('handler-stop');
+  try {
+    const uid = newUserId();
+    const token = jwt(uid);
+    const secret = await secretFor(token, aid, iid);
+    const r = await post('/api/order', { activity_id: aid, item_id: iid, quantity: 1, secret }, { token });
+    assert.equal(r.status, 202, r.text);
+    const oid = r.json.order_id;
+    const rec = `fs:o:{${uid}}:${oid}`;
+    assert.equal(cli(ownerOf(slotOf(rec)).port, 'EXISTS', rec), '0',
+      'no status record in the user\'s slot: an order touches the item\'s master only');
+    const byId = await get(`/api/order-status/${oid}`, { token });
+    assert.equal(byId.status, 200, byId.text);
+    assert.equal(byId.json.status, 'queued', byId.text);
+    assert.equal(byId.json.item_id, iid);
+    assert.equal(byId.json.quantity, 1);
+    const byItem = await get(`/api/order-status?activity_id=${aid}&item_id=${iid}`, { token });
+    assert.equal(byItem.status, 200, byItem.text);
+    assert.equal(byItem.json.order_id, oid, byItem.text);
+    const list = await get('/api/order-status', { token });
+    assert.equal(list.status, 200, list.text);
+    assert.deepEqual(list.json.orders.map((o) => [o.order_id, o.status]), [[oid, 'queued']], list.text);
+    // someone else's token: not found, as on one Redis
+    assert.equal((await get(`/api/order-status/${oid}`, { token: jwt(newUserId()) })).status, 404);
+    // not payable yet: 409, not 404
+    assert.equal((await post(`/api/pay/${oid}`, {}, { token })).status, 409);
+    placed.push({ uid, token, oid });
+  } finally {
+    flashctl('handler-start');
+  }
+  // written by the handler: unpaid, with its record in the user's slot
+  for (const p of placed) {
+    assert.ok(await waitFor(async () => (await get(`/api/order-status/${p.oid}`, { token: p.token })).json.status === 'unpaid', 10000, 100),
+      `order ${p.oid} unpaid`);
+    const rec = `fs:o:{${p.uid}}:${p.oid}`;
+    assert.ok(await waitFor(() => cli(ownerOf(slotOf(rec)).port, 'EXISTS', rec) === '1', 5000, 50),
+      'the handler wrote the status record');
   }
 });
