@@ -124,7 +124,7 @@ static struct kv_script watermark_script = {"watermark",
 
 /* The item keys a rebuild knows (kv.h's layout). */
 static const char *const item_keys[] = {"meta", "stock", "buyers", "banned", "journal",
-					"pending", "released", "rebuilt", "lent", "borrowed"};
+					"pending", "released", "rebuilt", "lent", "borrowed", "rl"};
 
 /* EVAL of src with nkeys keys and fixed arguments, then pairs a[i], b[i]
  * for i in [0, n): EVAL, not EVALSHA, because the argument count is not

@@ -31,9 +31,9 @@
  * queued status record in the same trip. Idempotent by order id: run again
  * for the same order it changes nothing and answers as a success. An order
  * id in the void set (reserve_settle gave it up) is never reserved. The rate
- * key is the user's counter across items (one Redis) or, on a Cluster, the
- * user's counter on this item (in the item's slot); rate_limit 0 counts
- * nothing. */
+ * key is the user's counter across items (one Redis: rate_limit > 0) or, on
+ * a Cluster, the item's hash of the users' counts on it (in the item's slot:
+ * rate_limit < 0, its opposite the limit); rate_limit 0 counts nothing. */
 static struct kv_script reserve_script = {"reserve",
 	/* the same order again (a resend after a lost reply): already done */
 	"local b = redis.call('HGET', KEYS[3], ARGV[1])\n"
@@ -49,6 +49,26 @@ static struct kv_script reserve_script = {"reserve",
 	"  local n = redis.call('INCR', KEYS[7])\n"
 	"  if n == 1 then redis.call('PEXPIRE', KEYS[7], 1000) end\n"
 	"  if n > rl then return -7 end\n"
+	"elseif rl < 0 then\n"
+	/* a Cluster: the user's attempts this second on this item, a field
+	 * "second:count" of the item's hash: one write an order, where a key of
+	 * its own would cost three (INCR, PEXPIRE, and the DEL of its expiry,
+	 * each copied to the replica); a refused attempt writes nothing */
+	"  local sec = redis.call('TIME')[1]\n"
+	"  local v = redis.call('HGET', KEYS[7], ARGV[1])\n"
+	"  local n = 1\n"
+	"  if v then\n"
+	"    local s, c = string.match(v, '^(%d+):(%d+)$')\n"
+	"    if s == sec then n = tonumber(c) + 1 end\n"
+	"  end\n"
+	"  if n > -rl then return -7 end\n"
+	"  redis.call('HSET', KEYS[7], ARGV[1], sec .. ':' .. n)\n"
+	/* made just now: it lives as long as the item's other keys */
+	"  if not v and redis.call('PTTL', KEYS[7]) == -1 then\n"
+	"    local e = redis.call('HGET', KEYS[1], 'end')\n"
+	"    if e then redis.call('PEXPIREAT', KEYS[7], tonumber(e) + tonumber(ARGV[6]))\n"
+	"    else redis.call('PEXPIRE', KEYS[7], 86400000) end\n"
+	"  end\n"
 	"end\n"
 	"local m = redis.call('HMGET', KEYS[1], 'start', 'end', 'status')\n"
 	"if not m[1] or not m[2] then return -6 end\n"
@@ -226,7 +246,7 @@ enum {
 /* The keys and arguments of reserve_script for o, kept alive in the struct
  * while argv is used (free with reserve_args_free). */
 struct reserve_args {
-	char keys[8][KV_KEY_MAX], uid[24], qty[24], oid[24], rl[16], grace[24], rate[48];
+	char keys[8][KV_KEY_MAX], uid[24], qty[24], oid[24], rl[16], grace[24];
 	char guard[KV_KEY_MAX]; /* g's counter, on shard sh's tag like the rest */
 	char line[ORDER_LINE_MAX];
 	const char *argv[24];
@@ -254,8 +274,9 @@ reserve_args_init(struct reserve_args *a, const struct order *o, int sh, int rat
 	if (with_record) {
 		snprintf(a->keys[6], KV_KEY_MAX, "fs:rl:order:%" PRId64, o->user_id);
 	} else {
-		snprintf(a->rate, sizeof(a->rate), "rl:%" PRId64, o->user_id);
-		kv_shard_key(a->keys[6], o->activity_id, o->item_id, sh, a->rate);
+		/* a hash of the users' counts; rate_limit goes negative to say so */
+		kv_shard_key(a->keys[6], o->activity_id, o->item_id, sh, "rl");
+		rate_limit = -rate_limit;
 	}
 	kv_shard_key(a->keys[7], o->activity_id, o->item_id, sh, "void");
 	snprintf(a->uid, sizeof(a->uid), "%" PRId64, o->user_id);
