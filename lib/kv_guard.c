@@ -23,10 +23,24 @@ kv_guard_args_init(struct kv_guard_args *g, int64_t aid, int64_t iid, const char
 }
 
 int
-kv_guard_rules_append(struct kv *kv, const char *meta_key, const struct sale_rules *r)
+kv_guard_rules_append(struct kv *kv, const char *meta_key, const char *ipn_key,
+		      const struct sale_rules *r, long long expire_at)
 {
-	return kv_append(kv, "HSET %s age %lld ipmax %lld", meta_key,
-			 (long long)r->min_account_age_s, (long long)r->max_orders_per_ip);
+	/* the address count's hash made here, with its TTL, so the script
+	 * only counts (no HLEN to find its first field): ipt says so */
+	int with_ipn = ipn_key != NULL && r->max_orders_per_ip > 0;
+
+	/* (hiredis's %s is one argument: two formats) */
+	if (kv_append(kv, with_ipn ? "HSET %s age %lld ipmax %lld ipt 1" : "HSET %s age %lld ipmax %lld",
+		      meta_key, (long long)r->min_account_age_s,
+		      (long long)r->max_orders_per_ip) != FS_OK)
+		return FS_ERR;
+	if (!with_ipn)
+		return 1;
+	if (kv_append(kv, "HSET %s %s 0", ipn_key, KV_GUARD_IPN_TTL_FIELD) != FS_OK ||
+	    kv_append(kv, "PEXPIREAT %s %lld", ipn_key, expire_at) != FS_OK)
+		return FS_ERR;
+	return 3;
 }
 
 /* KEYS: meta  ARGV: version. Never creates the hash (it would live without

@@ -6,7 +6,8 @@
  *                  written with the sale by kv_sale_put; blv, the blocklist
  *                  version this item has seen (only ever raised)
  *   fs:{A:I}:ipn   hash client address bucket -> accepted orders, TTL as the
- *                  buyers hash (end + SALE_KEY_GRACE_MS)
+ *                  meta (end + SALE_KEY_GRACE_MS); made by kv_sale_put with
+ *                  a placeholder field and its TTL (meta field ipt 1)
  *   fs:{A:I}:ipa   the same for a sharded item (docs/SHARDS.md): counted
  *                  once for the item on its first tag by kv_guard_ip_claim
  *                  before the reservation, as each shard's own ipn would let
@@ -38,8 +39,17 @@ struct kv_guard_args {
 void kv_guard_args_init(struct kv_guard_args *g, int64_t aid, int64_t iid, const char *ip,
 			int blocked, int64_t ver);
 
-/* Queues "HSET meta age .. ipmax .." on kv's pipeline (one reply). */
-int kv_guard_rules_append(struct kv *kv, const char *meta_key, const struct sale_rules *r);
+/* The placeholder field of ipn: it makes the hash, with its TTL, at warmup
+ * (never an address bucket, which the script never counts empty or named so) */
+#define KV_GUARD_IPN_TTL_FIELD "_ttl"
+
+/* Queues "HSET meta age .. ipmax .." on kv's pipeline and, with ipn_key
+ * (the item's address count, NULL for none: a sharded item counts in ipa)
+ * and a cap, the hash's placeholder and its PEXPIREAT expire_at, with
+ * ipt 1 in meta: the reservation script then never sets that TTL itself.
+ * Returns the number of replies queued, or FS_ERR. */
+int kv_guard_rules_append(struct kv *kv, const char *meta_key, const char *ipn_key,
+			  const struct sale_rules *r, long long expire_at);
 
 /* Raises the blv field of each of the n items (pairs aid, iid) whose meta
  * hash exists to at least ver. FS_OK or FS_ERR (Redis failed). */

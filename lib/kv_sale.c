@@ -24,7 +24,8 @@
  *       address blocked blocklist_version
  * The guard's key and three arguments always come last (kv_guard.h; the
  * sale rules, docs/GUARD-RULES.md): -20 when the caller's blocklist copy is
- * older than the item's, -21 when the address has max_orders_per_ip.
+ * older than the item's, -21 when the address has max_orders_per_ip
+ * (checked after the stock: sold out first).
  * Returns the units left after the reservation, a negative refusal, or
  * {-4, held order id} for a duplicate. With the two optional keys (one
  * Redis, not a Cluster: they are in the user's slot) it also writes the
@@ -42,7 +43,7 @@ static struct kv_script reserve_script = {"reserve",
 	/* sale rules: decide only with a blocklist copy as new as the item's
 	 * (before the rate counter: the caller asks again after a refresh) */
 	"local gk, ga = KEYS[#KEYS], #ARGV - 2\n"
-	"local gm = redis.call('HMGET', KEYS[1], 'blv', 'ipmax')\n"
+	"local gm = redis.call('HMGET', KEYS[1], 'blv', 'ipmax', 'ipt')\n"
 	"if tonumber(gm[1] or '0') > tonumber(ARGV[ga + 2]) then return -20 end\n"
 	"local rl = tonumber(ARGV[5])\n"
 	"if rl > 0 then\n"
@@ -79,14 +80,26 @@ static struct kv_script reserve_script = {"reserve",
 	"if redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 1 then return -3 end\n"
 	"if ARGV[ga + 1] == '1' then return -3 end\n"
 	"if b then return {-4, b} end\n"
-	"local ipmax = tonumber(gm[2] or '0')\n"
-	"local ipc = ipmax > 0 and ARGV[ga] ~= ''\n"
-	"if ipc and tonumber(redis.call('HGET', gk, ARGV[ga]) or '0') >= ipmax then return -21 end\n"
 	"local s = redis.call('GET', KEYS[2])\n"
 	"if not s then return -6 end\n"
 	"s = tonumber(s)\n"
 	"local q = tonumber(ARGV[2])\n"
 	"if s < q then return -5 end\n"
+	/* the address cap, exact: one HINCRBY counts the order, and only an
+	 * order past the cap gives it back (no HGET first); after the stock
+	 * check, so a sold-out refusal writes nothing. The hash has its TTL
+	 * from warmup (ipt, kv_guard.h); an older meta's gets it here. */
+	"local ipmax = tonumber(gm[2] or '0')\n"
+	"if ipmax > 0 and ARGV[ga] ~= '' then\n"
+	"  local n = redis.call('HINCRBY', gk, ARGV[ga], 1)\n"
+	"  if n > ipmax then\n"
+	"    redis.call('HINCRBY', gk, ARGV[ga], -1)\n"
+	"    return -21\n"
+	"  end\n"
+	"  if n == 1 and gm[3] ~= '1' and redis.call('HLEN', gk) == 1 then\n"
+	"    redis.call('PEXPIREAT', gk, tonumber(m[2]) + tonumber(ARGV[6]))\n"
+	"  end\n"
+	"end\n"
 	"redis.call('DECRBY', KEYS[2], q)\n"
 	/* a hash's TTL is set when its first field makes it (HLEN 1), not by
 	 * every order: one command, and one AOF and replication record, less */
@@ -99,9 +112,6 @@ static struct kv_script reserve_script = {"reserve",
 	"  redis.call('SET', KEYS[9], ARGV[7], 'NX', 'EX', ARGV[8])\n"
 	"  redis.call('ZADD', KEYS[10], ARGV[9], ARGV[3])\n"
 	"  redis.call('EXPIRE', KEYS[10], ARGV[8])\n"
-	"end\n"
-	"if ipc and redis.call('HINCRBY', gk, ARGV[ga], 1) == 1 and redis.call('HLEN', gk) == 1 then\n"
-	"  redis.call('PEXPIREAT', gk, tonumber(m[2]) + tonumber(ARGV[6]))\n"
 	"end\n"
 	"return s - q\n",
 	""};
@@ -759,9 +769,9 @@ static int
 put_shard(struct kv *kv, const struct sale_item *si, int shards, int k, int with_stock,
 	  long long expire)
 {
-	char meta[KV_KEY_MAX], stock[KV_KEY_MAX], what[64];
+	char meta[KV_KEY_MAX], stock[KV_KEY_MAX], ipn[KV_KEY_MAX], what[64];
 	const char *detail = si->detail_json ? si->detail_json : "{}";
-	int n = 4;
+	int n = 4, g;
 
 	kv_shard_key(meta, si->aid, si->iid, k, "meta");
 	kv_shard_key(stock, si->aid, si->iid, k, "stock");
@@ -776,10 +786,13 @@ put_shard(struct kv *kv, const struct sale_item *si, int shards, int k, int with
 		      challenge_kind_name(si->challenge), si->pow_bits, shards) != FS_OK ||
 	    kv_append(kv, "PEXPIREAT %s %lld", meta, expire) != FS_OK)
 		return FS_ERR;
-	/* the sale rules (kv_guard.h) */
-	if (kv_guard_rules_append(kv, meta, &si->rules) != FS_OK)
+	/* the sale rules (kv_guard.h); an unsharded item's address count, whose
+	 * TTL follows the meta's (a sharded one counts on its first tag, ipa) */
+	kv_shard_key(ipn, si->aid, si->iid, k, "ipn");
+	g = kv_guard_rules_append(kv, meta, shards == 1 ? ipn : NULL, &si->rules, expire);
+	if (g == FS_ERR)
 		return FS_ERR;
-	n++;
+	n += g;
 	if (with_stock) {
 		/* NX: a warmup during the sale must not hand out sold units again */
 		if (kv_append(kv, "SET %s %lld NX PXAT %lld", stock,

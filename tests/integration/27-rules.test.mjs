@@ -138,6 +138,8 @@ test('ru-4 max_orders_per_ip = 2: 50 users at once from one address, exactly 2 a
   assert.equal((c[403] || 0) + (c[429] || 0), 48, JSON.stringify(c));
   assert.ok(res.filter((r) => r.status === 403).every((r) => r.json.error === 'forbidden'));
   assert.equal(redisRaw('GET', `fs:{${s.aid}:${s.iid}}:stock`), '98');
+  // the refused 48 gave their counts back: the address holds its 2
+  assert.equal(redisRaw('HGET', `fs:{${s.aid}:${s.iid}}:ipn`, ip), '2');
 });
 
 test('ru-5 a blocked user: 403 banned at the secret and the order; unblocked, served again', async () => {
@@ -232,4 +234,41 @@ test('ru-7 blocklist admin endpoints: 201/204/404/400, listing, hostile input', 
   const after = await admin.get('/api/admin/blocklist');
   assert.ok(!after.json.entries.some((e) => e.user_id === String(uid)));
   assert.equal(sqlValue(`SELECT COUNT(*) FROM blocklist WHERE value = '${uid}'`), '0');
+});
+
+test('ru-8 the address count: its hash has the TTL from warmup, keeps it, and the cap comes after the stock', async () => {
+  const s = await ruledSale({ max_orders_per_ip: 1 }, 2);
+  const key = `fs:{${s.aid}:${s.iid}}:ipn`, meta = `fs:{${s.aid}:${s.iid}}:meta`;
+  const ttlOk = (k, what) => {
+    const t = Number(redisRaw('PTTL', k)), m = Number(redisRaw('PTTL', meta));
+    // end + grace, as the meta's (the sale ends in an hour)
+    assert.ok(t > 3600000 && Math.abs(t - m) < 5000, `${what}: PTTL ${k} ${t}, meta ${m}`);
+  };
+  assert.equal(redisRaw('HGET', meta, 'ipt'), '1');
+  ttlOk(key, 'after warmup');
+  const ipA = `198.20.${tag % 250}.1`, ipB = `198.20.${tag % 250}.2`;
+  assert.equal((await orderReq(s, newUserId(), ipA)).status, 202);
+  const over = await orderReq(s, newUserId(), ipA);
+  assert.equal(over.status, 403, over.text);
+  assert.equal(over.json.error, 'forbidden');
+  ttlOk(key, 'after orders');
+  assert.equal((await orderReq(s, newUserId(), ipB)).status, 202);
+  // sold out now: a full address hears sold_out (the stock is checked first),
+  // past the program's 200 ms sold-out mark, so the script decides
+  await sleep(300);
+  const late = await orderReq(s, newUserId(), ipA);
+  assert.equal(late.status, 410, late.text);
+  assert.equal(late.json.error, 'sold_out');
+  assert.equal(redisRaw('HGET', key, ipA), '1');
+  assert.equal(redisRaw('HGET', key, ipB), '1');
+  // a meta written before ipt, whose hash is gone: the first order makes the
+  // hash and the script gives it its TTL
+  const s2 = await ruledSale({ max_orders_per_ip: 2 });
+  const key2 = `fs:{${s2.aid}:${s2.iid}}:ipn`;
+  redisRaw('HDEL', `fs:{${s2.aid}:${s2.iid}}:meta`, 'ipt');
+  redisRaw('DEL', key2);
+  assert.equal((await orderReq(s2, newUserId(), ipA)).status, 202);
+  const t2 = Number(redisRaw('PTTL', key2));
+  assert.ok(t2 > 3600000, `PTTL ${key2} ${t2}`);
+  assert.equal(redisRaw('HGET', key2, ipA), '1');
 });
