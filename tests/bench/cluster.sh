@@ -14,6 +14,11 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "${1:-build/rel}" && pwd) || exit 2
 cd "$ROOT"
 export BENCH_SHARDS=${BENCH_SHARDS:-4}
+# the rows the comparison prints, not the whole bench three times over
+# (push, rules and shedding have their own sections in `make bench`); set
+# BENCH_ONLY to run others too
+export BENCH_ONLY=${BENCH_ONLY:-a b c d k} BENCH_PUSH=${BENCH_PUSH:-0}
+export BENCH_RULES=${BENCH_RULES:-0} BENCH_SHED=${BENCH_SHED:-0}
 . tests/bench/lib.sh
 bench_run "$BUILD" single || exit 1
 bench_run "$BUILD" cluster BENCH_REDIS_CLUSTER=1 || exit 1

@@ -11,6 +11,11 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "${1:-build/rel}" && pwd) || exit 2
 cd "$ROOT"
+# the rows the comparison prints, not the whole bench three times over
+# (push, rules and shedding have their own sections in `make bench`); set
+# BENCH_ONLY to run others too
+export BENCH_ONLY=${BENCH_ONLY:-a b c d} BENCH_PUSH=${BENCH_PUSH:-0}
+export BENCH_RULES=${BENCH_RULES:-0} BENCH_SHED=${BENCH_SHED:-0}
 . tests/bench/lib.sh
 bench_run "$BUILD" node || exit 1
 bench_run "$BUILD" topology BENCH_TOPOLOGY=1 || exit 1
