@@ -39,6 +39,15 @@ fs_err_get(enum fs_err err)
 }
 
 int64_t
+fs_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
 fs_now_ms(void)
 {
 	struct timespec ts;

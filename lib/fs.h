@@ -45,6 +45,8 @@ const struct fs_errdef *fs_err_get(enum fs_err err);
 
 /* Wall clock in milliseconds since the Unix epoch. */
 int64_t fs_now_ms(void);
+/* A monotonic clock in microseconds (durations). */
+int64_t fs_mono_us(void);
 
 /* Parses a whole string as a positive decimal integer below 2^53 (so that a
  * JavaScript client can hold it too). Returns FS_OK and sets *out, or FS_ERR. */

@@ -395,7 +395,7 @@ kv_eval_idempotent(struct kv *kv, struct kv_script *script, int nkeys, int argc,
  * leaves kv->maybe_ran set (never resent: the caller settles). */
 static redisReply *
 eval_wait_one(struct kv *kv, int ac, const char **av, const size_t *al, int replicas, int ms,
-	      int *acked)
+	      int *acked, int64_t *ran_us)
 {
 	redisReply *rep;
 
@@ -411,13 +411,14 @@ eval_wait_one(struct kv *kv, int ac, const char **av, const size_t *al, int repl
 		kv->maybe_ran = 1;
 		return NULL;
 	}
+	*ran_us = fs_mono_us();
 	*acked = kv_cluster_wait_reply(kv, replicas, ms);
 	return rep;
 }
 
 redisReply *
 kv_eval_wait(struct kv *kv, struct kv_script *script, int nkeys, int argc, const char **argv,
-	     const size_t *lens, int replicas, int ms, int *acked)
+	     const size_t *lens, int replicas, int ms, int *acked, int64_t *ran_us)
 {
 	const char *av[KV_EVAL_ARGV];
 	size_t al[KV_EVAL_ARGV];
@@ -425,10 +426,11 @@ kv_eval_wait(struct kv *kv, struct kv_script *script, int nkeys, int argc, const
 	redisReply *rep = NULL;
 
 	*acked = FS_ERR;
+	*ran_us = 0;
 	eval_argv(kv, "kv_eval_wait", script, nkeys, argc, argv, lens, av, al, nk);
 	kv->maybe_ran = 0;
 	if (kv->cl == NULL) {
-		rep = eval_wait_one(kv, argc + 3, av, al, replicas, ms, acked);
+		rep = eval_wait_one(kv, argc + 3, av, al, replicas, ms, acked, ran_us);
 		if (rep != NULL && rep->type == REDIS_REPLY_ERROR &&
 		    strncmp(rep->str, "NOSCRIPT", 8) == 0) {
 			kv->conns++;
@@ -439,6 +441,7 @@ kv_eval_wait(struct kv *kv, struct kv_script *script, int nkeys, int argc, const
 		}
 		/* not sent, or not run: the long way */
 		rep = kv_eval_idempotent(kv, script, nkeys, argc, argv, lens);
+		*ran_us = fs_mono_us();
 		if (rep != NULL)
 			*acked = kv_cluster_wait(kv, argv[0], replicas, ms);
 		return rep;
@@ -451,6 +454,7 @@ kv_eval_wait(struct kv *kv, struct kv_script *script, int nkeys, int argc, const
 		return NULL;
 	rep = kv_cluster_reply(kv);
 	kv->maybe_ran = rep == NULL;
+	*ran_us = kv_cluster_read_us(kv, 0);
 	*acked = kv_cluster_wait_reply(kv, replicas, ms);
 	if (rep != NULL && kv_cluster_rerun(kv))
 		*acked = kv_cluster_wait(kv, argv[0], replicas, ms);

@@ -94,11 +94,13 @@ redisReply *kv_eval_idempotent(struct kv *kv, struct kv_script *script, int nkey
 /* kv_eval_idempotent, then WAIT replicas ms on the node that ran it (the
  * connection that made its writes), both in one round trip: *acked gets
  * how many replicas acknowledged the script's writes, FS_ERR when not
- * known. argv[0] must be the script's first key (its slot on a Cluster).
+ * known; *ran_us when the script's own reply had come (fs_mono_us; 0 not
+ * known), which the replicas' acknowledgement does not delay. argv[0] must be the script's first key (its slot on a Cluster).
  * As kv_eval_idempotent, NULL with kv->maybe_ran set when the script may
  * have run and its reply was lost. */
 redisReply *kv_eval_wait(struct kv *kv, struct kv_script *script, int nkeys, int argc,
-			 const char **argv, const size_t *lens, int replicas, int ms, int *acked);
+			 const char **argv, const size_t *lens, int replicas, int ms, int *acked,
+			 int64_t *ran_us);
 
 /* Reads the n replies of a pipeline. FS_OK when all came and none was an
  * error (errors are logged under what). */

@@ -45,6 +45,7 @@ struct kv_cluster_cmd {
 	int len;
 	int slot;        /* -1: the command has no key */
 	redisReply *rep; /* NULL until read, or after a transport failure */
+	int64_t read_us; /* fs_mono_us() when rep was read */
 };
 
 struct kv_cluster {
@@ -646,7 +647,7 @@ unit_run(struct kv *kv, struct kv_cluster_cmd *u, int n, int slot, int first)
 static redisReply *
 cmd_run(struct kv *kv, char *buf, int len)
 {
-	struct kv_cluster_cmd c = {buf, len, -1, NULL};
+	struct kv_cluster_cmd c = {buf, len, -1, NULL, 0};
 
 	pipeline_reset(kv->cl);
 	kv->errstr[0] = '\0';
@@ -699,6 +700,7 @@ queue_add(struct kv *kv, char *buf, int len)
 	cl->q[cl->nq].len = len;
 	cl->q[cl->nq].slot = cmd_slot(buf, len);
 	cl->q[cl->nq].rep = NULL;
+	cl->q[cl->nq].read_us = 0;
 	cl->nq++;
 	return FS_OK;
 }
@@ -834,6 +836,7 @@ plan_read(struct kv *kv, struct plan *pl)
 				break;
 			}
 			cl->q[k].rep = rep;
+			cl->q[k].read_us = fs_mono_us();
 		}
 	}
 }
@@ -864,9 +867,11 @@ pipeline_run(struct kv *kv)
 		if (pl.state[i] == UNIT_SERIAL) {
 			cl->rerun = 1;
 			unit_run(kv, u, pl.ulen[i], slot, -1);
+			u->read_us = fs_mono_us();
 		} else if (pl.state[i] == UNIT_SENT && unit_retry(u, pl.ulen[i]) != NULL) {
 			cl->rerun = 1;
 			unit_run(kv, u, pl.ulen[i], slot, pl.unode[i]);
+			u->read_us = fs_mono_us();
 		}
 	}
 	free(pl.ulen);
@@ -925,6 +930,12 @@ kv_cluster_wait_reply(struct kv *kv, int replicas, int ms)
 			 rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
 	freeReplyObject(rep);
 	return n;
+}
+
+int64_t
+kv_cluster_read_us(const struct kv *kv, int i)
+{
+	return kv->cl != NULL && i >= 0 && i < kv->cl->nq ? kv->cl->q[i].read_us : 0;
 }
 
 int

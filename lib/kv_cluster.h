@@ -54,5 +54,8 @@ int kv_cluster_wait_reply(struct kv *kv, int replicas, int ms);
 /* 1 when the last pipeline (read through) ran a command again on its own:
  * a WAIT queued behind it may have run before it, or on another node */
 int kv_cluster_rerun(const struct kv *kv);
+/* When reply i of the last pipeline was read (fs_mono_us), 0 unknown: how
+ * long its command took, apart from the slower ones after it (a WAIT). */
+int64_t kv_cluster_read_us(const struct kv *kv, int i);
 
 #endif

@@ -370,7 +370,7 @@ reserve_once(struct kv *kv, const struct order *o, int sh, int rate_limit, int w
 	/* idempotent by order id: a resend after a broken connection is safe */
 	if (w != NULL && w->replicas > 0)
 		rep = kv_eval_wait(kv, &reserve_script, a.nkeys, a.argc, a.argv, a.lens,
-				   w->replicas, w->ms, &w->acked);
+				   w->replicas, w->ms, &w->acked, &w->ran_us);
 	else
 		rep = kv_eval_idempotent(kv, &reserve_script, a.nkeys, a.argc, a.argv, a.lens);
 	reserve_args_free(&a);
@@ -476,8 +476,10 @@ kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit, int with_r
 		kv_guard_args_init(&none, o->activity_id, o->item_id, "", 0, KV_GUARD_VER_ANY);
 		g = &none;
 	}
-	if (w != NULL)
+	if (w != NULL) {
 		w->acked = FS_ERR;
+		w->ran_us = 0;
+	}
 	if (shards > 1)
 		return reserve_sharded(kv, o, shards, sh, rate_limit, with_record, g, w, remaining,
 				       held);

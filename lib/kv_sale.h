@@ -63,10 +63,13 @@ enum reserve_result {
 /* w (NULL: none): a WAIT for w->replicas (redis_wait_replicas) within
  * w->ms on the node of the reservation, so that a failover cannot lose
  * it; on a Cluster it rides in the same trip as the script. w->acked gets
- * how many replicas acknowledged (FS_ERR: not known). */
+ * how many replicas acknowledged (FS_ERR: not known), w->ran_us when the
+ * script's own reply had come (fs_mono_us; 0 not known): Redis's pace,
+ * apart from the replicas'. */
 struct kv_sale_wait {
 	int replicas, ms;
 	int acked;
+	int64_t ran_us;
 };
 enum reserve_result kv_sale_reserve(struct kv *kv, const struct order *o, int rate_limit,
 				    int with_record, const struct kv_guard_args *g,
