@@ -256,6 +256,13 @@ kv_append(struct kv *kv, const char *fmt, ...)
 	return FS_OK;
 }
 
+/* 1 for Redis's answer to an EVALSHA of a script it does not hold. */
+static int
+is_noscript(const redisReply *rep)
+{
+	return rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0;
+}
+
 int
 kv_replies(struct kv *kv, int n, const char *what)
 {
@@ -267,7 +274,7 @@ kv_replies(struct kv *kv, int n, const char *what)
 		if (rep == NULL)
 			return FS_ERR;
 		/* a SCRIPT FLUSH (no restart): every script is loaded again */
-		if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0)
+		if (is_noscript(rep))
 			kv->conns++;
 		if (kv_take_ok(rep, what) != FS_OK)
 			rc = FS_ERR;
@@ -359,8 +366,7 @@ kv_eval_resend(struct kv *kv, int resend, struct kv_script *script, int nkeys, i
 	eval_argv(kv, "kv_eval", script, nkeys, argc, argv, lens, av, al, nk);
 	for (tries = 0; tries < 2; tries++) {
 		reply = kv_argv(kv, resend, argc + 3, av, al);
-		if (reply == NULL || reply->type != REDIS_REPLY_ERROR ||
-		    strncmp(reply->str, "NOSCRIPT", 8) != 0)
+		if (reply == NULL || !is_noscript(reply))
 			return reply;
 		/* Redis restarted or flushed its scripts: load ours again */
 		freeReplyObject(reply);
@@ -431,8 +437,7 @@ kv_eval_wait(struct kv *kv, struct kv_script *script, int nkeys, int argc, const
 	kv->maybe_ran = 0;
 	if (kv->cl == NULL) {
 		rep = eval_wait_one(kv, argc + 3, av, al, replicas, ms, acked, ran_us);
-		if (rep != NULL && rep->type == REDIS_REPLY_ERROR &&
-		    strncmp(rep->str, "NOSCRIPT", 8) == 0) {
+		if (rep != NULL && is_noscript(rep)) {
 			kv->conns++;
 			freeReplyObject(rep);
 			rep = NULL;

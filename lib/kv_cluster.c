@@ -862,15 +862,11 @@ pipeline_run(struct kv *kv)
 	plan_read(kv, &pl);
 	for (int i = 0; i < cl->nq; i += pl.ulen[i]) {
 		struct kv_cluster_cmd *u = &cl->q[i];
-		int slot = unit_slot(u, pl.ulen[i]);
+		int serial = pl.state[i] == UNIT_SERIAL;
 
-		if (pl.state[i] == UNIT_SERIAL) {
+		if (serial || (pl.state[i] == UNIT_SENT && unit_retry(u, pl.ulen[i]) != NULL)) {
 			cl->rerun = 1;
-			unit_run(kv, u, pl.ulen[i], slot, -1);
-			u->read_us = fs_mono_us();
-		} else if (pl.state[i] == UNIT_SENT && unit_retry(u, pl.ulen[i]) != NULL) {
-			cl->rerun = 1;
-			unit_run(kv, u, pl.ulen[i], slot, pl.unode[i]);
+			unit_run(kv, u, pl.ulen[i], unit_slot(u, pl.ulen[i]), serial ? -1 : pl.unode[i]);
 			u->read_us = fs_mono_us();
 		}
 	}

@@ -101,15 +101,6 @@ shed_field(enum shed_reason reason)
 	}
 }
 
-int64_t
-shed_clock_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 void
 shed_sample(struct shed *s, int64_t us)
 {

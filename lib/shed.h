@@ -69,9 +69,7 @@ int shed_retry_after_s(const struct shed *s, const struct kv *kv, enum shed_reas
 		       int64_t now);
 /* The metric field of reason ("shed|backlog", ...). */
 const char *shed_field(enum shed_reason reason);
-/* A monotonic clock in microseconds, to time the round trips. */
-int64_t shed_clock_us(void);
-/* One reservation round trip of us microseconds. */
+/* One reservation round trip of us microseconds (timed with fs_mono_us). */
 void shed_sample(struct shed *s, int64_t us);
 /* An order of (aid, iid) was accepted: counted until the watcher's next
  * read, and the item watched. */

@@ -287,7 +287,7 @@ static int
 reserve_or_reply(struct req *r, struct meta_slot *s, struct order *o, int64_t now, int64_t *left)
 {
 	enum reserve_result res;
-	int64_t held = 0, t0 = shed_clock_us();
+	int64_t held = 0, t0 = fs_mono_us();
 	struct kv_sale_wait w = {wait_replicas, wait_ms, FS_ERR, 0};
 
 	/* guard.c; on a Cluster no status record (it is in the user's slot, a
@@ -295,7 +295,7 @@ reserve_or_reply(struct req *r, struct meta_slot *s, struct order *o, int64_t no
 	res = guard_reserve(r, o, rate_limit, !redis_cluster, &w, left, &held);
 	/* Redis's pace, the moving average: up to the script's reply, not the
 	 * WAIT's, which the replicas set (a WAIT timeout is counted apart) */
-	shed_sample(&shed, (w.ran_us > 0 ? w.ran_us : shed_clock_us()) - t0);
+	shed_sample(&shed, (w.ran_us > 0 ? w.ran_us : fs_mono_us()) - t0);
 	if (res == RESERVE_NOT_WARM) {
 		/* live but not (or no longer) in Redis: load it, then decide */
 		struct sale_meta fresh;
